@@ -1,0 +1,78 @@
+// The Docker host the platform runs on: the engine connection, the two networks, and the
+// project's images built on that engine from images/.
+import * as path from "path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { contextHash } from "./image-hash";
+
+export const DOCKER_HOST_TYPE = "mail-platform:host:DockerHost";
+export const IMAGES_DIR = path.resolve(__dirname, "..", "..", "images");
+
+export interface DockerHostArgs {
+  /** `unix:///var/run/docker.sock` or `ssh://user@host`. */
+  dockerHost: string;
+  /** Prefix of the networks' and images' names. */
+  instanceName: string;
+  /** Subnet of the internal network. */
+  internalSubnet: string;
+  /** Subnet of the edge network. */
+  edgeSubnet: string;
+  /** Image every project image is built FROM, passed as the BASE_IMAGE build argument. */
+  baseImage: string;
+  /** Folders under images/ to build, one per service. */
+  images: string[];
+}
+
+export class DockerHost extends pulumi.ComponentResource {
+  /** The engine connection every other resource uses. */
+  public readonly provider: docker.Provider;
+  /** Service-to-service network with no route out (the seed's intranet-net). */
+  public readonly internalNetwork: docker.Network;
+  /** Network that carries published ports and outbound traffic. */
+  public readonly edgeNetwork: docker.Network;
+  /** Image id per folder name under images/. */
+  public readonly images: Record<string, pulumi.Output<string>>;
+
+  constructor(name: string, args: DockerHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(DOCKER_HOST_TYPE, name, {}, opts);
+    this.provider = new docker.Provider(`${name}-engine`, { host: args.dockerHost }, { parent: this });
+    const child = { parent: this, provider: this.provider };
+
+    // internal: Docker adds no gateway route, so a container that is only here cannot reach or be
+    // reached from outside the host, whatever happens to the firewall.
+    this.internalNetwork = new docker.Network(
+      `${name}-internal`,
+      { name: `${args.instanceName}-internal`, driver: "bridge", internal: true, ipamConfigs: [{ subnet: args.internalSubnet }] },
+      child,
+    );
+    this.edgeNetwork = new docker.Network(
+      `${name}-edge`,
+      { name: `${args.instanceName}-edge`, driver: "bridge", ipamConfigs: [{ subnet: args.edgeSubnet }] },
+      child,
+    );
+
+    this.images = {};
+    for (const service of args.images) {
+      const context = path.join(IMAGES_DIR, service);
+      const image = new docker.RemoteImage(
+        `${name}-image-${service}`,
+        {
+          name: `${args.instanceName}/${service}:${contextHash(context)}`,
+          keepLocally: true,
+          build: {
+            context,
+            dockerfile: "Dockerfile",
+            buildArgs: { BASE_IMAGE: args.baseImage },
+            // The engines we target have no buildx; the classic builder needs none.
+            useLegacyBuilder: true,
+            label: { "mail-platform.service": service },
+          },
+        },
+        child,
+      );
+      this.images[service] = image.imageId;
+    }
+
+    this.registerOutputs({ internalNetwork: this.internalNetwork.name, edgeNetwork: this.edgeNetwork.name, images: this.images });
+  }
+}

@@ -1,0 +1,109 @@
+// The one place that turns "a service of the platform" into a docker.Container, so every service
+// gets the same restart policy, log rotation, health-gated start and config-hash label.
+import * as crypto from "crypto";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { RenderedFiles } from "../../render/template";
+import { NetworkRef } from "../types";
+
+export interface PublishedPort {
+  /** Port inside the container. */
+  internal: number;
+  /** Port on the Docker host. */
+  external: number;
+}
+
+export interface DataMount {
+  /** Directory on the Docker host; it survives any replacement of the container. */
+  hostPath: string;
+  containerPath: string;
+}
+
+export interface ServiceContainerArgs {
+  /** The service's folder under images/ and config-templates/, e.g. `postfix`; also a label. */
+  service: string;
+  /** Full container name, e.g. `mp-dev-postfix`. */
+  containerName: string;
+  /** Image id to run. */
+  image: pulumi.Input<string>;
+  /** Networks to join and the aliases this container answers to on each. */
+  networks: { network: NetworkRef; aliases: pulumi.Input<string>[] }[];
+  /** Config files uploaded before the container starts: container path -> content. */
+  files: pulumi.Input<RenderedFiles>;
+  /** Octal modes of uploaded files (container path -> "0755"); others get "0644". Keys go in "0600". */
+  fileModes?: Record<string, string>;
+  /** Host address the ports are published on. */
+  bindAddress?: string;
+  ports?: PublishedPort[];
+  mounts?: DataMount[];
+  /** tmpfs mounts: container path -> mount options. */
+  tmpfs?: Record<string, string>;
+  envs?: pulumi.Input<string>[];
+  command?: string[];
+  /** Exit 0 when the service answers; the container is only reported created once healthy. */
+  healthcheck: string[];
+  /** Time a cold start may take before failed checks count. Defaults to 60 s. */
+  startPeriodSeconds?: number;
+  /** Memory limit in MiB. Defaults to none. */
+  memoryMb?: number;
+  /** Seconds `docker stop` waits before SIGKILL, so queues get flushed. Defaults to 30. */
+  stopTimeoutSeconds?: number;
+  /** Extra labels. */
+  labels?: Record<string, pulumi.Input<string>>;
+}
+
+/** sha256 of the rendered files, for a label: a config change then shows in `pulumi preview`. */
+export function filesHash(files: RenderedFiles): string {
+  const h = crypto.createHash("sha256");
+  for (const k of Object.keys(files).sort()) h.update(k).update("\0").update(files[k]).update("\0");
+  return h.digest("hex").slice(0, 16);
+}
+
+export function serviceContainer(name: string, args: ServiceContainerArgs, opts: pulumi.CustomResourceOptions): docker.Container {
+  const files = pulumi.output(args.files);
+  const modes = args.fileModes ?? {};
+  // The hash of secret material reveals nothing about it, and a readable hash is what makes a
+  // config change reviewable in a preview.
+  const configHash = pulumi.unsecret(files.apply(filesHash));
+  return new docker.Container(
+    name,
+    {
+      name: args.containerName,
+      image: args.image,
+      hostname: args.containerName,
+      restart: "unless-stopped",
+      mustRun: true,
+      wait: true,
+      waitTimeout: (args.startPeriodSeconds ?? 60) + 120,
+      stopTimeout: args.stopTimeoutSeconds ?? 30,
+      destroyGraceSeconds: args.stopTimeoutSeconds ?? 30,
+      networksAdvanced: args.networks.map((n) => ({ name: n.network.name, aliases: n.aliases })),
+      ports: (args.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: args.bindAddress ?? "0.0.0.0", protocol: "tcp" })),
+      volumes: (args.mounts ?? []).map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath })),
+      tmpfs: args.tmpfs,
+      envs: args.envs,
+      command: args.command,
+      uploads: files.apply((f) =>
+        Object.keys(f)
+          .sort()
+          .map((file) => ({ file, content: f[file], permissions: modes[file] ?? "0644" })),
+      ),
+      healthcheck: {
+        tests: ["CMD", ...args.healthcheck],
+        interval: "10s",
+        timeout: "5s",
+        retries: 3,
+        startPeriod: `${args.startPeriodSeconds ?? 60}s`,
+      },
+      memory: args.memoryMb,
+      logDriver: "json-file",
+      logOpts: { "max-size": "20m", "max-file": "5" },
+      labels: [
+        { label: "mail-platform.service", value: args.service },
+        { label: "mail-platform.config-hash", value: configHash },
+        ...Object.entries(args.labels ?? {}).map(([label, value]) => ({ label, value })),
+      ],
+    },
+    opts,
+  );
+}

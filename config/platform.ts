@@ -1,0 +1,43 @@
+// The resolved platform settings: the validated stack config plus everything derived from it
+// once (tuning from the host's cores, a host path per data volume, the name prefix).
+import * as os from "os";
+import * as path from "path";
+import { ParsedStack, STORAGE_VOLUMES, StorageVolume } from "./schema";
+
+export interface Tuning {
+  hostCpus: number;
+  postfixProcessLimit: number;
+  amavisChildren: number;
+  clamdThreads: number;
+  lmtpConcurrency: number;
+  amavisTmpMb: number;
+}
+
+export interface PlatformConfig extends ParsedStack {
+  /** Prefix of every Docker object's name. */
+  instanceName: string;
+  tuning: Tuning;
+  /** Host path of each data volume. */
+  volumePaths: Record<StorageVolume, string>;
+}
+
+export function resolvePlatform(stack: ParsedStack, stackName: string, localCpus: number = os.cpus().length): PlatformConfig {
+  const cpus = stack.tuning.hostCpus ?? localCpus;
+  const tuning: Tuning = {
+    hostCpus: cpus,
+    // The seed's rule of thumb: workers scale with cores. Postfix's own default (100) is sized for
+    // a dedicated host; a container sharing 2 cores with Amavis and ClamAV drowns at that level.
+    postfixProcessLimit: stack.tuning.postfixProcessLimit ?? 25 * cpus,
+    amavisChildren: stack.tuning.amavisChildren ?? cpus + 1,
+    clamdThreads: stack.tuning.clamdThreads ?? 2 * cpus,
+    lmtpConcurrency: stack.tuning.lmtpConcurrency ?? 2 * cpus,
+    amavisTmpMb: stack.tuning.amavisTmpMb ?? 1024,
+  };
+  const volumePaths = Object.fromEntries(
+    (Object.keys(STORAGE_VOLUMES) as StorageVolume[]).map((v) => {
+      const root = STORAGE_VOLUMES[v] === "ssd" ? stack.storage.ssdRoot : stack.storage.bulkRoot;
+      return [v, stack.storage.volumes[v] ?? path.posix.join(root, v)];
+    }),
+  ) as Record<StorageVolume, string>;
+  return { ...stack, instanceName: stack.instanceName ?? `mp-${stackName}`, tuning, volumePaths };
+}

@@ -1,0 +1,198 @@
+// Turns raw stack config into the one typed object the program uses, or into the full list of
+// problems. Shape errors come from zod; the rules that span several keys (a mailbox in an
+// undeclared domain, an alias loop, ...) are checked here so the admin sees everything at once.
+import * as fs from "fs";
+import { z } from "zod";
+import { ParsedStack, parseCidr, stackSchema } from "./schema";
+
+export interface ConfigProblem {
+  /** Key path inside the stack config, e.g. `mail-platform:mailboxes[2].address`. */
+  key: string;
+  /** What the config says. */
+  found: string;
+  /** What would be accepted, phrased as a hint. */
+  expected: string;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: ConfigProblem[]) {
+    super(formatProblems(problems));
+    this.name = "ConfigError";
+  }
+}
+
+export const CONFIG_NAMESPACE = "mail-platform";
+
+export function formatProblems(problems: ConfigProblem[]): string {
+  const lines = problems.map((p) => `  - ${p.key}: found ${p.found}; expected ${p.expected}`);
+  return `The stack config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${lines.join("\n")}`;
+}
+
+export interface ValidateOptions {
+  /**
+   * Check that files the config names (PEM certificates) exist on this machine. The program always
+   * does; a reviewer validating a stack file away from the deploy machine can skip it.
+   */
+  checkFiles: boolean;
+}
+
+/** Validates the stack's config values (keys without the namespace). Returns the parsed object or every problem. */
+export function validateStack(
+  raw: Record<string, unknown>,
+  options: ValidateOptions = { checkFiles: true },
+): { ok: true; value: ParsedStack } | { ok: false; problems: ConfigProblem[] } {
+  const parsed = stackSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, problems: parsed.error.issues.map((i) => zodProblem(i, raw)) };
+  }
+  const problems = crossFieldProblems(parsed.data, options);
+  return problems.length ? { ok: false, problems } : { ok: true, value: parsed.data };
+}
+
+function keyPath(path: PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, seg) => (typeof seg === "number" ? `${acc}[${seg}]` : `${acc}${acc === CONFIG_NAMESPACE ? ":" : "."}${String(seg)}`),
+    CONFIG_NAMESPACE,
+  );
+}
+
+function at(raw: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, seg) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[seg] : undefined), raw);
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function zodProblem(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem {
+  if (issue.code === "unrecognized_keys") {
+    return {
+      key: keyPath(issue.path),
+      found: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`,
+      expected: "only the keys listed in the README's config reference (check the spelling)",
+    };
+  }
+  const found = at(raw, issue.path);
+  const expected =
+    issue.code === "invalid_type" && found === undefined ? `a value (${issue.expected}); this key is required` : issue.message;
+  return { key: keyPath(issue.path), found: show(found), expected };
+}
+
+function crossFieldProblems(c: ParsedStack, options: ValidateOptions): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (path: PropertyKey[], found: unknown, expected: string) => problems.push({ key: keyPath(path), found: show(found), expected });
+
+  const domains = new Set<string>();
+  c.domains.forEach((d, i) => {
+    if (domains.has(d.name)) add(["domains", i, "name"], d.name, "each domain declared once");
+    domains.add(d.name);
+    if (d.tls.source === "pem" && options.checkFiles) {
+      for (const k of ["certFile", "keyFile"] as const) {
+        if (!readable(d.tls[k])) add(["domains", i, "tls", k], d.tls[k], "a readable PEM file on the machine that runs Pulumi");
+      }
+    }
+  });
+
+  const owners = new Map<string, string>();
+  const claim = (address: string, path: PropertyKey[]) => {
+    const previous = owners.get(address);
+    if (previous) add(path, address, `an address not already used by ${previous}`);
+    else owners.set(address, keyPath(path));
+  };
+  const domainOf = (a: string) => a.slice(a.lastIndexOf("@") + 1);
+
+  c.mailboxes.forEach((m, i) => {
+    if (!domains.has(domainOf(m.address))) add(["mailboxes", i, "address"], m.address, `an address in a declared domain (${[...domains].join(", ")})`);
+    claim(m.address, ["mailboxes", i, "address"]);
+  });
+  c.aliases.forEach((a, i) => {
+    if (!domains.has(domainOf(a.address))) add(["aliases", i, "address"], a.address, `an address in a declared domain (${[...domains].join(", ")})`);
+    claim(a.address, ["aliases", i, "address"]);
+    a.goto.forEach((g, j) => {
+      const local = domains.has(domainOf(g));
+      if (local && !c.mailboxes.some((m) => m.address === g) && !c.aliases.some((x) => x.address === g)) {
+        add(["aliases", i, "goto", j], g, "a mailbox or alias declared in this stack (the domain is local, so mail to it would bounce)");
+      }
+    });
+  });
+  for (const loop of aliasLoops(c.aliases)) {
+    const i = c.aliases.findIndex((a) => a.address === loop[0]);
+    add(["aliases", i, "goto"], loop.join(" -> "), "aliases that end in a mailbox or external address, not a loop");
+  }
+
+  const internal = parseCidr(c.internalSubnet);
+  const edge = parseCidr(c.edgeSubnet);
+  if (overlaps(internal, edge)) add(["edgeSubnet"], c.edgeSubnet, `a subnet that does not overlap internalSubnet ${c.internalSubnet}`);
+  c.trustedNetworks.forEach((n, i) => {
+    const net = parseCidr(n);
+    if (net.bits < internal.bits) {
+      add(["trustedNetworks", i], n, `a network no wider than the platform's own (/${internal.bits}); an open relay is one typo away otherwise`);
+    }
+  });
+
+  const portEntries = Object.entries(c.ports);
+  const seen = new Map<number, string>();
+  for (const [name, p] of portEntries) {
+    const other = seen.get(p);
+    if (other) add(["ports", name], p, `a host port not already used by ports.${other}`);
+    seen.set(p, name);
+  }
+
+  if (c.relayhost && !/^(\[[^\]\s]+\]|[^\s:[\]]+)(:\d{1,5})?$/.test(c.relayhost)) {
+    add(["relayhost"], c.relayhost, "host, [host] or [host]:port, as Postfix's relayhost takes it");
+  }
+  if (c.spam.rejectScore <= c.spam.tagScore) {
+    add(["spam", "rejectScore"], c.spam.rejectScore, `a score above spam.tagScore (${c.spam.tagScore})`);
+  }
+  // One disk for both roots is fine on a small host, but two volumes must never share a path.
+  const volumePaths = Object.entries(c.storage.volumes);
+  const byPath = new Map<string, string>();
+  for (const [name, p] of volumePaths) {
+    const other = byPath.get(p as string);
+    if (other) add(["storage", "volumes", name], p, `a path not already used by storage.volumes.${other}`);
+    byPath.set(p as string, name);
+  }
+  return problems;
+}
+
+function overlaps(a: { base: number; bits: number }, b: { base: number; bits: number }): boolean {
+  const bits = Math.min(a.bits, b.bits);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return (a.base & mask) >>> 0 === (b.base & mask) >>> 0;
+}
+
+/** Every cycle among local aliases, each reported once, starting at its first alias in config order. */
+export function aliasLoops(aliases: { address: string; goto: string[] }[]): string[][] {
+  const graph = new Map(aliases.map((a) => [a.address, a.goto]));
+  const loops: string[][] = [];
+  const reported = new Set<string>();
+  for (const start of graph.keys()) {
+    const stack: { node: string; path: string[] }[] = [{ node: start, path: [start] }];
+    while (stack.length) {
+      const { node, path } = stack.pop()!;
+      for (const next of graph.get(node) ?? []) {
+        if (next === start) {
+          const key = [...path].sort().join(",");
+          if (!reported.has(key)) {
+            reported.add(key);
+            loops.push([...path, start]);
+          }
+        } else if (graph.has(next) && !path.includes(next)) {
+          stack.push({ node: next, path: [...path, next] });
+        }
+      }
+    }
+  }
+  return loops;
+}
+
+function readable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,65 @@
+// Test-side Docker helpers: build a project image and run a command in it with rendered config
+// files in place, the way a deployed container receives them (uploaded before start).
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const BASE_IMAGE = process.env.MAIL_PLATFORM_BASE_IMAGE ?? "mail-platform/debian:trixie";
+const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function docker(args: string[], input?: string): RunResult {
+  const r = spawnSync("docker", args, { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+/** Builds images/<service> (classic builder, layer cache reused) and returns its tag. */
+export function buildImage(service: string): string {
+  const tag = `mail-platform-test/${service}:latest`;
+  const r = docker(["build", "-q", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, "-t", tag, path.join(ROOT, "images", service)]);
+  if (r.code !== 0) throw new Error(`building images/${service} failed:\n${r.stdout}\n${r.stderr}`);
+  return tag;
+}
+
+/**
+ * Runs `command` in a fresh container of `image` whose file system has `files` (container path ->
+ * content) copied in before start. `entrypoint` replaces the image's entrypoint when given.
+ */
+export function runWithFiles(image: string, files: Record<string, string>, command: string[], entrypoint?: string): RunResult {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-files-"));
+  try {
+    for (const [file, content] of Object.entries(files)) {
+      const target = path.join(dir, file);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, content, { mode: 0o644 });
+    }
+    const create = docker([
+      "create",
+      "--network",
+      "none",
+      ...(entrypoint ? ["--entrypoint", entrypoint] : []),
+      image,
+      ...command,
+    ]);
+    if (create.code !== 0) throw new Error(`docker create failed: ${create.stderr}`);
+    const id = create.stdout.trim();
+    try {
+      if (Object.keys(files).length) {
+        // docker cp of a folder keeps ownership of the copying user (root), as uploads do.
+        const cp = docker(["cp", `${dir}/.`, `${id}:/`]);
+        if (cp.code !== 0) throw new Error(`docker cp failed: ${cp.stderr}`);
+      }
+      return docker(["start", "-a", id]);
+    } finally {
+      docker(["rm", "-f", id]);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,42 @@
+import { strict as assert } from "assert";
+import { before, describe, it } from "node:test";
+import { installMocks, ofType, settle, valueOf } from "../support/mocks";
+
+installMocks();
+import { DockerHost } from "../../components/host/docker-host";
+
+describe("DockerHost", () => {
+  let host: DockerHost;
+  before(async () => {
+    host = new DockerHost("host", {
+      dockerHost: "ssh://deploy@mailhost.example.com",
+      instanceName: "mp-unit",
+      internalSubnet: "172.30.0.0/24",
+      edgeSubnet: "172.30.1.0/24",
+      baseImage: "mail-platform/debian:trixie",
+      images: ["postfix"],
+    });
+    await valueOf(host.images.postfix);
+    await settle();
+  });
+
+  it("connects to the configured engine", () => {
+    const [provider] = ofType("pulumi:providers:docker");
+    assert.equal(provider.inputs.host, "ssh://deploy@mailhost.example.com");
+  });
+
+  it("keeps the internal network internal and the edge network routable", () => {
+    const nets = Object.fromEntries(ofType("docker:index/network:Network").map((n) => [n.inputs.name, n.inputs]));
+    assert.equal(nets["mp-unit-internal"].internal, true, "the internal network must have no route out");
+    assert.deepEqual(nets["mp-unit-internal"].ipamConfigs, [{ subnet: "172.30.0.0/24" }]);
+    assert.notEqual(nets["mp-unit-edge"].internal, true);
+  });
+
+  it("builds each image on the engine from images/ with the base image as a build argument", () => {
+    const [image] = ofType("docker:index/remoteImage:RemoteImage");
+    assert.match(image.inputs.name, /^mp-unit\/postfix:[0-9a-f]{12}$/);
+    assert.equal(image.inputs.build.buildArgs.BASE_IMAGE, "mail-platform/debian:trixie");
+    assert.match(image.inputs.build.context, /images\/postfix$/);
+    assert.equal(image.inputs.keepLocally, true);
+  });
+});
