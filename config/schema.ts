@@ -9,7 +9,7 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const fqdn = z
   .string()
   .transform((s) => s.toLowerCase())
-  .refine((s) => FQDN.test(s), { message: "expected a fully qualified domain name such as mail.example.com" });
+  .refine((s) => FQDN.test(s), { message: "a fully qualified domain name such as mail.example.com" });
 
 export const emailAddress = z
   .string()
@@ -19,17 +19,17 @@ export const emailAddress = z
       const at = s.lastIndexOf("@");
       return at > 0 && LOCAL_PART.test(s.slice(0, at)) && FQDN.test(s.slice(at + 1));
     },
-    { message: "expected an e-mail address such as alice@example.com" },
+    { message: "an e-mail address such as alice@example.com" },
   );
 
 /** An IPv4 CIDR such as `192.0.2.0/24`; the host bits must be zero so a reader sees the real range. */
 export const cidr = z.string().refine(isCanonicalCidr, {
-  message: "expected an IPv4 network in CIDR form with zero host bits, such as 192.0.2.0/24",
+  message: "an IPv4 network in CIDR form with zero host bits, such as 192.0.2.0/24",
 });
 
 const port = z.number().int().min(1).max(65535);
 const absolutePath = z.string().refine((p) => p.startsWith("/") && !p.includes(".."), {
-  message: "expected an absolute path without '..'",
+  message: "an absolute path without '..'",
 });
 
 const tlsSource = z.discriminatedUnion("source", [
@@ -52,7 +52,7 @@ const domain = z
     /** DKIM selector published as `<selector>._domainkey.<name>`. */
     dkimSelector: z
       .string()
-      .refine((s) => DNS_LABEL.test(s), { message: "expected one DNS label such as mail2026" })
+      .refine((s) => DNS_LABEL.test(s), { message: "one DNS label such as mail2026" })
       .default("mail"),
     /** Where this domain's TLS certificate comes from. */
     tls: tlsSource.default({ source: "self-signed" }),
@@ -189,7 +189,7 @@ export const scalarKeys = {
   dockerHost: z
     .string()
     .refine((s) => /^unix:\/\/\/.+/.test(s) || /^ssh:\/\/([^@/\s]+@)?[^@/\s:]+(:\d+)?$/.test(s), {
-      message: "expected unix:///path/to/docker.sock or ssh://user@host[:port]",
+      message: "unix:///path/to/docker.sock or ssh://user@host[:port]",
     })
     .default("unix:///var/run/docker.sock"),
   /** Base image every project image is built FROM (Debian 13, made by scripts/base-image.sh). */

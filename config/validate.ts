@@ -3,7 +3,7 @@
 // undeclared domain, an alias loop, ...) are checked here so the admin sees everything at once.
 import * as fs from "fs";
 import { z } from "zod";
-import { ParsedStack, parseCidr, stackSchema } from "./schema";
+import { cidr, ParsedStack, parseCidr, stackSchema } from "./schema";
 
 export interface ConfigProblem {
   /** Key path inside the stack config, e.g. `mail-platform:mailboxes[2].address`. */
@@ -42,11 +42,52 @@ export function validateStack(
   options: ValidateOptions = { checkFiles: true },
 ): { ok: true; value: ParsedStack } | { ok: false; problems: ConfigProblem[] } {
   const parsed = stackSchema.safeParse(raw);
-  if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((i) => zodProblem(i, raw)) };
-  }
-  const problems = crossFieldProblems(parsed.data, options);
-  return problems.length ? { ok: false, problems } : { ok: true, value: parsed.data };
+  const shape = parsed.success ? [] : parsed.error.issues.map((i) => zodProblem(i, raw));
+  // The cross-key rules run on whatever is readable even when the shape is wrong, so one run
+  // lists every mistake; a key already reported for its shape is not reported twice.
+  const reported = new Set(shape.map((p) => p.key));
+  const cross = crossFieldProblems(looseView(raw), options).filter((p) => !reported.has(p.key));
+  const problems = [...shape, ...cross];
+  if (problems.length || !parsed.success) return { ok: false, problems };
+  return { ok: true, value: parsed.data };
+}
+
+/** The parts of a raw config the cross-key rules read, with defaults, skipping what is unreadable. */
+interface LooseConfig {
+  domains: { name: string; tls: { source: string; certFile?: string; keyFile?: string } }[];
+  mailboxes: { address: string }[];
+  aliases: { address: string; goto: string[] }[];
+  internalSubnet: string;
+  edgeSubnet: string;
+  trustedNetworks: (string | undefined)[];
+  ports: Record<string, number>;
+  relayhost: unknown;
+  spam: { tagScore: unknown; rejectScore: unknown };
+  volumes: Record<string, unknown>;
+}
+
+function looseView(raw: Record<string, unknown>): LooseConfig {
+  const arr = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.map((x) => (x && typeof x === "object" ? x : {})) : []);
+  const str = (v: unknown): string => (typeof v === "string" ? v.toLowerCase() : "");
+  const defaults = stackSchema.shape;
+  const cidrOr = (v: unknown, key: "internalSubnet" | "edgeSubnet") => {
+    const r = defaults[key].safeParse(v);
+    return r.success ? r.data : "";
+  };
+  const spam = (raw.spam ?? {}) as Record<string, unknown>;
+  const ports = defaults.ports.safeParse(raw.ports);
+  return {
+    domains: arr(raw.domains).map((d) => ({ name: str(d.name), tls: (d.tls as LooseConfig["domains"][number]["tls"]) ?? { source: "self-signed" } })),
+    mailboxes: arr(raw.mailboxes).map((m) => ({ address: str(m.address) })),
+    aliases: arr(raw.aliases).map((a) => ({ address: str(a.address), goto: Array.isArray(a.goto) ? a.goto.map(str) : [] })),
+    internalSubnet: cidrOr(raw.internalSubnet, "internalSubnet"),
+    edgeSubnet: cidrOr(raw.edgeSubnet, "edgeSubnet"),
+    trustedNetworks: (Array.isArray(raw.trustedNetworks) ? raw.trustedNetworks : []).map((n) => (cidr.safeParse(n).success ? (n as string) : undefined)),
+    ports: ports.success ? ports.data : {},
+    relayhost: raw.relayhost,
+    spam: { tagScore: spam.tagScore ?? 5, rejectScore: spam.rejectScore ?? 12 },
+    volumes: ((raw.storage as Record<string, unknown> | undefined)?.volumes as Record<string, unknown>) ?? {},
+  };
 }
 
 function keyPath(path: PropertyKey[]): string {
@@ -75,28 +116,48 @@ function zodProblem(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem {
     };
   }
   const found = at(raw, issue.path);
-  const expected =
-    issue.code === "invalid_type" && found === undefined ? `a value (${issue.expected}); this key is required` : issue.message;
-  return { key: keyPath(issue.path), found: show(found), expected };
+  return { key: keyPath(issue.path), found: show(found), expected: hint(issue, found) };
 }
 
-function crossFieldProblems(c: ParsedStack, options: ValidateOptions): ConfigProblem[] {
+function hint(issue: z.core.$ZodIssue, found: unknown): string {
+  switch (issue.code) {
+    case "invalid_type":
+      return found === undefined ? `a ${issue.expected}; this key is required` : `a ${issue.expected}`;
+    case "too_small":
+      return issue.origin === "array"
+        ? `at least ${issue.minimum} entr${issue.minimum === 1 ? "y" : "ies"}`
+        : `a ${issue.origin} ${issue.inclusive ? ">=" : ">"} ${issue.minimum}`;
+    case "too_big":
+      return `a ${issue.origin} ${issue.inclusive ? "<=" : "<"} ${issue.maximum}`;
+    case "invalid_value":
+      return `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_union":
+      return "one of the documented forms (see the README's config reference)";
+    default:
+      return issue.message;
+  }
+}
+
+function crossFieldProblems(c: LooseConfig, options: ValidateOptions): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (path: PropertyKey[], found: unknown, expected: string) => problems.push({ key: keyPath(path), found: show(found), expected });
 
   const domains = new Set<string>();
   c.domains.forEach((d, i) => {
+    if (!d.name) return;
     if (domains.has(d.name)) add(["domains", i, "name"], d.name, "each domain declared once");
     domains.add(d.name);
     if (d.tls.source === "pem" && options.checkFiles) {
       for (const k of ["certFile", "keyFile"] as const) {
-        if (!readable(d.tls[k])) add(["domains", i, "tls", k], d.tls[k], "a readable PEM file on the machine that runs Pulumi");
+        const file = d.tls[k];
+        if (typeof file === "string" && !readable(file)) add(["domains", i, "tls", k], file, "a readable PEM file on the machine that runs Pulumi");
       }
     }
   });
 
   const owners = new Map<string, string>();
   const claim = (address: string, path: PropertyKey[]) => {
+    if (!address) return;
     const previous = owners.get(address);
     if (previous) add(path, address, `an address not already used by ${previous}`);
     else owners.set(address, keyPath(path));
@@ -104,11 +165,11 @@ function crossFieldProblems(c: ParsedStack, options: ValidateOptions): ConfigPro
   const domainOf = (a: string) => a.slice(a.lastIndexOf("@") + 1);
 
   c.mailboxes.forEach((m, i) => {
-    if (!domains.has(domainOf(m.address))) add(["mailboxes", i, "address"], m.address, `an address in a declared domain (${[...domains].join(", ")})`);
+    if (m.address && !domains.has(domainOf(m.address))) add(["mailboxes", i, "address"], m.address, `an address in a declared domain (${[...domains].join(", ")})`);
     claim(m.address, ["mailboxes", i, "address"]);
   });
   c.aliases.forEach((a, i) => {
-    if (!domains.has(domainOf(a.address))) add(["aliases", i, "address"], a.address, `an address in a declared domain (${[...domains].join(", ")})`);
+    if (a.address && !domains.has(domainOf(a.address))) add(["aliases", i, "address"], a.address, `an address in a declared domain (${[...domains].join(", ")})`);
     claim(a.address, ["aliases", i, "address"]);
     a.goto.forEach((g, j) => {
       const local = domains.has(domainOf(g));
@@ -122,17 +183,18 @@ function crossFieldProblems(c: ParsedStack, options: ValidateOptions): ConfigPro
     add(["aliases", i, "goto"], loop.join(" -> "), "aliases that end in a mailbox or external address, not a loop");
   }
 
-  const internal = parseCidr(c.internalSubnet);
-  const edge = parseCidr(c.edgeSubnet);
-  if (overlaps(internal, edge)) add(["edgeSubnet"], c.edgeSubnet, `a subnet that does not overlap internalSubnet ${c.internalSubnet}`);
-  c.trustedNetworks.forEach((n, i) => {
-    const net = parseCidr(n);
-    if (net.bits < internal.bits) {
-      add(["trustedNetworks", i], n, `a network no wider than the platform's own (/${internal.bits}); an open relay is one typo away otherwise`);
-    }
-  });
+  if (c.internalSubnet && c.edgeSubnet) {
+    const internal = parseCidr(c.internalSubnet);
+    const edge = parseCidr(c.edgeSubnet);
+    if (overlaps(internal, edge)) add(["edgeSubnet"], c.edgeSubnet, `a subnet that does not overlap internalSubnet ${c.internalSubnet}`);
+    c.trustedNetworks.forEach((n, i) => {
+      if (n && parseCidr(n).bits < internal.bits) {
+        add(["trustedNetworks", i], n, `a network no wider than the platform's own (/${internal.bits}); an open relay is one typo away otherwise`);
+      }
+    });
+  }
 
-  const portEntries = Object.entries(c.ports);
+  const portEntries = Object.entries(c.ports) as [string, number][];
   const seen = new Map<number, string>();
   for (const [name, p] of portEntries) {
     const other = seen.get(p);
@@ -140,14 +202,14 @@ function crossFieldProblems(c: ParsedStack, options: ValidateOptions): ConfigPro
     seen.set(p, name);
   }
 
-  if (c.relayhost && !/^(\[[^\]\s]+\]|[^\s:[\]]+)(:\d{1,5})?$/.test(c.relayhost)) {
+  if (typeof c.relayhost === "string" && c.relayhost && !/^(\[[^\]\s]+\]|[^\s:[\]]+)(:\d{1,5})?$/.test(c.relayhost)) {
     add(["relayhost"], c.relayhost, "host, [host] or [host]:port, as Postfix's relayhost takes it");
   }
-  if (c.spam.rejectScore <= c.spam.tagScore) {
+  if (typeof c.spam.rejectScore === "number" && typeof c.spam.tagScore === "number" && c.spam.rejectScore <= c.spam.tagScore) {
     add(["spam", "rejectScore"], c.spam.rejectScore, `a score above spam.tagScore (${c.spam.tagScore})`);
   }
   // One disk for both roots is fine on a small host, but two volumes must never share a path.
-  const volumePaths = Object.entries(c.storage.volumes);
+  const volumePaths = Object.entries(c.volumes).filter(([, p]) => typeof p === "string");
   const byPath = new Map<string, string>();
   for (const [name, p] of volumePaths) {
     const other = byPath.get(p as string);
