@@ -37,47 +37,37 @@ const tlsSource = z.discriminatedUnion("source", [
   z
     .object({
       source: z.literal("pem"),
-      /** Certificate chain (leaf first), PEM, read on the machine running Pulumi. */
-      certFile: absolutePath,
-      /** Private key, PEM; it becomes a Pulumi secret. */
-      keyFile: absolutePath,
+      certFile: absolutePath.describe("Certificate chain (leaf first), PEM, read on the machine running Pulumi."),
+      keyFile: absolutePath.describe("Private key, PEM; it becomes a Pulumi secret."),
     })
     .strict(),
 ]);
 
 const domain = z
   .object({
-    /** The mail domain, e.g. `example.com`. */
-    name: fqdn,
-    /** DKIM selector published as `<selector>._domainkey.<name>`. */
+    name: fqdn.describe("The mail domain, e.g. `example.com`."),
     dkimSelector: z
       .string()
       .refine((s) => DNS_LABEL.test(s), { message: "one DNS label such as mail2026" })
-      .default("mail"),
-    /** Where this domain's TLS certificate comes from. */
-    tls: tlsSource.default({ source: "self-signed" }),
-    /** Address that receives DMARC aggregate reports; defaults to `postmaster@<name>`. */
-    dmarcReportAddress: emailAddress.optional(),
-    /** DMARC policy published for this domain. */
-    dmarcPolicy: z.enum(["none", "quarantine", "reject"]).default("quarantine"),
+      .default("mail").describe("DKIM selector published as `<selector>._domainkey.<name>`."),
+    tls: tlsSource.default({ source: "self-signed" }).describe("Where this domain's TLS certificate comes from."),
+    dmarcReportAddress: emailAddress.optional().describe("Address that receives DMARC aggregate reports; defaults to `postmaster@<name>`."),
+    dmarcPolicy: z.enum(["none", "quarantine", "reject"]).default("quarantine").describe("DMARC policy published for this domain."),
   })
   .strict();
 
 const mailbox = z
   .object({
-    address: emailAddress,
-    /** Display name. */
-    name: z.string().min(1),
-    /** Quota in MiB; must be positive (PostfixAdmin reads 0 as unlimited, which is never what a typo meant). */
-    quotaMb: z.number().int().positive(),
+    address: emailAddress.describe("The mailbox's address; its domain must be declared under `domains`."),
+    name: z.string().min(1).describe("Display name."),
+    quotaMb: z.number().int().positive().describe("Quota in MiB; must be positive (PostfixAdmin reads 0 as unlimited, which is never what a typo meant)."),
   })
   .strict();
 
 const alias = z
   .object({
-    address: emailAddress,
-    /** Where the alias delivers: local mailboxes, other aliases or external addresses. */
-    goto: z.array(emailAddress).min(1),
+    address: emailAddress.describe("The alias address; its domain must be declared under `domains`."),
+    goto: z.array(emailAddress).min(1).describe("Where the alias delivers: local mailboxes, other aliases or external addresses."),
   })
   .strict();
 
@@ -93,11 +83,8 @@ export type StorageVolume = keyof typeof STORAGE_VOLUMES;
 
 const storage = z
   .object({
-    /** Root on fast storage (queue, mailboxes, database, search index). */
-    ssdRoot: absolutePath,
-    /** Root on bulk storage (archive, backups). */
-    bulkRoot: absolutePath,
-    /** Per-volume override of the host path, e.g. `{ mailboxes: /mnt/nvme1/mail }`. */
+    ssdRoot: absolutePath.describe("Root on fast storage (queue, mailboxes, database, search index)."),
+    bulkRoot: absolutePath.describe("Root on bulk storage (archive, backups)."),
     volumes: z
       .object({
         queue: absolutePath,
@@ -109,126 +96,99 @@ const storage = z
       })
       .partial()
       .strict()
-      .default({}),
+      .default({}).describe("Per-volume override of the host path, e.g. `{ mailboxes: /mnt/nvme1/mail }`."),
   })
   .strict();
 
 const ports = z
   .object({
-    smtp: port.default(25),
-    submissions: port.default(465),
-    submission: port.default(587),
-    imap: port.default(143),
-    imaps: port.default(993),
-    pop3: port.default(110),
-    pop3s: port.default(995),
-    managesieve: port.default(4190),
-    http: port.default(80),
-    https: port.default(443),
+    smtp: port.default(25).describe("SMTP (MX) port, container port 25."),
+    submissions: port.default(465).describe("Submission over implicit TLS, container port 465."),
+    submission: port.default(587).describe("Submission with STARTTLS, container port 587."),
+    imap: port.default(143).describe("IMAP with STARTTLS, container port 143."),
+    imaps: port.default(993).describe("IMAP over TLS, container port 993."),
+    pop3: port.default(110).describe("POP3 with STARTTLS, container port 110."),
+    pop3s: port.default(995).describe("POP3 over TLS, container port 995."),
+    managesieve: port.default(4190).describe("ManageSieve, container port 4190."),
+    http: port.default(80).describe("HTTP (redirects to HTTPS; used from the proxy milestone on)."),
+    https: port.default(443).describe("HTTPS (from the proxy milestone on)."),
   })
   .strict();
 
 const tuning = z
   .object({
-    /** CPU cores of the Docker host; the other knobs default from it. Defaults to this machine's count. */
-    hostCpus: z.number().int().positive().optional(),
-    /** Postfix `default_process_limit`. Defaults to 25 per core. */
-    postfixProcessLimit: z.number().int().positive().optional(),
-    /** Amavis `$max_servers` (pre-forked children), also Postfix's concurrency towards it. Defaults to cores + 1. */
-    amavisChildren: z.number().int().positive().optional(),
-    /** clamd `MaxThreads`. Defaults to 2 per core. */
-    clamdThreads: z.number().int().positive().optional(),
-    /** Postfix's concurrency towards Dovecot LMTP and Dovecot's LMTP process limit. Defaults to 2 per core. */
-    lmtpConcurrency: z.number().int().positive().optional(),
-    /** Size of Amavis's tmpfs work area in MiB. Defaults to 1024. */
-    amavisTmpMb: z.number().int().min(64).optional(),
+    hostCpus: z.number().int().positive().optional().describe("CPU cores of the Docker host; the other knobs default from it. Defaults to this machine's count."),
+    postfixProcessLimit: z.number().int().positive().optional().describe("Postfix `default_process_limit`. Defaults to 25 per core."),
+    amavisChildren: z.number().int().positive().optional().describe("Amavis `$max_servers` (pre-forked children), also Postfix's concurrency towards it. Defaults to cores + 1."),
+    clamdThreads: z.number().int().positive().optional().describe("clamd `MaxThreads`. Defaults to 2 per core."),
+    lmtpConcurrency: z.number().int().positive().optional().describe("Postfix's concurrency towards Dovecot LMTP and Dovecot's LMTP process limit. Defaults to 2 per core."),
+    amavisTmpMb: z.number().int().min(64).optional().describe("Size of Amavis's tmpfs work area in MiB. Defaults to 1024."),
   })
   .strict();
 
 const spam = z
   .object({
-    /** Score at which Amavis adds X-Spam-Flag: YES and tags the subject. */
-    tagScore: z.number().default(5),
-    /** Score at which inbound spam is rejected at SMTP time (after queue: bounced by Amavis). */
-    rejectScore: z.number().default(12),
-    /** What happens to a message with a virus. `reject` refuses it; `quarantine` keeps it in Amavis's quarantine. Neither delivers it. */
-    virusAction: z.enum(["reject", "quarantine"]).default("reject"),
-    /** Attachment file name extensions that are never delivered. */
+    tagScore: z.number().default(5).describe("Score at which Amavis adds X-Spam-Flag: YES and tags the subject."),
+    rejectScore: z.number().default(12).describe("Score at which inbound spam is rejected at SMTP time (after queue: bounced by Amavis)."),
+    virusAction: z.enum(["reject", "quarantine"]).default("reject").describe("What happens to a message with a virus. `reject` refuses it; `quarantine` keeps it in Amavis's quarantine. Neither delivers it."),
     bannedExtensions: z
       .array(z.string().regex(/^[a-z0-9]{1,10}$/))
-      .default(["exe", "com", "scr", "pif", "bat", "cmd", "vbs", "js", "jse", "wsf", "hta", "cpl", "msi", "lnk", "iso"]),
+      .default(["exe", "com", "scr", "pif", "bat", "cmd", "vbs", "js", "jse", "wsf", "hta", "cpl", "msi", "lnk", "iso"]).describe("Attachment file name extensions that are never delivered."),
   })
   .strict();
 
 const limits = z
   .object({
-    /** Largest message accepted, in MiB. */
-    messageSizeMb: z.number().int().min(1).max(1024).default(50),
-    /** Messages an authenticated or remote client may send per minute (Postfix anvil). */
-    messagesPerMinute: z.number().int().positive().default(60),
-    /** Recipients per message. */
-    recipientsPerMessage: z.number().int().positive().default(100),
-    /** SMTP connections per client per minute. */
-    connectionsPerMinute: z.number().int().positive().default(60),
+    messageSizeMb: z.number().int().min(1).max(1024).default(50).describe("Largest message accepted, in MiB."),
+    messagesPerMinute: z.number().int().positive().default(60).describe("Messages an authenticated or remote client may send per minute (Postfix anvil)."),
+    recipientsPerMessage: z.number().int().positive().default(100).describe("Recipients per message."),
+    connectionsPerMinute: z.number().int().positive().default(60).describe("SMTP connections per client per minute."),
   })
   .strict();
 
 const features = z
   .object({
-    archive: z.boolean().default(false),
-    search: z.boolean().default(false),
-    webmail: z.boolean().default(false),
+    archive: z.boolean().default(false).describe("Piler archive (not built yet)."),
+    search: z.boolean().default(false).describe("Manticore search index for the archive (not built yet)."),
+    webmail: z.boolean().default(false).describe("Roundcube webmail behind the HTTPS proxy (not built yet)."),
   })
   .strict();
 
 /** Scalar keys: declared in Pulumi.yaml too (the test `pulumi-yaml.test.ts` keeps both in step). */
 export const scalarKeys = {
-  /** Primary host name of the mail server, used in the SMTP banner, HELO and the MX record. */
-  hostname: fqdn,
-  /** Docker engine to deploy onto: `unix:///var/run/docker.sock` or `ssh://user@host`. */
+  hostname: fqdn.describe("Primary host name of the mail server, used in the SMTP banner, HELO and the MX record."),
   dockerHost: z
     .string()
     .refine((s) => /^unix:\/\/\/.+/.test(s) || /^ssh:\/\/([^@/\s]+@)?[^@/\s:]+(:\d+)?$/.test(s), {
       message: "unix:///path/to/docker.sock or ssh://user@host[:port]",
     })
-    .default("unix:///var/run/docker.sock"),
-  /** Base image every project image is built FROM (Debian 13, made by scripts/base-image.sh). */
-  baseImage: z.string().min(1).default("mail-platform/debian:trixie"),
-  /** Host address the published ports bind to. */
-  bindAddress: z.ipv4().default("0.0.0.0"),
-  /** Prefix of every Docker object's name, so several stacks can share one host. Defaults to `mp-<stack>`. */
+    .default("unix:///var/run/docker.sock").describe("Docker engine to deploy onto: `unix:///var/run/docker.sock` or `ssh://user@host`."),
+  baseImage: z.string().min(1).default("mail-platform/debian:trixie").describe("Base image every project image is built FROM (Debian 13, made by scripts/base-image.sh)."),
+  bindAddress: z.ipv4().default("0.0.0.0").describe("Host address the published ports bind to."),
   instanceName: z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,30}$/)
-    .optional(),
-  /** Subnet of the platform's internal network (the seed's intranet-net). */
-  internalSubnet: cidr.default("172.30.0.0/24"),
-  /** Subnet of the edge network that carries published ports and outbound traffic. */
-  edgeSubnet: cidr.default("172.30.1.0/24"),
-  /** Smart host for outbound mail, e.g. `[smtp.provider.net]:587`; empty sends directly to each MX. */
-  relayhost: z.string().default(""),
-  /** Keep mail on disk when a mailbox is removed from the config (the default); `true` deletes it. */
-  deleteRemovedMailboxes: z.boolean().default(false),
-  /** `protect` the stateful containers so `pulumi destroy` refuses until this is switched off. */
-  protectData: z.boolean().default(true),
+    .optional().describe("Prefix of every Docker object's name, so several stacks can share one host. Defaults to `mp-<stack>`."),
+  internalSubnet: cidr.default("172.30.0.0/24").describe("Subnet of the platform's internal network (the seed's intranet-net)."),
+  edgeSubnet: cidr.default("172.30.1.0/24").describe("Subnet of the edge network that carries published ports and outbound traffic."),
+  relayhost: z.string().default("").describe("Smart host for outbound mail, e.g. `[smtp.provider.net]:587`; empty sends directly to each MX."),
+  deleteRemovedMailboxes: z.boolean().default(false).describe("Keep mail on disk when a mailbox is removed from the config (the default); `true` deletes it."),
+  protectData: z.boolean().default(true).describe("`protect` the stateful containers so `pulumi destroy` refuses until this is switched off."),
 };
 
 export const stackSchema = z
   .object({
     ...scalarKeys,
-    domains: z.array(domain).min(1),
-    mailboxes: z.array(mailbox).default([]),
-    aliases: z.array(alias).default([]),
-    storage,
-    /** Host ports published on `bindAddress`. */
-    ports: ports.default(ports.parse({})),
-    /** Networks whose clients may relay without authentication, e.g. an office printer's LAN. */
-    trustedNetworks: z.array(cidr).default([]),
-    tuning: tuning.default({}),
-    spam: spam.default(spam.parse({})),
-    limits: limits.default(limits.parse({})),
-    /** Components from later milestones, off until enabled. */
-    features: features.default(features.parse({})),
+    domains: z.array(domain).min(1).describe("Mail domains served; the first is the default for TLS and notifications."),
+    mailboxes: z.array(mailbox).default([]).describe("Mailboxes to create. Removing one deactivates it; its mail stays on disk."),
+    aliases: z.array(alias).default([]).describe("Aliases to create or update."),
+    storage: storage.describe("Host paths for data: an SSD root, a bulk root, and per-volume overrides."),
+    ports: ports.default(ports.parse({})).describe("Host ports published on `bindAddress`."),
+    trustedNetworks: z.array(cidr).default([]).describe("Networks whose clients may relay without authentication, e.g. an office printer's LAN."),
+    tuning: tuning.default({}).describe("Performance knobs; each defaults from the host's CPU count."),
+    spam: spam.default(spam.parse({})).describe("Spam and virus policy."),
+    limits: limits.default(limits.parse({})).describe("Size and rate limits."),
+    features: features.default(features.parse({})).describe("Components from later milestones, off until enabled."),
   })
   .strict();
 

@@ -64,6 +64,7 @@ interface LooseConfig {
   relayhost: unknown;
   spam: { tagScore: unknown; rejectScore: unknown };
   volumes: Record<string, unknown>;
+  features: Record<string, unknown>;
 }
 
 function looseView(raw: Record<string, unknown>): LooseConfig {
@@ -87,6 +88,7 @@ function looseView(raw: Record<string, unknown>): LooseConfig {
     relayhost: raw.relayhost,
     spam: { tagScore: spam.tagScore ?? 5, rejectScore: spam.rejectScore ?? 12 },
     volumes: ((raw.storage as Record<string, unknown> | undefined)?.volumes as Record<string, unknown>) ?? {},
+    features: (raw.features as Record<string, unknown>) ?? {},
   };
 }
 
@@ -208,6 +210,11 @@ function crossFieldProblems(c: LooseConfig, options: ValidateOptions): ConfigPro
   if (typeof c.spam.rejectScore === "number" && typeof c.spam.tagScore === "number" && c.spam.rejectScore <= c.spam.tagScore) {
     add(["spam", "rejectScore"], c.spam.rejectScore, `a score above spam.tagScore (${c.spam.tagScore})`);
   }
+  // A switch for a component this release does not ship would otherwise be silently ignored.
+  for (const [feature, on] of Object.entries(c.features)) {
+    if (on === true) add(["features", feature], on, "false: this component is not part of this release yet");
+  }
+
   // One disk for both roots is fine on a small host, but two volumes must never share a path.
   const volumePaths = Object.entries(c.volumes).filter(([, p]) => typeof p === "string");
   const byPath = new Map<string, string>();

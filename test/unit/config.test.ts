@@ -132,6 +132,11 @@ describe("bad configs report each problem with its key", () => {
       ],
     },
     {
+      name: "a component this release does not ship",
+      change: (c) => (c.features = { webmail: true }),
+      expect: [{ key: "mail-platform:features.webmail", expected: /not part of this release/ }],
+    },
+    {
       name: "relative storage path",
       change: (c) => (c.storage.ssdRoot = "data/ssd"),
       expect: [{ key: "mail-platform:storage.ssdRoot", expected: /absolute path/ }],

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite (npm test): type check, unit tests under mocks, then the rendered config of
+# the dev and prod stacks checked by the real daemons inside the project's images.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-machine.sh
+npx tsc --noEmit -p .
+# One runner invocation, so one summary counts every test. Files run one at a time: the daemon
+# tests build images and 2 cores are better spent on one build than split over several.
+node --import tsx --test --test-concurrency=1 --test-reporter=spec test/unit/*.test.ts test/daemons/*.test.ts
