@@ -173,7 +173,6 @@ export const scalarKeys = {
   edgeSubnet: cidr.default("172.30.1.0/24").describe("Subnet of the edge network that carries published ports and outbound traffic."),
   relayhost: z.string().default("").describe("Smart host for outbound mail, e.g. `[smtp.provider.net]:587`; empty sends directly to each MX."),
   deleteRemovedMailboxes: z.boolean().default(false).describe("Keep mail on disk when a mailbox is removed from the config (the default); `true` deletes it."),
-  protectData: z.boolean().default(true).describe("`protect` the stateful containers so `pulumi destroy` refuses until this is switched off."),
 };
 
 export const stackSchema = z

@@ -1,11 +1,15 @@
 // The one mocks module for unit tests: records every resource the program registers and gives
 // each one believable outputs, so a test can assert on child inputs and wiring.
 import * as pulumi from "@pulumi/pulumi";
+import { secretPaths, unwrapSecrets } from "../../tools/mock-run/secrets";
 
 export interface RecordedResource {
   type: string;
   name: string;
+  /** Inputs with secrets unwrapped to their values. */
   inputs: Record<string, any>;
+  /** Paths of the inputs that arrived as secrets, e.g. `uploads` or `envs[1]`. */
+  secretInputs: string[];
   /** The parent's URN-derived name isn't exposed by mocks; `provider` is, as a URN::id string. */
   provider?: string;
 }
@@ -48,8 +52,9 @@ export function installMocks(config: Record<string, string> = {}, stack = "unit"
   pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
-        return { id: `${args.name}-id`, state: mockOutputs(args.type, args.name, args.inputs) };
+        const inputs = unwrapSecrets(args.inputs);
+        recorded.push({ type: args.type, name: args.name, inputs, secretInputs: secretPaths(args.inputs), provider: args.provider });
+        return { id: `${args.name}-id`, state: mockOutputs(args.type, args.name, inputs) };
       },
       call(args: pulumi.runtime.MockCallArgs) {
         return args.inputs;

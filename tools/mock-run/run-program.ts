@@ -7,12 +7,18 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../../config/stack-file";
 import * as material from "./material";
+import { secretPaths, unwrapSecrets } from "./secrets";
 
 export interface RegisteredResource {
   type: string;
   name: string;
+  /** Inputs with secrets unwrapped. */
   inputs: Record<string, any>;
+  /** Paths of the inputs that were secrets. */
+  secretInputs: string[];
   state: Record<string, any>;
+  /** `urn::id` of the provider the resource was registered with, if any. */
+  provider?: string;
 }
 
 export interface ProgramRun {
@@ -75,8 +81,9 @@ export async function runProgram(stackFile: string, mode: material.SecretsMode):
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const state = { ...args.inputs, ...outputsFor(mode, args.type, args.name, args.inputs) };
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+        const inputs = unwrapSecrets(args.inputs);
+        const state = { ...inputs, ...outputsFor(mode, args.type, args.name, inputs) };
+        resources.push({ type: args.type, name: args.name, inputs, secretInputs: secretPaths(args.inputs), state, provider: args.provider });
         return { id: `${args.name}-id`, state };
       },
       call(args) {
