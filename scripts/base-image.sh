@@ -16,18 +16,22 @@ command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=non
 mirror=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' 2>/dev/null \
   | grep -v -- '-security' | head -n1)
 mirror="${mirror%/}"
+security=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' 2>/dev/null \
+  | grep -- '-security' | head -n1)
+security="${security%/}"
 [ -n "$mirror" ] || { echo "cannot find this machine's Debian mirror in apt's sources" >&2; exit 1; }
 
 root=$(mktemp -d /tmp/trixie-root.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 debootstrap --variant=minbase "$SUITE" "$root" "$mirror" >/tmp/debootstrap.log 2>&1 \
   || { tail -n 30 /tmp/debootstrap.log >&2; exit 1; }
-# The image's apt must reach the same mirror; security updates come from the same host's -security path
-# when it has one, which is how the machine itself is set up.
-cat >"$root/etc/apt/sources.list" <<SOURCES
-deb $mirror $SUITE main
-deb $mirror $SUITE-updates main
-SOURCES
+# The image's apt reaches the same mirrors as this machine, security archive included when the
+# machine has one, so every image build installs the current point release and security fixes.
+{
+  echo "deb $mirror $SUITE main"
+  echo "deb $mirror $SUITE-updates main"
+  [ -z "$security" ] || echo "deb $security $SUITE-security main"
+} >"$root/etc/apt/sources.list"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 tar -C "$root" -c . | docker import -c 'CMD ["/bin/bash"]' - "$IMAGE" >/dev/null
 echo "base image $IMAGE built"
