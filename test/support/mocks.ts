@@ -24,7 +24,9 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, a
     case "docker:index/network:Network":
       return { ...inputs, name: inputs.name ?? name };
     case "random:index/randomPassword:RandomPassword":
-      return { ...inputs, result: `mock-secret-${name}` };
+      return { ...inputs, result: `mock-secret-${name}`, bcryptHash: `mock-bcrypt-${name}` };
+    case "docker:index/container:Container":
+      return inputs.attach ? { ...inputs, exitCode: 0, containerLogs: "" } : { ...inputs };
     case "tls:index/privateKey:PrivateKey":
       return {
         ...inputs,

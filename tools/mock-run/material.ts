@@ -7,6 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as bcrypt from "bcryptjs";
 
 export type SecretsMode = "masked" | "real";
 
@@ -88,8 +89,10 @@ export function locallySignedCert(mode: SecretsMode, name: string, inputs: Recor
 }
 
 export function randomPassword(mode: SecretsMode, name: string, inputs: Record<string, any>): Record<string, string> {
-  if (mode === "masked") return { result: MASK(`password ${name}`) };
+  if (mode === "masked") return { result: MASK(`password ${name}`), bcryptHash: MASK(`bcrypt hash of password ${name}`) };
   const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
   const bytes = crypto.randomBytes(inputs.length ?? 32);
-  return { result: [...bytes].map((b) => alphabet[b % alphabet.length]).join("") };
+  const result = [...bytes].map((b) => alphabet[b % alphabet.length]).join("");
+  // The random provider's bcryptHash: cost 10, $2a$ prefix.
+  return { result, bcryptHash: bcrypt.hashSync(result, 10) };
 }

@@ -33,6 +33,9 @@ function outputsFor(mode: material.SecretsMode, type: string, name: string, inpu
   switch (type) {
     case "docker:index/remoteImage:RemoteImage":
       return { imageId: inputs.name };
+    case "docker:index/container:Container":
+      // A one-shot (attached) container has finished by the time the provider returns.
+      return inputs.attach ? { exitCode: 0, containerLogs: "" } : {};
     case "random:index/randomPassword:RandomPassword":
       return material.randomPassword(mode, name, inputs);
     case "tls:index/privateKey:PrivateKey":

@@ -1,0 +1,100 @@
+// The DovecotStore: IMAP/POP3 for users, LMTP delivery and SASL auth for Postfix, Sieve and
+// ManageSieve, mailboxes in Maildir on the mailboxes volume, spam/ham learning through spamd.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformConfig } from "../../config/platform";
+import { RenderedFiles } from "../../render/template";
+import { serviceContainer } from "../host/service-container";
+import { DomainCertificate, Endpoint, NetworkRef, SqlEndpoint } from "../types";
+import { DOVECOT_ALIAS, DOVECOT_PORTS, MAIL_ROOT } from "./constants";
+import { dovecotFileModes, renderDovecotFiles } from "./render";
+
+export const DOVECOT_STORE_TYPE = "mail-platform:mailstore:DovecotStore";
+
+export interface DovecotStoreArgs {
+  platform: PlatformConfig;
+  /** Image id built from images/dovecot. */
+  image: pulumi.Input<string>;
+  /** Where Postfix reaches LMTP and SASL, and where MariaDB and spamd are. */
+  internalNetwork: NetworkRef;
+  /** Carries the published IMAP, POP3 and ManageSieve ports. */
+  edgeNetwork: NetworkRef;
+  /** Dovecot's read-only account on PostfixAdmin's database. */
+  sql: pulumi.Input<SqlEndpoint>;
+  /** One certificate per domain, served by SNI; the first configured domain's is the default. */
+  certificates: pulumi.Input<DomainCertificate[]>;
+  /** The ContentFilter's spamd, the learning target of users' moves into and out of Junk. */
+  spamd: pulumi.Input<Endpoint>;
+}
+
+export class DovecotStore extends pulumi.ComponentResource {
+  /** LMTP delivery target for Postfix (internal network only). */
+  public readonly lmtpEndpoint: pulumi.Output<Endpoint>;
+  /** Dovecot's auth service for Postfix's SMTP AUTH, over TCP (internal network only). */
+  public readonly saslEndpoint: pulumi.Output<Endpoint>;
+  /** IMAP with STARTTLS, for internal clients such as webmail. */
+  public readonly imapEndpoint: pulumi.Output<Endpoint>;
+  /** ManageSieve with STARTTLS, for internal clients such as webmail. */
+  public readonly managesieveEndpoint: pulumi.Output<Endpoint>;
+  /** The rendered config files uploaded into the container (secret: SQL password, private keys). */
+  public readonly files: pulumi.Output<RenderedFiles>;
+  /** The Dovecot container. */
+  public readonly container: docker.Container;
+
+  constructor(name: string, args: DovecotStoreArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(DOVECOT_STORE_TYPE, name, {}, opts);
+    const platform = args.platform;
+
+    // Always secret, even if a caller hands in plain values: the files carry the SQL password and
+    // every domain's private key.
+    this.files = pulumi.secret(
+      pulumi
+        .all([args.sql, args.certificates, args.spamd])
+        .apply(([sql, certificates, spamd]) => renderDovecotFiles({ platform, sql, certificates, spamd })),
+    );
+
+    this.container = serviceContainer(
+      `${name}-container`,
+      {
+        service: "dovecot",
+        containerName: `${platform.instanceName}-dovecot`,
+        image: args.image,
+        networks: [
+          // Only the internal network knows the `dovecot` alias, so LMTP and SASL are looked up there.
+          { network: args.internalNetwork, aliases: [DOVECOT_ALIAS] },
+          { network: args.edgeNetwork, aliases: [] },
+        ],
+        files: this.files,
+        fileModes: dovecotFileModes(platform),
+        bindAddress: platform.bindAddress,
+        ports: [
+          { internal: DOVECOT_PORTS.imap, external: platform.ports.imap },
+          { internal: DOVECOT_PORTS.imaps, external: platform.ports.imaps },
+          { internal: DOVECOT_PORTS.pop3, external: platform.ports.pop3 },
+          { internal: DOVECOT_PORTS.pop3s, external: platform.ports.pop3s },
+          { internal: DOVECOT_PORTS.managesieve, external: platform.ports.managesieve },
+        ],
+        mounts: [{ hostPath: platform.volumePaths.mailboxes, containerPath: MAIL_ROOT }],
+        healthcheck: ["/usr/local/bin/healthcheck.sh"],
+        startPeriodSeconds: 30,
+      },
+      { parent: this },
+    );
+
+    // Endpoints are known without waiting for the container: Postfix and the ContentFilter refer to
+    // each other and to this store, and tying these to the container would let a cycle hang.
+    const endpoint = (port: number) => pulumi.output<Endpoint>({ host: DOVECOT_ALIAS, port });
+    this.lmtpEndpoint = endpoint(DOVECOT_PORTS.lmtp);
+    this.saslEndpoint = endpoint(DOVECOT_PORTS.sasl);
+    this.imapEndpoint = endpoint(DOVECOT_PORTS.imap);
+    this.managesieveEndpoint = endpoint(DOVECOT_PORTS.managesieve);
+
+    this.registerOutputs({
+      lmtpEndpoint: this.lmtpEndpoint,
+      saslEndpoint: this.saslEndpoint,
+      imapEndpoint: this.imapEndpoint,
+      managesieveEndpoint: this.managesieveEndpoint,
+      files: this.files,
+    });
+  }
+}

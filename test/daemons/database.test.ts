@@ -1,0 +1,245 @@
+// MariaDB and PostfixAdmin for real: the server's own option check on the rendered config, then a
+// provisioning round on a private network this test creates (and always removes): MariaDB applies
+// the rendered SQL, the PostfixAdmin image provisions the dev stack's domains, mailboxes and
+// aliases, and the tables and account rights are checked the way Postfix and Dovecot will see them.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { after, before, describe, it } from "node:test";
+import { readStackFile } from "../../config/stack-file";
+import { validateStack } from "../../config/validate";
+import { PlatformConfig, resolvePlatform } from "../../config/platform";
+import { DATABASE_USERS, DatabaseUser, MARIADB_HOST, renderMariadbFiles, renderPostfixadminFiles } from "../../components/database/render";
+import { buildImage, runWithFiles } from "../support/docker";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const PREFIX = `mp-test-db-${process.pid}`;
+const NETWORK = `${PREFIX}-net`;
+const MARIADB = `${PREFIX}-mariadb`;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function docker(args: string[]): Result {
+  const r = spawnSync("docker", args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+function mustDocker(args: string[]): string {
+  const r = docker(args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Copies files (container path -> content) into a created, not yet started, container. */
+function copyInto(container: string, files: Record<string, string>): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-db-files-"));
+  try {
+    for (const [file, content] of Object.entries(files)) {
+      const target = path.join(dir, file);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, content, { mode: 0o600 });
+    }
+    mustDocker(["cp", `${dir}/.`, `${container}:/`]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const randomSecret = () => crypto.randomBytes(12).toString("hex");
+
+function devPlatform(internalSubnet: string): PlatformConfig {
+  const sf = readStackFile(path.join(ROOT, "Pulumi.dev.yaml"));
+  const r = validateStack(sf.values, { checkFiles: false });
+  if (!r.ok) throw new Error(`Pulumi.dev.yaml is invalid: ${JSON.stringify(r.problems)}`);
+  // The private test network's subnet stands in for the internal network's, so the accounts
+  // (limited to that subnet) accept the test's clients.
+  return resolvePlatform({ ...r.value, internalSubnet }, sf.stack);
+}
+
+describe("database daemons", () => {
+  let mariadbImage = "";
+  let postfixadminImage = "";
+  let platform: PlatformConfig;
+  const passwords = Object.fromEntries(Object.keys(DATABASE_USERS).map((u) => [u, randomSecret()])) as Record<DatabaseUser, string>;
+  const rootPassword = randomSecret();
+  const initialPasswords: Record<string, string> = {};
+  let mariadbFiles: Record<string, string> = {};
+  let runCount = 0;
+
+  before(() => {
+    const t0 = Date.now();
+    mariadbImage = buildImage("mariadb");
+    postfixadminImage = buildImage("postfixadmin");
+    console.log(`# images built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // Internal: nothing in this test may reach beyond its own containers.
+    mustDocker(["network", "create", "--internal", "--label", "mail-platform.test=database", NETWORK]);
+    const subnet = mustDocker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", NETWORK]);
+    platform = devPlatform(subnet);
+    for (const m of platform.mailboxes) initialPasswords[m.address] = randomSecret();
+    mariadbFiles = renderMariadbFiles({ internalSubnet: platform.internalSubnet, tuning: platform.tuning, rootPassword, passwords });
+  });
+
+  after(() => {
+    const leftovers = docker(["ps", "-aq", "--filter", `name=^${PREFIX}-`]).stdout.split("\n").filter(Boolean);
+    if (leftovers.length) docker(["rm", "-f", "-v", ...leftovers]);
+    docker(["network", "rm", NETWORK]);
+  });
+
+  it("MariaDB accepts the rendered config (mariadbd --help --verbose reads every option file)", () => {
+    const r = runWithFiles(mariadbImage, mariadbFiles, ["mariadbd", "--help", "--verbose", "--user=mysql"]);
+    assert.equal(r.code, 0, `mariadbd rejected the config:\n${r.stderr}\n${r.stdout.slice(-2000)}`);
+    const effective = (option: string) => new RegExp(`^${option}\\s+(\\S+)$`, "m").exec(r.stdout)?.[1];
+    const table: [string, string][] = [
+      ["bind-address", "0.0.0.0"],
+      ["skip-name-resolve", "TRUE"],
+      ["character-set-server", "utf8mb4"],
+      ["collation-server", "utf8mb4_unicode_ci"],
+      ["innodb-buffer-pool-size", String(256 * 1024 * 1024)],
+      ["port", "3306"],
+    ];
+    for (const [option, expected] of table) assert.equal(effective(option), expected, `${option}: expected ${expected}, seen ${effective(option)}`);
+  });
+
+  // Database queries as root through the server's socket, tab-separated rows.
+  const query = (sql: string): string[][] =>
+    mustDocker(["exec", MARIADB, "mariadb", "--user=root", "--batch", "--skip-column-names", "postfixadmin", "-e", sql])
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("\t"));
+
+  const startMariadb = () => {
+    mustDocker(["start", MARIADB]);
+    // Waits for the real server (the entrypoint's provisioning server uses another socket).
+    const r = docker(["exec", MARIADB, "mariadb-admin", "--wait=90", "--connect-timeout=2", "ping"]);
+    assert.equal(r.code, 0, `MariaDB did not come up:\n${r.stdout}${r.stderr}\n${docker(["logs", MARIADB]).stderr.slice(-3000)}`);
+  };
+
+  /** One provisioning run with the dev stack's config changed by `edit`; returns its exit code and output. */
+  const provision = (edit: (p: PlatformConfig) => PlatformConfig = (p) => p, mailboxPasswords = initialPasswords): Result => {
+    const name = `${PREFIX}-provision-${++runCount}`;
+    const config = edit(platform);
+    const files = renderPostfixadminFiles({
+      config,
+      sql: { host: MARIADB_HOST, port: 3306, database: "postfixadmin", user: DATABASE_USERS.postfixadmin, password: passwords.postfixadmin },
+      setupPasswordHash: "$2y$10$abcdefghijklmnopqrstuu5kLu4yhUeF3yS9n3fAT6QGYbx4.D7kW",
+      mailboxPasswords,
+    });
+    mustDocker(["create", "--name", name, "--network", NETWORK, postfixadminImage]);
+    copyInto(name, files);
+    const r = docker(["start", "--attach", name]);
+    docker(["rm", "-f", name]);
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  const mailboxRows = () => Object.fromEntries(query("SELECT username, password, active, maildir, quota FROM mailbox").map(([u, ...rest]) => [u, rest]));
+
+  it("provisions the dev stack through PostfixAdmin, idempotently, without ever resetting a password", () => {
+    mustDocker(["create", "--name", MARIADB, "--network", NETWORK, "--network-alias", MARIADB_HOST, mariadbImage]);
+    copyInto(MARIADB, mariadbFiles);
+    startMariadb();
+
+    // Round 1: schema, domain, mailboxes, alias.
+    const first = provision();
+    assert.equal(first.code, 0, `first provisioning run failed:\n${first.stdout}${first.stderr}`);
+    assert.deepEqual(query("SELECT domain, active FROM domain WHERE domain <> 'ALL'"), [["example.test", "1"]]);
+    const rows1 = mailboxRows();
+    assert.deepEqual(Object.keys(rows1).sort(), ["alice@example.test", "bob@example.test"]);
+    for (const m of platform.mailboxes) {
+      const [hash, active, maildir, quota] = rows1[m.address];
+      const [local, domain] = m.address.split("@");
+      assert.match(hash, /^\$6\$/, `${m.address}: SHA512-CRYPT hash expected, seen ${hash.slice(0, 6)}...`);
+      assert.equal(active, "1");
+      assert.equal(maildir, `${domain}/${local}/`, `${m.address} maildir`);
+      assert.equal(quota, String(m.quotaMb * 1024 * 1024), `${m.address} quota in bytes`);
+      // The stored hash is of the initial password (crypt() in the server, the system's crypt(3)).
+      const [[matches]] = query(`SELECT ENCRYPT('${initialPasswords[m.address]}', password) = password FROM mailbox WHERE username = '${m.address}'`);
+      assert.equal(matches, "1", `${m.address}: the stored hash must verify the initial password`);
+    }
+    assert.deepEqual(query("SELECT address, goto, active FROM alias WHERE address = 'postmaster@example.test'"), [
+      ["postmaster@example.test", "alice@example.test", "1"],
+    ]);
+
+    // Round 2: same state, but "regenerated" initial passwords: nothing may change.
+    const other = Object.fromEntries(Object.keys(initialPasswords).map((a) => [a, randomSecret()]));
+    const second = provision((p) => p, other);
+    assert.equal(second.code, 0, `second provisioning run failed:\n${second.stdout}${second.stderr}`);
+    assert.match(second.stdout, /0 change\(s\) made/, `a repeated run must change nothing:\n${second.stdout}`);
+    const rows2 = mailboxRows();
+    for (const m of platform.mailboxes) assert.equal(rows2[m.address][0], rows1[m.address][0], `${m.address}: password hash changed on a later run`);
+
+    // Round 3: bob and the postmaster alias removed from the config, a new alias added.
+    const withoutBob = (p: PlatformConfig): PlatformConfig => ({
+      ...p,
+      mailboxes: p.mailboxes.filter((m) => m.address !== "bob@example.test"),
+      aliases: [{ address: "abuse@example.test", goto: ["alice@example.test"] }],
+    });
+    const third = provision(withoutBob);
+    assert.equal(third.code, 0, `third provisioning run failed:\n${third.stdout}${third.stderr}`);
+    const rows3 = mailboxRows();
+    assert.ok(rows3["bob@example.test"], "a removed mailbox must not be deleted by default");
+    assert.equal(rows3["bob@example.test"][1], "0", "a removed mailbox is deactivated");
+    assert.equal(rows3["bob@example.test"][0], rows1["bob@example.test"][0], "the removed mailbox keeps its password hash");
+    assert.equal(rows3["alice@example.test"][1], "1");
+    assert.deepEqual(query("SELECT address, active FROM alias WHERE address IN ('postmaster@example.test', 'abuse@example.test', 'bob@example.test') ORDER BY address"), [
+      ["abuse@example.test", "1"],
+      ["bob@example.test", "0"],
+      ["postmaster@example.test", "0"],
+    ]);
+
+    // Round 4: the same removal with deleteRemovedMailboxes: the rows go (the Maildir would stay).
+    const fourth = provision((p) => ({ ...withoutBob(p), deleteRemovedMailboxes: true }));
+    assert.equal(fourth.code, 0, `fourth provisioning run failed:\n${fourth.stdout}${fourth.stderr}`);
+    assert.deepEqual(Object.keys(mailboxRows()), ["alice@example.test"]);
+    assert.deepEqual(query("SELECT address FROM alias WHERE address IN ('postmaster@example.test', 'bob@example.test')"), []);
+
+    // A failure is reported with a non-zero exit and a message naming it.
+    const bad = provision(
+      (p) => ({ ...withoutBob(p), mailboxes: [...withoutBob(p).mailboxes, { address: "carol@example.test", name: "Carol", quotaMb: 10 }] }),
+      { ...initialPasswords, "carol@example.test": "pw9x" },
+    );
+    assert.notEqual(bad.code, 0, `a rejected mailbox must fail the run:\n${bad.stdout}`);
+    assert.match(bad.stderr, /provision: FAILED: postfixadmin-cli mailbox add carol@example\.test .*exited 1/);
+    assert.ok(!`${bad.stdout}${bad.stderr}`.includes("pw9x"), "the initial password must not appear in the output");
+  });
+
+  /** Runs SQL as `user` from another container on the network, the way Postfix and Dovecot connect. */
+  const asUser = (user: string, password: string, database: string, sql: string): Result =>
+    docker(["run", "--rm", "--name", `${PREFIX}-client-${++runCount}`, "--network", NETWORK, "--entrypoint", "mariadb", postfixadminImage,
+      `--host=${MARIADB_HOST}`, `--user=${user}`, `--password=${password}`, "--batch", "--skip-column-names", database, "-e", sql]);
+
+  it("gives Postfix and Dovecot read-only accounts and each account its own database", () => {
+    for (const user of ["postfix", "dovecot"] as const) {
+      const read = asUser(user, passwords[user], "postfixadmin", "SELECT COUNT(*) FROM mailbox WHERE active = 1");
+      assert.equal(read.code, 0, `${user} must be able to read mailboxes:\n${read.stderr}`);
+      assert.equal(read.stdout.trim(), "1");
+      const write = asUser(user, passwords[user], "postfixadmin", "INSERT INTO domain (domain, description) VALUES ('evil.test', 'x')");
+      assert.notEqual(write.code, 0, `${user} could INSERT into postfixadmin.domain`);
+      assert.match(write.stderr, /INSERT command denied/, `${user}: expected 'INSERT command denied', seen:\n${write.stderr}`);
+      const other = asUser(user, passwords[user], "spamassassin", "SELECT 1");
+      assert.match(other.stderr, /Access denied/, `${user} must not reach the spamassassin database:\n${other.stderr}`);
+    }
+    const bayes = asUser("spamassassin", passwords.spamassassin, "spamassassin", "CREATE TABLE IF NOT EXISTS probe (id INT); INSERT INTO probe VALUES (1); DELETE FROM probe");
+    assert.equal(bayes.code, 0, `spamassassin must manage its own tables:\n${bayes.stderr}`);
+    assert.match(asUser("spamassassin", passwords.spamassassin, "spamassassin", "DROP TABLE probe").stderr, /DROP command denied/, "spamassassin may not drop tables");
+    assert.match(asUser("spamassassin", passwords.spamassassin, "postfixadmin", "SELECT 1").stderr, /Access denied/, "spamassassin must not reach the postfixadmin database");
+    const wrong = asUser("postfix", "not-the-password", "postfixadmin", "SELECT 1");
+    assert.match(wrong.stderr, /Access denied/);
+  });
+
+  it("applies a rotated password to the existing datadir on restart", () => {
+    const rotated = randomSecret();
+    mustDocker(["stop", "--time", "30", MARIADB]);
+    copyInto(MARIADB, renderMariadbFiles({ internalSubnet: platform.internalSubnet, tuning: platform.tuning, rootPassword, passwords: { ...passwords, dovecot: rotated } }));
+    startMariadb();
+    assert.equal(asUser("dovecot", rotated, "postfixadmin", "SELECT 1").code, 0, "the rotated password must work");
+    assert.match(asUser("dovecot", passwords.dovecot, "postfixadmin", "SELECT 1").stderr, /Access denied/, "the old password must stop working");
+    assert.deepEqual(Object.keys(mailboxRows()), ["alice@example.test"], "the data survived the restart");
+  });
+});
