@@ -1,0 +1,215 @@
+// Postfix's configuration as a pure function of plain values: the stack's settings, the resolved
+// endpoints of Dovecot, Amavis and MariaDB, and the certificates. Every computed value (network
+// lists, limits, next hops) is decided here; the templates under config-templates/postfix only
+// place them. Tested without Pulumi (test/unit/postfix.test.ts) and by Postfix itself
+// (test/daemons/postfix.test.ts).
+import { PlatformConfig } from "../../config/platform";
+import { parseCidr } from "../../config/schema";
+import { RenderedFiles, containerPath, renderTemplate } from "../../render/template";
+import { DomainCertificate, Endpoint, SqlEndpoint } from "../types";
+
+/** The stack settings Postfix's configuration depends on. */
+export type PostfixPlatform = Pick<
+  PlatformConfig,
+  "hostname" | "domains" | "relayhost" | "trustedNetworks" | "internalSubnet" | "edgeSubnet" | "limits" | "tuning"
+>;
+
+export interface PostfixRenderInput {
+  platform: PostfixPlatform;
+  /** Read-only account on PostfixAdmin's database (password included). */
+  sql: SqlEndpoint;
+  /** One per domain, in any order; the one covering the primary hostname is the default. */
+  certificates: DomainCertificate[];
+  /** Dovecot's LMTP listener. */
+  lmtp: Endpoint;
+  /** Dovecot's auth service for Postfix (SASL over TCP). */
+  sasl: Endpoint;
+  /** Amavis, inbound policy (10024). */
+  inboundFilter: Endpoint;
+  /** Amavis, originating policy that DKIM-signs (10026). */
+  originatingFilter: Endpoint;
+}
+
+/** Ports Postfix listens on inside its container. */
+export const POSTFIX_PORTS = { smtp: 25, submissions: 465, submission: 587, reinjection: 10025 } as const;
+
+/** Where the queue lives inside the container (a host path is mounted here). */
+export const POSTFIX_QUEUE_DIR = "/var/spool/postfix";
+
+/** Health check command shipped in images/postfix. */
+export const POSTFIX_HEALTHCHECK = ["/usr/local/bin/postfix-healthcheck"];
+
+const TEMPLATE_DIR = "postfix/etc/postfix";
+const SQL_TEMPLATES = ["virtual-domains.cf", "virtual-mailboxes.cf", "virtual-aliases.cf", "sender-login.cf"].map(
+  (f) => `${TEMPLATE_DIR}/sql/${f}`,
+);
+
+/** A message is this many times the size limit after Amavis added its headers (re-injection only). */
+const REINJECTION_SIZE_HEADROOM = 1.1;
+/**
+ * Recipients per client per minute: five messages with the full recipient list. More is what a
+ * compromised account sending spam looks like, and anvil then answers 4xx (the client retries).
+ */
+const RECIPIENT_RATE_FULL_MESSAGES = 5;
+
+/** Container path of one domain's key + chain file (private key first, as Postfix reads it). */
+export function certificateFile(domain: string): string {
+  return `/etc/postfix/tls/${domain}.pem`;
+}
+
+/** Every file the container receives that holds a secret, with the mode it is uploaded with. */
+export function postfixFileModes(domains: string[]): Record<string, string> {
+  return Object.fromEntries([
+    ...SQL_TEMPLATES.map((t) => [containerPath(t), "0640"]),
+    ...domains.map((d) => [certificateFile(d), "0600"]),
+  ]);
+}
+
+/** `[host]:port`: the brackets stop Postfix from looking up MX records for a container name. */
+export function nexthop(e: Endpoint): string {
+  return `[${e.host}]:${e.port}`;
+}
+
+/** The first usable address of a subnet: the Docker bridge's gateway, i.e. the host itself. */
+export function gatewayOf(subnet: string): string {
+  const { base } = parseCidr(subnet);
+  const ip = (base + 1) >>> 0;
+  return [24, 16, 8, 0].map((s) => (ip >>> s) & 0xff).join(".");
+}
+
+/**
+ * Port 25's mynetworks: trustedNetworks only, with both Docker gateways excluded first (first match
+ * wins). Through docker-proxy every client arrives from the edge gateway, and host processes reach
+ * the internal addresses from the internal gateway; neither may ever relay, even when a trusted
+ * network happens to contain it. Empty when nothing is trusted.
+ */
+export function relayNetworks(p: Pick<PostfixPlatform, "trustedNetworks" | "internalSubnet" | "edgeSubnet">): string {
+  if (p.trustedNetworks.length === 0) return "";
+  return [`!${gatewayOf(p.internalSubnet)}`, `!${gatewayOf(p.edgeSubnet)}`, ...p.trustedNetworks].join(", ");
+}
+
+/** The re-injection listener's mynetworks: the internal subnet (Amavis) minus its gateway (the host). */
+export function reinjectionNetworks(internalSubnet: string): string {
+  // No spaces: it is a `-o name=value` argument in master.cf.
+  return `!${gatewayOf(internalSubnet)},${internalSubnet}`;
+}
+
+export interface PostfixLimits {
+  messageSizeLimit: number;
+  reinjectionSizeLimit: number;
+  recipientLimit: number;
+  messageRateLimit: number;
+  connectionRateLimit: number;
+  recipientRateLimit: number;
+  authRateLimit: number;
+}
+
+/** Postfix's size and anvil limits from the stack's `limits`. */
+export function postfixLimits(l: PostfixPlatform["limits"]): PostfixLimits {
+  const messageSizeLimit = l.messageSizeMb * 1024 * 1024;
+  return {
+    messageSizeLimit,
+    reinjectionSizeLimit: Math.ceil(messageSizeLimit * REINJECTION_SIZE_HEADROOM),
+    recipientLimit: l.recipientsPerMessage,
+    messageRateLimit: l.messagesPerMinute,
+    connectionRateLimit: l.connectionsPerMinute,
+    recipientRateLimit: l.recipientsPerMessage * RECIPIENT_RATE_FULL_MESSAGES,
+    // A legitimate client authenticates once per connection.
+    authRateLimit: l.connectionsPerMinute,
+  };
+}
+
+/** The certificate clients get without SNI: the one naming the primary hostname, else the first domain's. */
+export function defaultCertificate(hostname: string, domains: string[], certificates: DomainCertificate[]): DomainCertificate {
+  const byHostname = certificates.find((c) => c.hostnames.includes(hostname));
+  const byFirstDomain = certificates.find((c) => c.domain === domains[0]);
+  const chosen = byHostname ?? byFirstDomain ?? certificates[0];
+  if (!chosen) throw new Error("PostfixGateway: no certificates given; every domain needs one for TLS on 25/465/587");
+  return chosen;
+}
+
+/** SNI table source: one `hostname file` line per host name; the first certificate naming a host wins. */
+export function sniEntries(certificates: DomainCertificate[]): string {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const c of certificates) {
+    for (const h of c.hostnames.map((x) => x.toLowerCase())) {
+      if (seen.has(h)) continue;
+      seen.add(h);
+      lines.push(`${h} ${certificateFile(c.domain)}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+function endsWithNewline(s: string): string {
+  return s.endsWith("\n") ? s : `${s}\n`;
+}
+
+function checkInput(input: PostfixRenderInput): void {
+  const problems: string[] = [];
+  const { sql } = input;
+  for (const [key, value] of Object.entries({ host: sql.host, database: sql.database, user: sql.user, password: sql.password })) {
+    // A Postfix table file value ends at the line end and loses surrounding whitespace.
+    if (!/^\S(.*\S)?$/.test(value ?? "")) problems.push(`sql.${key} must be one non-empty line without leading or trailing whitespace`);
+  }
+  const endpoints = { sql, lmtp: input.lmtp, sasl: input.sasl, inboundFilter: input.inboundFilter, originatingFilter: input.originatingFilter };
+  for (const [key, e] of Object.entries(endpoints)) {
+    if (!/^[A-Za-z0-9.-]+$/.test(e.host)) problems.push(`${key}.host must be a host name or IPv4 address, got "${e.host}"`);
+    if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) problems.push(`${key}.port must be a TCP port, got ${e.port}`);
+  }
+  const domains = input.platform.domains.map((d) => d.name);
+  for (const d of domains) {
+    if (!input.certificates.some((c) => c.domain === d)) problems.push(`no certificate for domain ${d}`);
+  }
+  for (const c of input.certificates) {
+    if (!domains.includes(c.domain)) problems.push(`certificate for ${c.domain}, which is not one of the stack's domains`);
+  }
+  if (problems.length) throw new Error(`PostfixGateway: cannot render Postfix's configuration:\n  - ${problems.join("\n  - ")}`);
+}
+
+/** Every file Postfix's container receives: container path -> content. */
+export function renderPostfixFiles(input: PostfixRenderInput): RenderedFiles {
+  checkInput(input);
+  const { platform: p, sql } = input;
+  const domains = p.domains.map((d) => d.name);
+  const limits = postfixLimits(p.limits);
+  const files: RenderedFiles = {};
+  const add = (template: string, values: Record<string, string | number>) => {
+    files[containerPath(template)] = renderTemplate(template, values);
+  };
+
+  add(`${TEMPLATE_DIR}/main.cf`, {
+    hostname: p.hostname,
+    primaryDomain: domains[0],
+    lmtpNexthop: `inet:${input.lmtp.host}:${input.lmtp.port}`,
+    lmtpConcurrency: p.tuning.lmtpConcurrency,
+    inboundFilterNexthop: nexthop(input.inboundFilter),
+    amavisChildren: p.tuning.amavisChildren,
+    relayhost: p.relayhost,
+    defaultChainFile: certificateFile(defaultCertificate(p.hostname, domains, input.certificates).domain),
+    saslTarget: `${input.sasl.host}:${input.sasl.port}`,
+    mynetworks: relayNetworks(p),
+    messageSizeLimit: limits.messageSizeLimit,
+    recipientLimit: limits.recipientLimit,
+    messageRateLimit: limits.messageRateLimit,
+    connectionRateLimit: limits.connectionRateLimit,
+    recipientRateLimit: limits.recipientRateLimit,
+    authRateLimit: limits.authRateLimit,
+    processLimit: p.tuning.postfixProcessLimit,
+  });
+  add(`${TEMPLATE_DIR}/master.cf`, {
+    originatingFilterNexthop: nexthop(input.originatingFilter),
+    reinjectionNetworks: reinjectionNetworks(p.internalSubnet),
+    reinjectionSizeLimit: limits.reinjectionSizeLimit,
+    amavisChildren: p.tuning.amavisChildren,
+  });
+  for (const t of SQL_TEMPLATES) {
+    add(t, { host: sql.host, port: sql.port, database: sql.database, user: sql.user, password: sql.password });
+  }
+  add(`${TEMPLATE_DIR}/tls/sni`, { entries: sniEntries(input.certificates) });
+  for (const c of input.certificates) {
+    files[certificateFile(c.domain)] = endsWithNewline(c.privateKeyPem) + endsWithNewline(c.certChainPem);
+  }
+  return files;
+}
