@@ -3,6 +3,7 @@
 // undeclared domain, an alias loop, ...) are checked here so the admin sees everything at once.
 import * as fs from "fs";
 import { z } from "zod";
+import { contains, gatewayOf } from "./network";
 import { cidr, ParsedStack, parseCidr, stackSchema } from "./schema";
 
 export interface ConfigProblem {
@@ -180,6 +181,12 @@ function crossFieldProblems(c: LooseConfig, options: ValidateOptions): ConfigPro
       }
     });
   });
+  // RFC 5321 section 4.5.1: every domain must accept mail for postmaster; bounces and DMARC
+  // reports are addressed to it.
+  c.domains.forEach((d, i) => {
+    const postmaster = `postmaster@${d.name}`;
+    if (d.name && !owners.has(postmaster)) add(["domains", i, "name"], d.name, `a mailbox or alias for ${postmaster} (RFC 5321 requires it)`);
+  });
   for (const loop of aliasLoops(c.aliases)) {
     const i = c.aliases.findIndex((a) => a.address === loop[0]);
     add(["aliases", i, "goto"], loop.join(" -> "), "aliases that end in a mailbox or external address, not a loop");
@@ -190,9 +197,15 @@ function crossFieldProblems(c: LooseConfig, options: ValidateOptions): ConfigPro
     const edge = parseCidr(c.edgeSubnet);
     if (overlaps(internal, edge)) add(["edgeSubnet"], c.edgeSubnet, `a subnet that does not overlap internalSubnet ${c.internalSubnet}`);
     c.trustedNetworks.forEach((n, i) => {
-      if (n && parseCidr(n).bits < internal.bits) {
+      if (!n) return;
+      if (parseCidr(n).bits < internal.bits) {
         add(["trustedNetworks", i], n, `a network no wider than the platform's own (/${internal.bits}); an open relay is one typo away otherwise`);
+        return;
       }
+      // Every connection through a published port arrives from the edge gateway (docker-proxy), and
+      // host processes reach containers from the internal one: trusting either trusts everyone.
+      const gateway = [c.internalSubnet, c.edgeSubnet].map(gatewayOf).find((g) => contains(n, g));
+      if (gateway) add(["trustedNetworks", i], n, `a network that does not contain the Docker gateway ${gateway} (every client through a published port comes from it)`);
     });
   }
 

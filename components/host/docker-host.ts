@@ -3,6 +3,7 @@
 import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { gatewayOf } from "../../config/network";
 import { contextHash } from "./image-hash";
 
 export const DOCKER_HOST_TYPE = "mail-platform:host:DockerHost";
@@ -38,16 +39,17 @@ export class DockerHost extends pulumi.ComponentResource {
     this.provider = new docker.Provider(`${name}-engine`, { host: args.dockerHost }, { parent: this });
     const child = { parent: this, provider: this.provider };
 
+    // The gateways are set, not left to Docker, because the relay rules exclude them by address.
     // internal: Docker adds no gateway route, so a container that is only here cannot reach or be
     // reached from outside the host, whatever happens to the firewall.
     this.internalNetwork = new docker.Network(
       `${name}-internal`,
-      { name: `${args.instanceName}-internal`, driver: "bridge", internal: true, ipamConfigs: [{ subnet: args.internalSubnet }] },
+      { name: `${args.instanceName}-internal`, driver: "bridge", internal: true, ipamConfigs: [{ subnet: args.internalSubnet, gateway: gatewayOf(args.internalSubnet) }] },
       child,
     );
     this.edgeNetwork = new docker.Network(
       `${name}-edge`,
-      { name: `${args.instanceName}-edge`, driver: "bridge", ipamConfigs: [{ subnet: args.edgeSubnet }] },
+      { name: `${args.instanceName}-edge`, driver: "bridge", ipamConfigs: [{ subnet: args.edgeSubnet, gateway: gatewayOf(args.edgeSubnet) }] },
       child,
     );
 

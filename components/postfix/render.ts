@@ -4,7 +4,7 @@
 // place them. Tested without Pulumi (test/unit/postfix.test.ts) and by Postfix itself
 // (test/daemons/postfix.test.ts).
 import { PlatformConfig } from "../../config/platform";
-import { parseCidr } from "../../config/schema";
+import { gatewayOf } from "../../config/network";
 import { RenderedFiles, containerPath, renderTemplate } from "../../render/template";
 import { DomainCertificate, Endpoint, SqlEndpoint } from "../types";
 
@@ -68,13 +68,6 @@ export function postfixFileModes(domains: string[]): Record<string, string> {
 /** `[host]:port`: the brackets stop Postfix from looking up MX records for a container name. */
 export function nexthop(e: Endpoint): string {
   return `[${e.host}]:${e.port}`;
-}
-
-/** The first usable address of a subnet: the Docker bridge's gateway, i.e. the host itself. */
-export function gatewayOf(subnet: string): string {
-  const { base } = parseCidr(subnet);
-  const ip = (base + 1) >>> 0;
-  return [24, 16, 8, 0].map((s) => (ip >>> s) & 0xff).join(".");
 }
 
 /**

@@ -28,7 +28,8 @@ describe("DockerHost", () => {
   it("keeps the internal network internal and the edge network routable", () => {
     const nets = Object.fromEntries(ofType("docker:index/network:Network").map((n) => [n.inputs.name, n.inputs]));
     assert.equal(nets["mp-unit-internal"].internal, true, "the internal network must have no route out");
-    assert.deepEqual(nets["mp-unit-internal"].ipamConfigs, [{ subnet: "172.30.0.0/24" }]);
+    assert.deepEqual(nets["mp-unit-internal"].ipamConfigs, [{ subnet: "172.30.0.0/24", gateway: "172.30.0.1" }]);
+    assert.deepEqual(nets["mp-unit-edge"].ipamConfigs, [{ subnet: "172.30.1.0/24", gateway: "172.30.1.1" }]);
     assert.notEqual(nets["mp-unit-edge"].internal, true);
   });
 

@@ -13,7 +13,6 @@ import {
   PostfixRenderInput,
   certificateFile,
   defaultCertificate,
-  gatewayOf,
   postfixLimits,
   reinjectionNetworks,
   relayNetworks,
@@ -21,13 +20,17 @@ import {
   sniEntries,
 } from "../../components/postfix/render";
 import { DomainCertificate } from "../../components/types";
+import { gatewayOf } from "../../config/network";
 
 function platformOf(extra: Record<string, unknown> = {}): PlatformConfig {
   const r = validateStack({
     hostname: "mail.example.com",
     domains: [{ name: "example.com" }, { name: "example.org" }],
     mailboxes: [{ address: "alice@example.com", name: "Alice", quotaMb: 100 }],
-    aliases: [{ address: "postmaster@example.com", goto: ["alice@example.com"] }],
+    aliases: [
+      { address: "postmaster@example.com", goto: ["alice@example.com"] },
+      { address: "postmaster@example.org", goto: ["alice@example.com"] },
+    ],
     storage: { ssdRoot: "/srv/ssd", bulkRoot: "/srv/bulk" },
     bindAddress: "127.0.0.1",
     ports: { smtp: 2525, submissions: 2465, submission: 2587 },

@@ -1,0 +1,44 @@
+// IPv4 arithmetic on the platform's subnets, shared by the components that write access lists
+// and by the validation that keeps those lists safe.
+import { parseCidr } from "./schema";
+
+export function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join(".");
+}
+
+/**
+ * The first usable address of a subnet. DockerHost sets it as each bridge network's gateway, so
+ * it is the Docker host itself as the containers see it (and docker-proxy's source address).
+ */
+export function gatewayOf(subnet: string): string {
+  const { base } = parseCidr(subnet);
+  return intToIp((base + 1) >>> 0);
+}
+
+/** Whether `address` lies inside `subnet`. */
+export function contains(subnet: string, address: string): boolean {
+  const { base, bits } = parseCidr(subnet);
+  const ip = parseCidr(`${address}/32`).base;
+  return ip >= base && ip < base + 2 ** (32 - bits);
+}
+
+/**
+ * `subnet` without one address, as the smallest list of CIDRs (for daemons whose access lists
+ * have no "except" syntax, such as spamd's --allowed-ips). `172.30.0.0/24` minus `172.30.0.1`
+ * gives `172.30.0.0/32, 172.30.0.2/31, 172.30.0.4/30, ... 172.30.0.128/25`.
+ */
+export function cidrsWithout(subnet: string, address: string): string[] {
+  const { base, bits } = parseCidr(subnet);
+  if (!contains(subnet, address)) return [subnet];
+  const ip = parseCidr(`${address}/32`).base;
+  const out: string[] = [];
+  // Walk down from the whole subnet: at each level keep the half that does not hold `ip`.
+  let lo = base;
+  for (let b = bits + 1; b <= 32; b++) {
+    const half = 2 ** (32 - b);
+    const inUpper = ip >= lo + half;
+    out.push(`${intToIp((inUpper ? lo : lo + half) >>> 0)}/${b}`);
+    if (inUpper) lo += half;
+  }
+  return out.sort((a, b) => parseCidr(a).base - parseCidr(b).base);
+}
