@@ -132,6 +132,16 @@ describe("bad configs report each problem with its key", () => {
       ],
     },
     {
+      name: "a domain without postmaster",
+      change: (c) => c.domains.push({ name: "example.org" }),
+      expect: [{ key: "mail-platform:domains[1].name", expected: /postmaster@example\.org \(RFC 5321/ }],
+    },
+    {
+      name: "a trusted network that contains the edge gateway (everyone through docker-proxy)",
+      change: (c) => (c.trustedNetworks = ["172.30.1.0/25"]),
+      expect: [{ key: "mail-platform:trustedNetworks[0]", expected: /Docker gateway 172\.30\.1\.1/ }],
+    },
+    {
       name: "a component this release does not ship",
       change: (c) => (c.features = { webmail: true }),
       expect: [{ key: "mail-platform:features.webmail", expected: /not part of this release/ }],
