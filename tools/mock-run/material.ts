@@ -11,7 +11,8 @@ import * as bcrypt from "bcryptjs";
 
 export type SecretsMode = "masked" | "real";
 
-export const MASK = (what: string) => `<masked:${what}>`;
+/** One token, no spaces: the stand-in has to fit wherever the secret would (a SpamAssassin option, a URL). */
+export const MASK = (what: string) => `<masked:${what.replace(/\s+/g, "_")}>`;
 
 function openssl(args: string[], files: Record<string, string>): Record<string, string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-openssl-"));

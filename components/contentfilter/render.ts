@@ -1,0 +1,231 @@
+// Pure renderers of the ContentFilter's configuration (Amavis, SpamAssassin, spamd, clamd and
+// freshclam): plain values in, container path -> file content out. The component lifts them over
+// Pulumi outputs; tests call them directly.
+import { PlatformConfig } from "../../config/platform";
+import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
+import { DkimKey, Endpoint, SqlEndpoint } from "../types";
+import { cidrsWithout, gatewayOf } from "../../config/network";
+
+/** Ports inside the containers. */
+export const AMAVIS_INBOUND_PORT = 10024;
+export const AMAVIS_ORIGINATING_PORT = 10026;
+export const SPAMD_PORT = 783;
+export const CLAMD_PORT = 3310;
+
+/** Where Amavis's DKIM keys are uploaded (the entrypoint makes them readable by amavis only). */
+export const DKIM_DIR = "/etc/amavis/dkim";
+/** The file with the Bayes SQL account; the entrypoints restrict it to the daemon's group. */
+export const BAYES_SECRET_FILE = "/etc/spamassassin/bayes-sql-secret.cf";
+/** Amavis's $TEMPBASE, a tmpfs in the container. */
+export const AMAVIS_TEMP_DIR = "/var/lib/amavis/tmp";
+/** Amavis's $QUARANTINEDIR, a host directory in the container. */
+export const AMAVIS_QUARANTINE_DIR = "/var/lib/amavis/virusmails";
+/** The Bayes "user" every learning and every scan uses (`bayes_sql_override_username`). */
+export const BAYES_GLOBAL_USER = "mail-platform";
+/** spamd children: it only takes Bayes training (users moving mail into or out of Junk). */
+export const SPAMD_CHILDREN = 2;
+
+/** The platform settings the ContentFilter reads. */
+export type ContentFilterPlatform = Pick<
+  PlatformConfig,
+  "hostname" | "domains" | "internalSubnet" | "edgeSubnet" | "trustedNetworks" | "spam" | "limits" | "tuning"
+>;
+
+export interface ContentFilterRenderInput {
+  platform: ContentFilterPlatform;
+  /** Postfix's re-injection listener: where Amavis hands back scanned mail and sends notices. */
+  reinjection: Endpoint;
+  /** clamd, as Amavis reaches it. */
+  clamd: Endpoint;
+  /** SpamAssassin's Bayes database (read-write account; the password is in clear: the output is secret). */
+  bayesSql: SqlEndpoint;
+  /** One per configured domain (private keys in clear: the output is secret). */
+  dkimKeys: DkimKey[];
+}
+
+export class ContentFilterRenderError extends Error {}
+
+// RFC 2606 / RFC 6761: names that can never receive mail from the Internet.
+const RESERVED_TLDS = ["test", "example", "invalid", "localhost"];
+const RESERVED_DOMAINS = ["example.com", "example.net", "example.org"];
+
+function isReservedDomain(domain: string): boolean {
+  const d = domain.toLowerCase();
+  return RESERVED_TLDS.some((t) => d === t || d.endsWith(`.${t}`)) || RESERVED_DOMAINS.some((r) => d === r || d.endsWith(`.${r}`));
+}
+
+/**
+ * Whether SpamAssassin and Amavis use network tests (DNS blocklists, URI blocklists, SPF, DKIM
+ * verification). On for any stack that serves a real domain. Off only when every domain is
+ * reserved for testing (`example.test`, ...): such a stack never receives Internet mail, the
+ * lookups could only time out, and test deployments must not query the Internet.
+ */
+export function networkChecksEnabled(platform: Pick<PlatformConfig, "domains">): boolean {
+  return !platform.domains.every((d) => isReservedDomain(d.name));
+}
+
+/** A single-quoted Perl string literal. */
+export function perlString(value: string): string {
+  if (/[\r\n\0]/.test(value)) throw new ContentFilterRenderError("a value for the Amavis config cannot contain a line break or NUL");
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/** A SpamAssassin config value: one line, no spaces (every value we write is a token). */
+function saToken(key: string, value: string): string {
+  if (!/^[^\s#]+$/.test(value)) throw new ContentFilterRenderError(`${key}: ${JSON.stringify(value)} cannot be written into SpamAssassin's config (no spaces or '#')`);
+  return value;
+}
+
+/** A number as Amavis and SpamAssassin read it (no exponent notation). */
+function score(n: number): string {
+  return Number.isInteger(n) ? n.toFixed(1) : String(n);
+}
+
+/** Path of a domain's DKIM key inside the Amavis container. */
+export function dkimKeyPath(domain: string, selector: string): string {
+  return `${DKIM_DIR}/${domain}.${selector}.pem`;
+}
+
+/**
+ * The Amavis `$banned_filename_re`: each extension as the last one (`invoice.exe`) and as a
+ * hidden double extension (`invoice.pdf.exe.`). `undef` when nothing is banned.
+ */
+export function bannedFilenameRe(extensions: string[]): string {
+  const exts = [...new Set(extensions.map((e) => e.toLowerCase()))];
+  for (const e of exts) {
+    if (!/^[a-z0-9]+$/.test(e)) throw new ContentFilterRenderError(`spam.bannedExtensions: ${JSON.stringify(e)} is not a plain file name extension`);
+  }
+  if (exts.length === 0) return "undef";
+  const alt = exts.join("|");
+  return ["new_RE(", `  qr'.\\.(${alt})$'i,`, `  qr'.\\.[^./]*\\.(${alt})\\.?$'i,`, ")"].join("\n");
+}
+
+/** The `dkim_key(...)` lines; every configured domain must have exactly its configured key. */
+export function dkimKeyLines(platform: Pick<PlatformConfig, "domains">, keys: DkimKey[]): string {
+  const configured = new Map(platform.domains.map((d) => [d.name, d.dkimSelector]));
+  const seen = new Set<string>();
+  for (const k of keys) {
+    const selector = configured.get(k.domain);
+    if (selector === undefined) throw new ContentFilterRenderError(`dkimKeys: a key for ${k.domain}, which is not a configured domain`);
+    if (selector !== k.selector) throw new ContentFilterRenderError(`dkimKeys: the key for ${k.domain} has selector ${k.selector}; the config says ${selector}`);
+    if (seen.has(k.domain)) throw new ContentFilterRenderError(`dkimKeys: two keys for ${k.domain}`);
+    seen.add(k.domain);
+  }
+  const missing = [...configured.keys()].filter((d) => !seen.has(d));
+  if (missing.length) throw new ContentFilterRenderError(`dkimKeys: no key for ${missing.join(", ")}; every domain's outbound mail is signed`);
+  return platform.domains
+    .map((d) => `dkim_key(${perlString(d.name)}, ${perlString(d.dkimSelector)}, ${perlString(dkimKeyPath(d.name, d.dkimSelector))});`)
+    .join("\n");
+}
+
+/**
+ * Networks SpamAssassin trusts as our own relays: the internal subnet and the configured trusted
+ * networks, but never a Docker gateway (through which Internet clients and host processes arrive).
+ */
+export function saTrustedNetworks(p: Pick<PlatformConfig, "internalSubnet" | "edgeSubnet" | "trustedNetworks">): string {
+  return [`!${gatewayOf(p.internalSubnet)}`, `!${gatewayOf(p.edgeSubnet)}`, p.internalSubnet, ...p.trustedNetworks].join(" ");
+}
+
+/** ClamAV's stream and file limits, from the platform's message size limit. */
+export function clamdLimits(messageSizeMb: number): { streamMaxMb: number; maxScanMb: number } {
+  // A decoded part is never larger than the message; the total scanned data of a message with
+  // archives inside can be several times its size.
+  return { streamMaxMb: messageSizeMb + 1, maxScanMb: Math.max(100, 4 * messageSizeMb) };
+}
+
+function renderAll(daemon: string, values: (template: string) => TemplateValues): RenderedFiles {
+  return Object.fromEntries(templatesOf(daemon).map((t) => [containerPath(t), renderTemplate(t, values(t))]));
+}
+
+/** SpamAssassin's site config, shared by Amavis (scanning) and spamd (learning). */
+export function renderSpamAssassinFiles(input: Pick<ContentFilterRenderInput, "platform" | "bayesSql">): RenderedFiles {
+  const { platform: p, bayesSql: db } = input;
+  const net = networkChecksEnabled(p);
+  const networkChecksComment = net
+    ? "ON (this stack serves real domains)."
+    : "OFF (every domain of this stack is reserved for testing, so it never gets Internet mail).";
+  return renderAll("spamassassin", (t): TemplateValues => {
+    if (t.endsWith("/local.cf")) {
+      return {
+        tagScore: score(p.spam.tagScore),
+        trustedNetworks: saTrustedNetworks(p),
+        bayesDatabase: saToken("bayesSql.database", db.database),
+        bayesHost: saToken("bayesSql.host", db.host),
+        bayesPort: db.port,
+        bayesGlobalUser: BAYES_GLOBAL_USER,
+        networkChecksComment,
+        dnsAvailable: net ? "yes" : "no",
+        skipRblChecks: net ? 0 : 1,
+      };
+    }
+    if (t.endsWith("/bayes-sql-secret.cf")) {
+      return { bayesUser: saToken("bayesSql.user", db.user), bayesPassword: saToken("bayesSql.password", db.password) };
+    }
+    return {};
+  });
+}
+
+/** Amavis's files: its site policy, /etc/mailname, the DKIM keys and SpamAssassin's config. */
+export function renderAmavisFiles(input: ContentFilterRenderInput): RenderedFiles {
+  const p = input.platform;
+  const primaryDomain = p.domains[0].name;
+  const net = networkChecksEnabled(p);
+  const quarantine = p.spam.virusAction === "quarantine";
+  const values: TemplateValues = {
+    hostname: p.hostname,
+    primaryDomain,
+    localDomains: p.domains.map((d) => perlString(d.name)).join(", "),
+    inetAcl: ["127.0.0.1", `!${gatewayOf(p.internalSubnet)}`, p.internalSubnet].join(" "),
+    maxServers: p.tuning.amavisChildren,
+    reinjectionHost: input.reinjection.host,
+    reinjectionPort: input.reinjection.port,
+    clamdHost: input.clamd.host,
+    clamdPort: input.clamd.port,
+    virusPolicyComment: quarantine
+      ? "spam.virusAction = quarantine: the message is dropped silently (no bounce to a sender a virus forged), kept in the virus quarantine, and postmaster is told."
+      : "spam.virusAction = reject: Postfix returns the message to its sender; a copy stays in the virus quarantine.",
+    virusDestiny: quarantine ? "D_DISCARD" : "D_REJECT",
+    virusAdmin: quarantine ? perlString(`postmaster@${primaryDomain}`) : "undef",
+    bannedFilenameRe: bannedFilenameRe(p.spam.bannedExtensions),
+    tagScore: score(p.spam.tagScore),
+    rejectScore: score(p.spam.rejectScore),
+    dsnCutoffScore: score(p.spam.rejectScore + 5),
+    credibleDsnCutoffScore: score(p.spam.rejectScore + 10),
+    networkChecksComment: net ? "ON (this stack serves real domains)." : "OFF (every domain of this stack is reserved for testing).",
+    saLocalTestsOnly: net ? 0 : 1,
+    dkimVerification: net ? 1 : 0,
+    dkimKeys: dkimKeyLines(p, input.dkimKeys),
+  };
+  const files = renderAll("amavis", (t) => (t.endsWith("/mailname") ? { hostname: p.hostname } : values));
+  for (const k of input.dkimKeys) files[dkimKeyPath(k.domain, k.selector)] = k.privateKeyPem.endsWith("\n") ? k.privateKeyPem : `${k.privateKeyPem}\n`;
+  return { ...files, ...renderSpamAssassinFiles(input) };
+}
+
+/** spamd's files: its command line (/etc/default/spamd) and SpamAssassin's config. */
+export function renderSpamdFiles(input: Pick<ContentFilterRenderInput, "platform" | "bayesSql">): RenderedFiles {
+  const p = input.platform;
+  const allowedIps = ["127.0.0.1/32", ...cidrsWithout(p.internalSubnet, gatewayOf(p.internalSubnet))].join(",");
+  return { ...renderAll("spamd", () => ({ allowedIps, maxChildren: SPAMD_CHILDREN })), ...renderSpamAssassinFiles(input) };
+}
+
+/** clamd's and freshclam's config. */
+export function renderClamavFiles(input: Pick<ContentFilterRenderInput, "platform">): RenderedFiles {
+  const p = input.platform;
+  const { streamMaxMb, maxScanMb } = clamdLimits(p.limits.messageSizeMb);
+  return renderAll("clamav", (t): TemplateValues => (t.endsWith("/clamd.conf") ? { maxThreads: p.tuning.clamdThreads, streamMaxMb, maxScanMb } : {}));
+}
+
+/** Every file of the three ContentFilter containers, by service. */
+export function renderContentFilterFiles(input: ContentFilterRenderInput): { amavis: RenderedFiles; spamd: RenderedFiles; clamav: RenderedFiles } {
+  return { amavis: renderAmavisFiles(input), spamd: renderSpamdFiles(input), clamav: renderClamavFiles(input) };
+}
+
+/** Upload modes: keys and the Bayes account are not world-readable (the entrypoints set the group). */
+export function amavisFileModes(p: Pick<PlatformConfig, "domains">): Record<string, string> {
+  return {
+    ...Object.fromEntries(p.domains.map((d) => [dkimKeyPath(d.name, d.dkimSelector), "0640"])),
+    [BAYES_SECRET_FILE]: "0640",
+  };
+}
+
+export const SPAMD_FILE_MODES: Record<string, string> = { [BAYES_SECRET_FILE]: "0640" };

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Prepares what Amavis reads after it drops root, then runs the given command (amavisd in the
+# foreground by default) as PID 1.
+set -eu
+# Uploaded files arrive root-owned. The DKIM keys and SpamAssassin's Bayes SQL credentials must
+# be readable by the amavis user and by nobody else.
+for f in /etc/amavis/dkim/*.pem /etc/spamassassin/*-secret.cf; do
+  [ -e "$f" ] || continue
+  chown root:amavis "$f"
+  chmod 0640 "$f"
+done
+# $TEMPBASE (a tmpfs) and $QUARANTINEDIR (a host directory) arrive root-owned when Docker mounts
+# them; only their top directories are handed to amavis.
+for d in /var/lib/amavis/tmp /var/lib/amavis/virusmails /run/amavis; do
+  mkdir -p "$d"
+  chown amavis:amavis "$d"
+  chmod 0750 "$d"
+done
+exec "$@"

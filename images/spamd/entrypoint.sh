@@ -1,0 +1,18 @@
+#!/bin/sh
+# spamd as PID 1. Before it starts: the Bayes SQL credentials become readable by spamd's user
+# only, and the Bayes tables are created in MariaDB when they are missing. With arguments the
+# entrypoint runs them instead (config checks such as `spamassassin --lint`).
+set -eu
+for f in /etc/spamassassin/*-secret.cf; do
+  [ -e "$f" ] || continue
+  chown root:debian-spamd "$f"
+  chmod 0640 "$f"
+done
+if [ "$#" -gt 0 ]; then
+  exec "$@"
+fi
+/usr/local/bin/bayes-schema.pl
+# OPTIONS comes from the rendered /etc/default/spamd (listen address, allowed clients, children).
+. /etc/default/spamd
+# shellcheck disable=SC2086 # OPTIONS is a list of words on purpose
+exec /usr/sbin/spamd $OPTIONS

@@ -1,0 +1,113 @@
+// mail-platform: a complete company mail system on one Docker host.
+// Reads the stack config once, then wires the components together through their outputs only.
+import * as pulumi from "@pulumi/pulumi";
+import { loadPlatformConfig } from "./config/load";
+import { ContentFilter } from "./components/contentfilter/content-filter";
+import { Database } from "./components/database/database";
+import { DovecotStore } from "./components/dovecot/dovecot-store";
+import { DockerHost } from "./components/host/docker-host";
+import { Certificates } from "./components/pki/certificates";
+import { DkimKeys } from "./components/pki/dkim";
+import { dnsRecords, zoneSnippet } from "./components/pki/dns-records";
+import { PostfixGateway } from "./components/postfix/postfix-gateway";
+import { Endpoint } from "./components/types";
+
+const platform = loadPlatformConfig();
+const name = platform.instanceName;
+
+const host = new DockerHost(name, {
+  dockerHost: platform.dockerHost,
+  instanceName: platform.instanceName,
+  internalSubnet: platform.internalSubnet,
+  edgeSubnet: platform.edgeSubnet,
+  baseImage: platform.baseImage,
+  images: ["mariadb", "postfixadmin", "postfix", "dovecot", "amavis", "spamd", "clamav"],
+});
+// Every service resource lives on the configured engine.
+const onHost: pulumi.ComponentResourceOptions = { providers: { docker: host.provider } };
+const internalNetwork = { name: host.internalNetwork.name };
+const edgeNetwork = { name: host.edgeNetwork.name };
+
+const certificates = new Certificates(`${name}-tls`, { domains: platform.domains, hostname: platform.hostname });
+const dkim = new DkimKeys(`${name}-dkim`, { domains: platform.domains });
+
+const database = new Database(
+  `${name}-db`,
+  { platform, image: host.images.mariadb, postfixadminImage: host.images.postfixadmin, network: internalNetwork },
+  onHost,
+);
+
+// Amavis hands scanned mail back to Postfix, and Postfix hands mail to Amavis: the one cycle in
+// the wiring, closed with a deferred output so both sides still take the other's real output.
+const [reinjection, resolveReinjection] = pulumi.deferredOutput<Endpoint>();
+
+const contentFilter = new ContentFilter(
+  `${name}-filter`,
+  {
+    platform,
+    images: { amavis: host.images.amavis, spamd: host.images.spamd, clamav: host.images.clamav },
+    internalNetwork,
+    edgeNetwork,
+    bayesSql: database.bayesSql,
+    dkimKeys: dkim.keys,
+    reinjection,
+  },
+  onHost,
+);
+
+const mailStore = new DovecotStore(
+  `${name}-store`,
+  {
+    platform,
+    image: host.images.dovecot,
+    internalNetwork,
+    edgeNetwork,
+    sql: database.dovecotSql,
+    certificates: certificates.certificates,
+    spamd: contentFilter.spamdEndpoint,
+  },
+  onHost,
+);
+
+const gateway = new PostfixGateway(
+  `${name}-mta`,
+  {
+    platform,
+    image: host.images.postfix,
+    internalNetwork,
+    edgeNetwork,
+    sql: database.postfixSql,
+    certificates: certificates.certificates,
+    lmtp: mailStore.lmtpEndpoint,
+    sasl: mailStore.saslEndpoint,
+    inboundFilter: contentFilter.inboundFilter,
+    originatingFilter: contentFilter.originatingFilter,
+  },
+  onHost,
+);
+resolveReinjection(gateway.reinjectionEndpoint);
+
+const records = dkim.keys.apply((keys) =>
+  dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
+);
+
+/** DNS records to publish, one object per record. */
+export const dns = records;
+/** The same records as a zone-file snippet to paste. */
+export const dnsZone = records.apply((r) => zoneSnippet(r, platform.hostname));
+/** The self-signed CA to trust in mail clients (empty when every domain brings its own certificate). */
+export const caCertificate = certificates.caCertPem;
+/** Initial mailbox passwords (secret): `pulumi stack output --show-secrets mailboxPasswords`. */
+export const mailboxPasswords = database.mailboxPasswords;
+/** Where clients connect: host ports published on the bind address. */
+export const endpoints = {
+  host: platform.bindAddress,
+  smtp: platform.ports.smtp,
+  submissions: platform.ports.submissions,
+  submission: platform.ports.submission,
+  imap: platform.ports.imap,
+  imaps: platform.ports.imaps,
+  pop3: platform.ports.pop3,
+  pop3s: platform.ports.pop3s,
+  managesieve: platform.ports.managesieve,
+};

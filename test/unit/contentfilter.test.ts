@@ -1,0 +1,368 @@
+import { strict as assert } from "assert";
+import * as path from "path";
+import { before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+
+installMocks();
+import { PlatformConfig, resolvePlatform } from "../../config/platform";
+import { readStackFile } from "../../config/stack-file";
+import { validateStack } from "../../config/validate";
+import { ContentFilter, quarantineHostPath } from "../../components/contentfilter/content-filter";
+import { cidrsWithout, gatewayOf } from "../../config/network";
+import {
+  bannedFilenameRe,
+  BAYES_SECRET_FILE,
+  clamdLimits,
+  ContentFilterRenderInput,
+  dkimKeyLines,
+  dkimKeyPath,
+  networkChecksEnabled,
+  renderAmavisFiles,
+  renderClamavFiles,
+  renderSpamdFiles,
+  saTrustedNetworks,
+} from "../../components/contentfilter/render";
+import { DkimKey, SqlEndpoint } from "../../components/types";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const CONTAINER = "docker:index/container:Container";
+const AMAVIS_CONF = "/etc/amavis/conf.d/50-user";
+const LOCAL_CF = "/etc/spamassassin/local.cf";
+
+function stackPlatform(file: string): PlatformConfig {
+  const sf = readStackFile(path.join(ROOT, file));
+  const r = validateStack(sf.values, { checkFiles: false });
+  if (!r.ok) throw new Error(`${file} is invalid: ${JSON.stringify(r.problems)}`);
+  return resolvePlatform(r.value, sf.stack);
+}
+
+const dev = stackPlatform("Pulumi.dev.yaml");
+const prod = stackPlatform("Pulumi.prod.yaml");
+
+const bayesSql: SqlEndpoint = { host: "mariadb", port: 3306, database: "spamassassin", user: "spamassassin", password: "bayes-secret-4" };
+const keysOf = (p: PlatformConfig): DkimKey[] =>
+  p.domains.map((d) => ({ domain: d.name, selector: d.dkimSelector, privateKeyPem: `-----KEY ${d.name}-----\n`, publicKeyBase64: "MIIB" }));
+const inputOf = (p: PlatformConfig): ContentFilterRenderInput => ({
+  platform: p,
+  reinjection: { host: "postfix", port: 10025 },
+  clamd: { host: "clamav", port: 3310 },
+  bayesSql,
+  dkimKeys: keysOf(p),
+});
+
+/** The value of a Perl scalar assignment `$name = value;` in the rendered Amavis config. */
+function perlVar(conf: string, name: string): string | undefined {
+  const m = new RegExp(`^\\$${name}\\s*=\\s*(.*?);\\s*$`, "m").exec(conf);
+  return m?.[1];
+}
+
+/** The value of a SpamAssassin setting. */
+function saSetting(cf: string, name: string): string | undefined {
+  return new RegExp(`^${name} (.*)$`, "m").exec(cf)?.[1];
+}
+
+describe("ContentFilter renderers", () => {
+  describe("Amavis policy, per stack", () => {
+    const cases: { stack: string; p: PlatformConfig; expect: Record<string, string> }[] = [
+      {
+        stack: "dev",
+        p: dev,
+        expect: {
+          myhostname: "'mail.example.test'",
+          max_servers: String(dev.tuning.amavisChildren),
+          sa_tag_level_deflt: "-9999",
+          sa_tag2_level_deflt: "5.0",
+          sa_kill_level_deflt: "12.0",
+          final_spam_destiny: "D_BOUNCE",
+          final_virus_destiny: "D_REJECT",
+          final_banned_destiny: "D_REJECT",
+          final_bad_header_destiny: "D_PASS",
+          forward_method: "'smtp:[postfix]:10025'",
+          notify_method: "$forward_method",
+          inet_socket_bind: "'0.0.0.0'",
+          TEMPBASE: "'/var/lib/amavis/tmp'",
+          DO_SYSLOG: "0",
+          sa_local_tests_only: "1",
+          enable_dkim_signing: "1",
+          enable_dkim_verification: "0",
+          mailfrom_notify_admin: "'postmaster@example.test'",
+          virus_admin: "undef",
+        },
+      },
+      {
+        stack: "prod",
+        p: prod,
+        expect: {
+          myhostname: "'mail.acme-corp.com'",
+          max_servers: "8",
+          sa_tag2_level_deflt: "4.5",
+          sa_kill_level_deflt: "10.0",
+          final_virus_destiny: "D_DISCARD",
+          sa_local_tests_only: "0",
+          enable_dkim_verification: "1",
+          mailfrom_notify_admin: "'postmaster@acme-corp.com'",
+          virus_admin: "'postmaster@acme-corp.com'",
+        },
+      },
+    ];
+    for (const c of cases) {
+      it(`${c.stack}: ${Object.keys(c.expect).length} settings as expected`, () => {
+        const conf = renderAmavisFiles(inputOf(c.p))[AMAVIS_CONF];
+        const seen = Object.fromEntries(Object.keys(c.expect).map((k) => [k, perlVar(conf, k)]));
+        assert.deepEqual(seen, c.expect);
+      });
+    }
+
+    it("never delivers a virus, whatever virusAction says", () => {
+      for (const virusAction of ["reject", "quarantine"] as const) {
+        const p = { ...dev, spam: { ...dev.spam, virusAction } };
+        const conf = renderAmavisFiles(inputOf(p))[AMAVIS_CONF];
+        assert.notEqual(perlVar(conf, "final_virus_destiny"), "D_PASS", virusAction);
+        assert.equal(perlVar(conf, "virus_quarantine_to"), "'virus-quarantine'");
+      }
+    });
+
+    it("runs every check and has no fallback scanner, so a clamd failure defers mail", () => {
+      const conf = renderAmavisFiles(inputOf(dev))[AMAVIS_CONF];
+      for (const map of ["virus", "spam", "banned", "header"]) {
+        assert.match(conf, new RegExp(`^@bypass_${map}_checks_maps\\s*=\\s*\\(0\\);`, "m"), map);
+      }
+      assert.match(conf, /^@av_scanners_backup = \(\);/m);
+      assert.match(conf, /\\&ask_daemon, \["\{\}\/\*", 'clamd:clamav:3310'\]/);
+    });
+
+    it("listens for the internal network only, without its gateway, and banks 10026 as ORIGINATING", () => {
+      const conf = renderAmavisFiles(inputOf(dev))[AMAVIS_CONF];
+      assert.match(conf, /^@inet_acl = qw\( 127\.0\.0\.1 !172\.30\.0\.1 172\.30\.0\.0\/24 \);/m);
+      assert.match(conf, /^\$inet_socket_port = \[10024, 10026\];/m);
+      assert.match(conf, /^\$interface_policy\{'10026'\} = 'ORIGINATING';/m);
+      assert.match(conf, /\$policy_bank\{'ORIGINATING'\} = \{\n\s+originating => 1,/);
+      assert.match(conf, /^@mynetworks = \(\);/m);
+      assert.match(conf, /^@local_domains_acl = \( 'example\.test' \);/m);
+      assert.match(renderAmavisFiles(inputOf(prod))[AMAVIS_CONF], /^@local_domains_acl = \( 'acme-corp\.com', 'acme-labs\.io' \);/m);
+    });
+
+    it("signs with one dkim_key per domain and uploads each key", () => {
+      const files = renderAmavisFiles(inputOf(prod));
+      assert.deepEqual(
+        files[AMAVIS_CONF].split("\n").filter((l) => l.startsWith("dkim_key(")),
+        [
+          "dkim_key('acme-corp.com', 's2026', '/etc/amavis/dkim/acme-corp.com.s2026.pem');",
+          "dkim_key('acme-labs.io', 's2026', '/etc/amavis/dkim/acme-labs.io.s2026.pem');",
+        ],
+      );
+      assert.equal(files[dkimKeyPath("acme-labs.io", "s2026")], "-----KEY acme-labs.io-----\n");
+      assert.equal(files["/etc/mailname"], "mail.acme-corp.com\n");
+    });
+
+    it("refuses DKIM keys that do not match the configured domains", () => {
+      const table: { keys: DkimKey[]; error: RegExp }[] = [
+        { keys: [], error: /no key for example\.test/ },
+        { keys: [{ ...keysOf(dev)[0], selector: "old" }], error: /selector old; the config says dev/ },
+        { keys: [...keysOf(dev), { ...keysOf(dev)[0], domain: "other.test" }], error: /other\.test, which is not a configured domain/ },
+      ];
+      for (const t of table) assert.throws(() => dkimKeyLines(dev, t.keys), t.error);
+    });
+  });
+
+  it("bans the configured extensions, also as hidden double extensions", () => {
+    const re = bannedFilenameRe(["exe", "js", "exe"]);
+    assert.equal(re, "new_RE(\n  qr'.\\.(exe|js)$'i,\n  qr'.\\.[^./]*\\.(exe|js)\\.?$'i,\n)");
+    assert.equal(bannedFilenameRe([]), "undef");
+    const rx = [/.\.(exe|js)$/i, /.\.[^./]*\.(exe|js)\.?$/i];
+    const table: [string, boolean][] = [
+      ["invoice.exe", true],
+      ["INVOICE.EXE", true],
+      ["invoice.pdf.exe.", true],
+      ["script.js", true],
+      ["invoice.pdf", false],
+      ["json.txt", false],
+    ];
+    for (const [name, banned] of table) assert.equal(rx.some((r) => r.test(name)), banned, name);
+  });
+
+  describe("network tests", () => {
+    const table: [string[], boolean][] = [
+      [["example.test"], false],
+      [["example.com", "corp.example"], false],
+      [["acme-corp.com"], true],
+      [["example.test", "acme-corp.com"], true],
+    ];
+    for (const [domains, on] of table) {
+      it(`${domains.join(", ")}: ${on ? "on" : "off"}`, () => {
+        const p = { ...dev, domains: domains.map((name) => ({ ...dev.domains[0], name })) };
+        assert.equal(networkChecksEnabled(p), on);
+        const cf = renderSpamdFiles({ platform: p, bayesSql })[LOCAL_CF];
+        assert.deepEqual([saSetting(cf, "dns_available"), saSetting(cf, "skip_rbl_checks")], on ? ["yes", "0"] : ["no", "1"]);
+      });
+    }
+  });
+
+  it("SpamAssassin: Bayes in MariaDB under one global user, secrets in their own file", () => {
+    const files = renderSpamdFiles({ platform: prod, bayesSql });
+    const cf = files[LOCAL_CF];
+    assert.equal(saSetting(cf, "bayes_store_module"), "Mail::SpamAssassin::BayesStore::MySQL");
+    assert.equal(saSetting(cf, "bayes_sql_dsn"), "DBI:MariaDB:database=spamassassin;host=mariadb;port=3306");
+    assert.equal(saSetting(cf, "bayes_sql_override_username"), "mail-platform");
+    assert.equal(saSetting(cf, "required_score"), "4.5");
+    assert.doesNotMatch(cf, /bayes-secret-4/);
+    assert.equal(files[BAYES_SECRET_FILE].split("\n").filter((l) => l && !l.startsWith("#")).join("\n"), "bayes_sql_username spamassassin\nbayes_sql_password bayes-secret-4");
+    assert.match(files["/etc/spamassassin/mail-platform.pre"], /^loadplugin Mail::SpamAssassin::Plugin::Rule2XSBody$/m);
+    // Amavis's SpamAssassin reads the very same files.
+    const amavis = renderAmavisFiles(inputOf(prod));
+    for (const f of [LOCAL_CF, BAYES_SECRET_FILE, "/etc/spamassassin/mail-platform.pre"]) assert.equal(amavis[f], files[f], f);
+  });
+
+  it("SpamAssassin trusts our own networks but never a Docker gateway", () => {
+    const p = { ...prod, internalSubnet: "172.30.0.0/24", edgeSubnet: "172.30.1.0/24", trustedNetworks: ["10.20.30.0/26"] };
+    assert.equal(saTrustedNetworks(p), "!172.30.0.1 !172.30.1.1 172.30.0.0/24 10.20.30.0/26");
+  });
+
+  it("spamd: learning allowed, clients limited to loopback and the internal network minus its gateway", () => {
+    const opts = renderSpamdFiles({ platform: dev, bayesSql })["/etc/default/spamd"];
+    const allowed = /--allowed-ips=(\S+)/.exec(opts)?.[1].split(",");
+    assert.deepEqual(allowed, ["127.0.0.1/32", ...cidrsWithout("172.30.0.0/24", "172.30.0.1")]);
+    assert.ok(!allowed?.some((c) => c.startsWith("172.30.0.0/24")), "the whole subnet would include the gateway");
+    for (const o of ["--allow-tell", "--listen=0.0.0.0:783", "--syslog=stderr", "--nouser-config"]) assert.ok(opts.includes(o), o);
+  });
+
+  it("cidrsWithout covers the subnet exactly, minus one address", () => {
+    const table: [string, string, number][] = [
+      ["172.30.0.0/24", "172.30.0.1", 255],
+      ["10.0.0.0/30", "10.0.0.2", 3],
+      ["10.0.0.0/30", "10.9.9.9", 4],
+    ];
+    for (const [subnet, ip, size] of table) {
+      const cidrs = cidrsWithout(subnet, ip);
+      const total = cidrs.reduce((n, c) => n + 2 ** (32 - Number(c.split("/")[1])), 0);
+      assert.equal(total, size, `${subnet} - ${ip}: ${cidrs.join(",")}`);
+    }
+    assert.equal(gatewayOf("192.168.7.0/24"), "192.168.7.1");
+  });
+
+  it("clamd: threads from tuning, TCP on 3310, no log file, limits from the message size", () => {
+    const table: [PlatformConfig, number, number][] = [
+      [dev, dev.tuning.clamdThreads, 51],
+      [prod, 12, 41],
+    ];
+    for (const [p, threads, streamMb] of table) {
+      const conf = renderClamavFiles({ platform: p })["/etc/clamav/clamd.conf"];
+      assert.match(conf, new RegExp(`^MaxThreads ${threads}$`, "m"));
+      assert.match(conf, /^TCPSocket 3310$/m);
+      assert.match(conf, /^Foreground yes$/m);
+      assert.doesNotMatch(conf, /^LogFile/m);
+      assert.match(conf, new RegExp(`^StreamMaxLength ${streamMb}M$`, "m"));
+      assert.equal(clamdLimits(p.limits.messageSizeMb).streamMaxMb, streamMb);
+    }
+    assert.match(renderClamavFiles({ platform: dev })["/etc/clamav/freshclam.conf"], /^DatabaseOwner clamav$/m);
+  });
+});
+
+describe("ContentFilter component", () => {
+  let filter: ContentFilter;
+  let containers: Record<string, RecordedResource>;
+  before(async () => {
+    filter = new ContentFilter("cf", {
+      platform: prod,
+      images: { amavis: "img-amavis", spamd: "img-spamd", clamav: "img-clamav" },
+      internalNetwork: { name: "acme-internal" },
+      edgeNetwork: { name: "acme-edge" },
+      bayesSql: pulumi.secret(bayesSql),
+      dkimKeys: pulumi.output(keysOf(prod).map((k) => ({ ...k, privateKeyPem: pulumi.secret(k.privateKeyPem) }))),
+      reinjection: pulumi.output({ host: "postfix", port: 10025 }),
+    });
+    await valueOf(filter.inboundFilter);
+    await settle();
+    containers = Object.fromEntries(ofType(CONTAINER).map((c) => [c.inputs.name as string, c]));
+  });
+
+  const uploads = (c: RecordedResource): Record<string, { content: string; permissions: string }> =>
+    Object.fromEntries((c.inputs.uploads as { file: string; content: string; permissions: string }[]).map((u) => [u.file, u]));
+
+  it("exposes the endpoints other components use", async () => {
+    assert.deepEqual(
+      await Promise.all([filter.inboundFilter, filter.originatingFilter, filter.spamdEndpoint, filter.clamdEndpoint].map(valueOf)),
+      [
+        { host: "amavis", port: 10024 },
+        { host: "amavis", port: 10026 },
+        { host: "spamd", port: 783 },
+        { host: "clamav", port: 3310 },
+      ],
+    );
+  });
+
+  it("creates the three containers, named after the instance", () => {
+    assert.deepEqual(Object.keys(containers).sort(), ["acme-amavis", "acme-clamav", "acme-spamd"]);
+    assert.deepEqual(
+      ofType(CONTAINER).map((c) => c.name).sort(),
+      ["cf-amavis", "cf-clamav", "cf-spamd"],
+    );
+    assert.equal(containers["acme-amavis"].inputs.image, "img-amavis");
+  });
+
+  it("joins the internal network under the short service name; clamav and (network tests on) amavis also the edge", () => {
+    const nets = (c: string) => (containers[c].inputs.networksAdvanced as { name: string; aliases?: string[] }[]).map((n) => `${n.name}:${(n.aliases ?? []).join("+")}`);
+    assert.deepEqual(nets("acme-amavis"), ["acme-internal:amavis", "acme-edge:"]);
+    assert.deepEqual(nets("acme-spamd"), ["acme-internal:spamd"]);
+    assert.deepEqual(nets("acme-clamav"), ["acme-internal:clamav", "acme-edge:"]);
+    for (const c of Object.values(containers)) assert.equal(c.inputs.ports?.length ?? 0, 0, `${c.inputs.name} publishes no port`);
+  });
+
+  it("Amavis forwards to the re-injection endpoint it was given and scans with the clamd endpoint", () => {
+    const conf = uploads(containers["acme-amavis"])[AMAVIS_CONF].content;
+    assert.equal(perlVar(conf, "forward_method"), "'smtp:[postfix]:10025'");
+    assert.match(conf, /'clamd:clamav:3310'/);
+    assert.equal(perlVar(conf, "max_servers"), String(prod.tuning.amavisChildren));
+  });
+
+  it("Amavis's temp dir is a tmpfs of tuning.amavisTmpMb; the quarantine a host directory", () => {
+    const amavis = containers["acme-amavis"].inputs;
+    assert.deepEqual(Object.keys(amavis.tmpfs), ["/var/lib/amavis/tmp"]);
+    assert.match(amavis.tmpfs["/var/lib/amavis/tmp"], /^size=2048m,/);
+    assert.deepEqual(amavis.volumes, [{ hostPath: quarantineHostPath(prod), containerPath: "/var/lib/amavis/virusmails" }]);
+    assert.equal(quarantineHostPath(prod), "/srv/nvme/mail/quarantine");
+  });
+
+  it("keeps DKIM keys and the Bayes password secret, and uploads them 0640", () => {
+    const amavis = containers["acme-amavis"];
+    const spamd = containers["acme-spamd"];
+    assert.ok(amavis.secretInputs.includes("uploads"), `amavis uploads must be secret; secret inputs: ${amavis.secretInputs}`);
+    assert.ok(spamd.secretInputs.includes("uploads"), `spamd uploads must be secret; secret inputs: ${spamd.secretInputs}`);
+    const a = uploads(amavis);
+    assert.equal(a["/etc/amavis/dkim/acme-corp.com.s2026.pem"].permissions, "0640");
+    assert.equal(a[BAYES_SECRET_FILE].permissions, "0640");
+    assert.match(a[BAYES_SECRET_FILE].content, /bayes-secret-4/);
+    assert.equal(uploads(spamd)[BAYES_SECRET_FILE].permissions, "0640");
+    assert.equal(a[AMAVIS_CONF].permissions, "0644");
+  });
+
+  it("each container has a health check that proves its daemon answers", () => {
+    assert.deepEqual(containers["acme-spamd"].inputs.healthcheck.tests, ["CMD", "spamc", "-K"]);
+    assert.deepEqual(containers["acme-clamav"].inputs.healthcheck.tests, ["CMD", "clamdscan", "--no-summary", "--ping", "1"]);
+    assert.deepEqual(containers["acme-amavis"].inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"]);
+  });
+
+  it("the endpoints are plain values (no secret), so Postfix's config stays readable", async () => {
+    assert.equal(await isSecret(filter.inboundFilter), false);
+  });
+});
+
+describe("ContentFilter on a test-only stack", () => {
+  it("keeps Amavis off the edge network when every domain is reserved for testing", async () => {
+    new ContentFilter("cfdev", {
+      platform: dev,
+      images: { amavis: "a", spamd: "s", clamav: "c" },
+      internalNetwork: { name: "dev-internal" },
+      edgeNetwork: { name: "dev-edge" },
+      bayesSql,
+      dkimKeys: keysOf(dev),
+      reinjection: { host: "postfix", port: 10025 },
+    });
+    await settle();
+    const amavis = ofType(CONTAINER).find((c) => c.name === "cfdev-amavis");
+    assert.ok(amavis, "cfdev-amavis registered");
+    assert.deepEqual((amavis.inputs.networksAdvanced as { name: string }[]).map((n) => n.name), ["dev-internal"]);
+    assert.match(amavis.inputs.tmpfs["/var/lib/amavis/tmp"], /^size=256m,/);
+  });
+});
