@@ -31,7 +31,14 @@ export function buildImage(service: string): string {
  * Runs `command` in a fresh container of `image` whose file system has `files` (container path ->
  * content) copied in before start. `entrypoint` replaces the image's entrypoint when given.
  */
-export function runWithFiles(image: string, files: Record<string, string>, command: string[], entrypoint?: string): RunResult {
+export function runWithFiles(
+  image: string,
+  files: Record<string, string>,
+  command: string[],
+  entrypoint?: string,
+  /** Names that resolve to 127.0.0.1 in the container, e.g. the platform's service aliases. */
+  loopbackHosts: string[] = [],
+): RunResult {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-files-"));
   try {
     for (const [file, content] of Object.entries(files)) {
@@ -43,6 +50,7 @@ export function runWithFiles(image: string, files: Record<string, string>, comma
       "create",
       "--network",
       "none",
+      ...loopbackHosts.flatMap((h) => ["--add-host", `${h}:127.0.0.1`]),
       ...(entrypoint ? ["--entrypoint", entrypoint] : []),
       image,
       ...command,

@@ -1,0 +1,68 @@
+// The files the real program hands to each container, for the dev and prod stacks, read by the
+// daemon that uses them inside the project's own image. The per-component daemon tests go deeper
+// with hand-made inputs; this one closes the gap between "the renderer works" and "what
+// `pulumi up` deploys is accepted", wiring and all.
+import { strict as assert } from "assert";
+import { before, describe, it } from "node:test";
+import { buildImage, RunResult, runWithFiles } from "../support/docker";
+import { RenderedContainer, renderedStack } from "../support/rendered-stack";
+
+/** Every service alias resolves to loopback, so a checker that looks one up fails fast instead of waiting on DNS. */
+const ALIASES = ["postfix", "dovecot", "amavis", "spamd", "clamav", "mariadb"];
+
+interface Check {
+  /** The command, run through the image's own entrypoint unless `entrypoint` is set. */
+  command: string[];
+  entrypoint?: string;
+  /** Output the check must not contain, beyond a non-zero exit. */
+  mustNotSay?: RegExp;
+  /** Output it must contain. */
+  mustSay?: RegExp;
+}
+
+const CHECKS: Record<string, Check> = {
+  // The entrypoint builds the SNI table and runs `postfix check` before the command.
+  postfix: { command: ["postconf", "-n"], mustNotSay: /^\S+: (warning|fatal|error):/im, mustSay: /^virtual_transport = lmtp:inet:\[?dovecot\]?:24$/m },
+  // The entrypoint refuses to continue when `doveconf -n` fails.
+  dovecot: { command: ["doveconf", "-n"], mustNotSay: /Error|Warning/, mustSay: /mail_driver = maildir/ },
+  amavis: { command: ["/usr/sbin/amavisd", "test-config"] },
+  spamd: { command: ["/bin/sh", "-c", "spamassassin --lint 2>&1"], mustNotSay: /warn:|error/i },
+  clamav: { command: ["clamconf", "-n"], entrypoint: "", mustNotSay: /ERROR/ },
+  mariadb: { command: ["mariadbd", "--help", "--verbose", "--user=mysql"], entrypoint: "", mustNotSay: /\[ERROR\]|unknown variable/i },
+  postfixadmin: {
+    command: ["-r", "require '/etc/postfixadmin/config.local.php'; json_decode(file_get_contents('/etc/postfixadmin/desired-state.json'), true, 512, JSON_THROW_ON_ERROR); echo 'config ok';"],
+    entrypoint: "php",
+    mustSay: /config ok/,
+  },
+};
+
+function show(r: RunResult): string {
+  return `exit ${r.code}\n--- stdout ---\n${r.stdout.slice(-3000)}\n--- stderr ---\n${r.stderr.slice(-3000)}`;
+}
+
+for (const stack of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
+  describe(`${stack}: every container's rendered config is accepted by its daemon`, () => {
+    let containers: RenderedContainer[];
+    const images: Record<string, string> = {};
+    before(() => {
+      containers = renderedStack(stack);
+      for (const c of containers) images[c.service] ??= buildImage(c.service);
+    });
+
+    it("renders a container for every service the platform runs", () => {
+      assert.deepEqual(containers.map((c) => c.service).sort(), Object.keys(CHECKS).sort());
+    });
+
+    for (const service of Object.keys(CHECKS)) {
+      it(`${service} accepts the files the program uploads`, () => {
+        const container = containers.find((c) => c.service === service)!;
+        const check = CHECKS[service];
+        const r = runWithFiles(images[service], container.contents, check.command, check.entrypoint === "" ? undefined : check.entrypoint, ALIASES);
+        const out = r.stdout + r.stderr;
+        assert.equal(r.code, 0, `${service} (${container.name}) rejected its rendered config:\n${show(r)}`);
+        if (check.mustNotSay) assert.doesNotMatch(out, check.mustNotSay, `${service} complained about its rendered config:\n${show(r)}`);
+        if (check.mustSay) assert.match(out, check.mustSay, `${service}: expected ${check.mustSay} in the output:\n${show(r)}`);
+      });
+    }
+  });
+}
