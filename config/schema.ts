@@ -76,6 +76,8 @@ export const STORAGE_VOLUMES = {
   mailboxes: "ssd",
   database: "ssd",
   index: "ssd",
+  quarantine: "ssd",
+  virusdb: "ssd",
   archive: "bulk",
   backups: "bulk",
 } as const;
@@ -87,12 +89,14 @@ const storage = z
     bulkRoot: absolutePath.describe("Root on bulk storage (archive, backups)."),
     volumes: z
       .object({
-        queue: absolutePath,
-        mailboxes: absolutePath,
-        database: absolutePath,
-        index: absolutePath,
-        archive: absolutePath,
-        backups: absolutePath,
+        queue: absolutePath.describe("Postfix's queue: mail in transit."),
+        mailboxes: absolutePath.describe("Dovecot's Maildirs."),
+        database: absolutePath.describe("MariaDB's data directory."),
+        index: absolutePath.describe("The archive's search index (later milestone)."),
+        quarantine: absolutePath.describe("Amavis's quarantine: viruses, banned attachments and killed spam."),
+        virusdb: absolutePath.describe("ClamAV's signature databases, so a new container does not download them again."),
+        archive: absolutePath.describe("The archive's store (later milestone)."),
+        backups: absolutePath.describe("Backups (later milestone)."),
       })
       .partial()
       .strict()

@@ -1,6 +1,5 @@
 // The ContentFilter: Amavis (SpamAssassin in-process, DKIM signing) between Postfix's queue and
 // its re-injection listener, clamd for viruses (with freshclam), and spamd for Bayes training.
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../../config/platform";
 import { serviceContainer } from "../host/service-container";
@@ -28,8 +27,8 @@ export const SPAMD_ALIAS = "spamd";
 export const CLAMAV_ALIAS = "clamav";
 
 /** Host directory of Amavis's quarantine: beside the other SSD volumes, so it survives replacement. */
-export function quarantineHostPath(platform: Pick<PlatformConfig, "storage">): string {
-  return path.posix.join(platform.storage.ssdRoot, "quarantine");
+export function quarantineHostPath(platform: Pick<PlatformConfig, "volumePaths">): string {
+  return platform.volumePaths.quarantine;
 }
 
 export interface ContentFilterArgs {
@@ -81,6 +80,7 @@ export class ContentFilter extends pulumi.ComponentResource {
         // The edge network is freshclam's way to its mirror.
         networks: [internal(CLAMAV_ALIAS), edge],
         files: renderClamavFiles({ platform: p }),
+        mounts: [{ hostPath: p.volumePaths.virusdb, containerPath: "/var/lib/clamav" }],
         healthcheck: ["clamdscan", "--no-summary", "--ping", "1"],
         // Loading the full official databases (after freshclam's first run) takes a while.
         startPeriodSeconds: 180,

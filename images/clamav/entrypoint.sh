@@ -5,6 +5,9 @@
 # retries at its next check. clamd's SelfCheck picks up what freshclam downloads.
 set -eu
 install -d -o clamav -g clamav -m 0755 /run/clamav /var/lib/clamav
+# The signature directory is a host path that outlives the container (freshclam's downloads are
+# kept); the image's own EICAR database is refreshed in it on every start.
+install -o clamav -g clamav -m 0644 /usr/local/share/mail-platform/mail-platform-eicar.ndb /var/lib/clamav/
 if [ "$#" -gt 0 ]; then
   exec "$@"
 fi

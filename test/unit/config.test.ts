@@ -205,6 +205,8 @@ describe("resolvePlatform", () => {
       mailboxes: "/nvme/mail",
       database: "/ssd/database",
       index: "/ssd/index",
+      quarantine: "/ssd/quarantine",
+      virusdb: "/ssd/virusdb",
       archive: "/bulk/archive",
       backups: "/bulk/backups",
     });

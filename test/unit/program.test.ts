@@ -1,0 +1,144 @@
+// The whole program for the dev and prod stacks under mocks: what `pulumi up` would be handed.
+// Asserts the wiring between components and the properties a reviewer relies on (ports, networks,
+// secrets, data on host paths), across components rather than inside one.
+import { strict as assert } from "assert";
+import * as path from "path";
+import { before, describe, it } from "node:test";
+import { ProgramRun, RegisteredResource, runProgram } from "../../tools/mock-run/run-program";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const CONTAINER = "docker:index/container:Container";
+
+let run: ProgramRun;
+const containers = () => run.resources.filter((r) => r.type === CONTAINER);
+const container = (suffix: string): RegisteredResource => {
+  const c = containers().find((r) => r.inputs.name.endsWith(`-${suffix}`));
+  assert.ok(c, `no container named *-${suffix}; have ${containers().map((r) => r.inputs.name).join(", ")}`);
+  return c;
+};
+const upload = (c: RegisteredResource, file: string): string => {
+  const u = (c.inputs.uploads ?? []).find((x: { file: string }) => x.file === file);
+  assert.ok(u, `${c.inputs.name} receives no ${file}`);
+  return u.content;
+};
+const aliases = (c: RegisteredResource, network: string): string[] =>
+  c.inputs.networksAdvanced.find((n: { name: string }) => n.name === network)?.aliases ?? [];
+
+describe("the dev stack under mocks", () => {
+  before(async () => {
+    run = await runProgram(path.join(ROOT, "Pulumi.dev.yaml"), "masked");
+  });
+
+  it("creates one component of each kind", () => {
+    const components = run.resources.filter((r) => r.type.startsWith("mail-platform:")).map((r) => r.type).sort();
+    assert.deepEqual(components, [
+      "mail-platform:database:Database",
+      "mail-platform:filter:ContentFilter",
+      "mail-platform:host:DockerHost",
+      "mail-platform:mailstore:DovecotStore",
+      "mail-platform:mta:PostfixGateway",
+      "mail-platform:pki:Certificates",
+      "mail-platform:pki:DkimKeys",
+    ]);
+  });
+
+  it("puts every Docker resource on the stack's own engine provider", () => {
+    const docker = run.resources.filter((r) => r.type.startsWith("docker:"));
+    const strays = docker.filter((r) => !r.provider?.includes("pulumi:providers:docker::mp-dev-engine"));
+    assert.deepEqual(strays.map((r) => `${r.type} ${r.name} (${r.provider})`), []);
+  });
+
+  it("publishes only the mail ports, all on 127.0.0.1, from Postfix and Dovecot", () => {
+    const published = containers().flatMap((c) => (c.inputs.ports ?? []).map((p: any) => `${c.inputs.name} ${p.ip}:${p.external}->${p.internal}`));
+    assert.deepEqual(published.sort(), [
+      "mp-dev-dovecot 127.0.0.1:2110->110",
+      "mp-dev-dovecot 127.0.0.1:2143->143",
+      "mp-dev-dovecot 127.0.0.1:24190->4190",
+      "mp-dev-dovecot 127.0.0.1:2993->993",
+      "mp-dev-dovecot 127.0.0.1:2995->995",
+      "mp-dev-postfix 127.0.0.1:2465->465",
+      "mp-dev-postfix 127.0.0.1:2525->25",
+      "mp-dev-postfix 127.0.0.1:2587->587",
+    ]);
+  });
+
+  it("keeps the database and spamd off the edge network", () => {
+    for (const name of ["mariadb", "spamd"]) {
+      const nets = container(name).inputs.networksAdvanced.map((n: { name: string }) => n.name);
+      assert.deepEqual(nets, ["mp-dev-internal"], `${name} must only be on the internal network`);
+    }
+  });
+
+  it("Postfix delivers over LMTP to the host and port Dovecot answers on", () => {
+    const mainCf = upload(container("postfix"), "/etc/postfix/main.cf");
+    const m = /^virtual_transport = lmtp:inet:\[?([\w.-]+)\]?:(\d+)$/m.exec(mainCf);
+    assert.ok(m, `main.cf has no LMTP virtual_transport:\n${mainCf}`);
+    assert.ok(aliases(container("dovecot"), "mp-dev-internal").includes(m[1]), `Dovecot is not reachable as ${m[1]} on the internal network`);
+    const master = upload(container("dovecot"), "/etc/dovecot/conf.d/10-master.conf");
+    assert.match(master, new RegExp(`inet_listener lmtp[\\s\\S]*?port = ${m[2]}\\b`), `Dovecot does not listen for LMTP on ${m[2]}`);
+  });
+
+  it("Postfix hands mail to the Amavis listeners, and Amavis hands it back to Postfix's re-injection port", () => {
+    const mainCf = upload(container("postfix"), "/etc/postfix/main.cf");
+    const filter = /^content_filter = \w+:\[([\w.-]+)\]:(\d+)$/m.exec(mainCf);
+    assert.ok(filter, "main.cf has no content_filter");
+    assert.ok(aliases(container("amavis"), "mp-dev-internal").includes(filter[1]), `Amavis is not reachable as ${filter[1]}`);
+    const amavis = upload(container("amavis"), "/etc/amavis/conf.d/50-user");
+    assert.match(amavis, new RegExp(`\\b${filter[2]}\\b`), `Amavis does not listen on ${filter[2]}`);
+    const forward = /\$forward_method\s*=\s*'smtp:\[([\w.-]+)\]:(\d+)'/.exec(amavis);
+    assert.ok(forward, "Amavis has no forward_method");
+    assert.ok(aliases(container("postfix"), "mp-dev-internal").includes(forward[1]), `Postfix is not reachable as ${forward[1]}`);
+    assert.match(upload(container("postfix"), "/etc/postfix/master.cf"), new RegExp(`^${forward[2]}\\s+inet`, "m"), `Postfix does not listen on ${forward[2]}`);
+  });
+
+  it("Postfix authenticates submission through Dovecot's auth listener", () => {
+    const mainCf = upload(container("postfix"), "/etc/postfix/main.cf");
+    const m = /^smtpd_sasl_path = inet:([\w.-]+):(\d+)$/m.exec(mainCf);
+    assert.ok(m, "main.cf has no smtpd_sasl_path");
+    assert.ok(aliases(container("dovecot"), "mp-dev-internal").includes(m[1]));
+    assert.match(upload(container("dovecot"), "/etc/dovecot/conf.d/10-master.conf"), new RegExp(`port = ${m[2]}\\b`));
+  });
+
+  it("uploads every file carrying a password or key as a secret", () => {
+    const leaking = containers().filter((c) => JSON.stringify(c.inputs.uploads ?? []).includes("<masked:") && !c.secretInputs.some((p) => p.startsWith("uploads")));
+    assert.deepEqual(leaking.map((c) => c.inputs.name), []);
+  });
+
+  it("never puts a secret into a plain input such as a label or an environment variable", () => {
+    const plain = run.resources.flatMap((r) =>
+      Object.entries(r.inputs)
+        .filter(([k]) => k !== "uploads" && !r.secretInputs.some((p) => p === k || p.startsWith(`${k}.`) || p.startsWith(`${k}[`)))
+        .filter(([, v]) => JSON.stringify(v ?? "").includes("<masked:"))
+        .map(([k]) => `${r.name}.${k}`),
+    );
+    assert.deepEqual(plain, []);
+  });
+
+  it("keeps every piece of state on a host path under the storage roots", () => {
+    const mounts = containers().flatMap((c) => (c.inputs.volumes ?? []).map((v: any) => ({ c: c.inputs.name, ...v })));
+    assert.ok(mounts.length >= 4, "expected the queue, mailboxes, database and quarantine to be mounted");
+    for (const m of mounts) {
+      assert.ok(m.hostPath, `${m.c} mounts ${m.containerPath} without a host path (an anonymous volume dies with the container)`);
+      assert.match(m.hostPath, /^\/var\/lib\/mail-platform\/dev\/(ssd|bulk)\//, `${m.c}: ${m.hostPath} is outside the storage roots`);
+    }
+    const byContainer = Object.fromEntries(mounts.map((m) => [`${m.c}:${m.containerPath}`, m.hostPath]));
+    assert.equal(byContainer["mp-dev-postfix:/var/spool/postfix"], "/var/lib/mail-platform/dev/ssd/queue");
+    assert.equal(byContainer["mp-dev-dovecot:/var/vmail"], "/var/lib/mail-platform/dev/ssd/mailboxes");
+  });
+
+  it("labels every service container with a hash of its config, so a change shows in a preview", () => {
+    for (const c of containers().filter((x) => x.inputs.restart === "unless-stopped")) {
+      const label = c.inputs.labels.find((l: any) => l.label === "mail-platform.config-hash");
+      assert.match(label?.value ?? "", /^[0-9a-f]{16}$/, `${c.inputs.name} has no readable config hash`);
+    }
+  });
+
+  it("outputs the DNS records, with the DKIM key, as data and as a zone snippet", () => {
+    const dns = run.outputs.dns as { type: string; name: string; value: string }[];
+    assert.deepEqual(
+      dns.map((r) => `${r.type} ${r.name}`),
+      ["MX example.test.", "TXT example.test.", "TXT dev._domainkey.example.test.", "TXT _dmarc.example.test."],
+    );
+    assert.match(run.outputs.dnsZone as string, /^dev\._domainkey\.example\.test\.\t3600\tIN\tTXT\t"v=DKIM1; k=rsa; p=/m);
+  });
+});
