@@ -187,6 +187,12 @@ export const stackSchema = z
     aliases: z.array(alias).default([]).describe("Aliases to create or update."),
     storage: storage.describe("Host paths for data: an SSD root, a bulk root, and per-volume overrides."),
     ports: ports.default(ports.parse({})).describe("Host ports published on `bindAddress`."),
+    dnsResolvers: z
+      .array(z.ipv4())
+      .default([])
+      .describe(
+        "DNS resolvers the containers use for names outside the platform (MX look-ups, DNS blocklists); empty uses the Docker host's. A resolver of your own keeps DNSBL queries working.",
+      ),
     trustedNetworks: z.array(cidr).default([]).describe("Networks whose clients may relay without authentication, e.g. an office printer's LAN."),
     tuning: tuning.default({}).describe("Performance knobs; each defaults from the host's CPU count."),
     spam: spam.default(spam.parse({})).describe("Spam and virus policy."),

@@ -74,6 +74,7 @@ export class ContentFilter extends pulumi.ComponentResource {
     const clamav = serviceContainer(
       `${name}-clamav`,
       {
+        dnsResolvers: p.dnsResolvers,
         service: "clamav",
         containerName: `${p.instanceName}-clamav`,
         image: args.images.clamav,
@@ -91,6 +92,7 @@ export class ContentFilter extends pulumi.ComponentResource {
     const spamd = serviceContainer(
       `${name}-spamd`,
       {
+        dnsResolvers: p.dnsResolvers,
         service: "spamd",
         containerName: `${p.instanceName}-spamd`,
         image: args.images.spamd,
@@ -107,6 +109,7 @@ export class ContentFilter extends pulumi.ComponentResource {
     const amavis = serviceContainer(
       `${name}-amavis`,
       {
+        dnsResolvers: p.dnsResolvers,
         service: "amavis",
         containerName: `${p.instanceName}-amavis`,
         image: args.images.amavis,

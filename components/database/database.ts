@@ -108,6 +108,7 @@ export class Database extends pulumi.ComponentResource {
     const mariadb = serviceContainer(
       `${name}-mariadb`,
       {
+        dnsResolvers: platform.dnsResolvers,
         service: "mariadb",
         containerName: `${platform.instanceName}-mariadb`,
         image: args.image,

@@ -56,6 +56,7 @@ export class DovecotStore extends pulumi.ComponentResource {
     this.container = serviceContainer(
       `${name}-container`,
       {
+        dnsResolvers: platform.dnsResolvers,
         service: "dovecot",
         containerName: `${platform.instanceName}-dovecot`,
         image: args.image,

@@ -39,6 +39,8 @@ export interface ServiceContainerArgs {
   /** tmpfs mounts: container path -> mount options. */
   tmpfs?: Record<string, string>;
   envs?: pulumi.Input<string>[];
+  /** Resolvers for names outside the platform; Docker's embedded DNS still answers container names. Defaults to the host's. */
+  dnsResolvers?: string[];
   command?: string[];
   /** Exit 0 when the service answers; the container is only reported created once healthy. */
   healthcheck: string[];
@@ -82,6 +84,7 @@ export function serviceContainer(name: string, args: ServiceContainerArgs, opts:
       volumes: (args.mounts ?? []).map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath })),
       tmpfs: args.tmpfs,
       envs: args.envs,
+      dns: args.dnsResolvers?.length ? args.dnsResolvers : undefined,
       command: args.command,
       uploads: files.apply((f) =>
         Object.keys(f)

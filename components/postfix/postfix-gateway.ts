@@ -65,6 +65,7 @@ export class PostfixGateway extends pulumi.ComponentResource {
     serviceContainer(
       `${name}-container`,
       {
+        dnsResolvers: p.dnsResolvers,
         service: "postfix",
         containerName: `${p.instanceName}-postfix`,
         image: args.image,
