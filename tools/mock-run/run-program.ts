@@ -77,17 +77,26 @@ function standInPemFiles(values: Record<string, unknown>, mode: material.Secrets
   return { "mail-platform:domains": JSON.stringify(rewritten) };
 }
 
-export async function runProgram(stackFile: string, mode: material.SecretsMode): Promise<ProgramRun> {
+/**
+ * Applies one registered resource for real (the live deployment harness) and returns its outputs,
+ * which replace the generated ones. Called in registration order; a resource is only registered
+ * once everything it depends on has been applied.
+ */
+export type Applier = (resource: { type: string; name: string; inputs: Record<string, any>; provider?: string }, generated: Record<string, any>) => Promise<Record<string, any>>;
+
+export async function runProgram(stackFile: string, mode: material.SecretsMode, apply?: Applier): Promise<ProgramRun> {
   const file = readStackFile(stackFile);
   const resources: RegisteredResource[] = [];
   pulumi.runtime.setAllConfig({ ...file.flat, ...standInPemFiles(file.values, mode) });
   await pulumi.runtime.setMocks(
     {
-      newResource(args) {
+      async newResource(args) {
         const inputs = unwrapSecrets(args.inputs);
-        const state = { ...inputs, ...outputsFor(mode, args.type, args.name, inputs) };
+        const generated = outputsFor(mode, args.type, args.name, inputs);
+        const applied = apply ? await apply({ type: args.type, name: args.name, inputs, provider: args.provider }, generated) : generated;
+        const state = { ...inputs, ...applied };
         resources.push({ type: args.type, name: args.name, inputs, secretInputs: secretPaths(args.inputs), state, provider: args.provider });
-        return { id: `${args.name}-id`, state };
+        return { id: (applied.id as string | undefined) ?? `${args.name}-id`, state };
       },
       call(args) {
         return args.inputs;

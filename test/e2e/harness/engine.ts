@@ -1,0 +1,73 @@
+// A small client for the Docker Engine API on the local socket: the same API the Pulumi Docker
+// provider drives, so the harness creates containers with the same fields (exec-form health
+// checks, binds, tmpfs, uploads as tar archives) rather than a CLI approximation of them.
+import { spawnSync } from "child_process";
+import * as http from "http";
+
+export class EngineError extends Error {
+  constructor(public readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export class Engine {
+  constructor(private readonly socketPath = "/var/run/docker.sock") {}
+
+  /** Parses `unix:///path` (the provider's `host`); any other engine is out of the harness's reach. */
+  static fromHost(host: string): Engine {
+    const m = /^unix:\/\/(\/.+)$/.exec(host);
+    if (!m) throw new Error(`the e2e harness only deploys to a local engine (unix://...), not ${host}`);
+    return new Engine(m[1]);
+  }
+
+  request(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+      const req = http.request(
+        { socketPath: this.socketPath, method, path, headers: payload ? { "Content-Type": contentType, "Content-Length": payload.length } : {} },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+        },
+      );
+      req.on("error", reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  /** A request that must succeed; returns the parsed JSON body (or null for an empty one). */
+  async call(method: string, path: string, body?: unknown, contentType?: string): Promise<any> {
+    const r = await this.request(method, path, body, contentType);
+    if (r.status >= 300) throw new EngineError(r.status, `${method} ${path}: ${r.status} ${r.body.trim()}`);
+    return r.body ? JSON.parse(r.body) : null;
+  }
+
+  /** GET that answers null on 404. */
+  async find(path: string): Promise<any> {
+    const r = await this.request("GET", path);
+    if (r.status === 404) return null;
+    if (r.status >= 300) throw new EngineError(r.status, `GET ${path}: ${r.status} ${r.body.trim()}`);
+    return JSON.parse(r.body);
+  }
+
+  /** Runs a command in a running container; returns its exit code and output. */
+  async exec(container: string, cmd: string[]): Promise<{ code: number; output: string }> {
+    const { Id } = await this.call("POST", `/containers/${container}/exec`, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const started = await this.request("POST", `/exec/${Id}/start`, { Detach: false, Tty: false });
+    const info = await this.call("GET", `/exec/${Id}/json`);
+    return { code: info.ExitCode ?? -1, output: demux(started.body) };
+  }
+}
+
+/** The engine's multiplexed stream framing (8-byte headers) read as plain text, good enough for logs. */
+function demux(raw: string): string {
+  return raw.replace(/[\x00-\x02]\x00\x00\x00[\s\S]{4}/g, "");
+}
+
+/** Runs the docker CLI (image builds use it: the engine's build endpoint needs a tar of the context). */
+export function dockerCli(args: string[], host?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync("docker", args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...(host ? { DOCKER_HOST: host } : {}) } });
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
