@@ -26,7 +26,14 @@ export interface Endpoints {
 async function main(): Promise<void> {
   const stackFile = path.resolve(process.argv[2] ?? DEFAULT_STACK);
   fs.mkdirSync(E2E_DIR, { recursive: true });
-  const { run, seconds } = await deploy(stackFile, path.join(E2E_DIR, "state.json"));
+  const stateFile = path.join(E2E_DIR, "state.json");
+  if (!fs.existsSync(stateFile)) {
+    // A first deploy is a new stack: data left under the storage roots by an earlier checkout
+    // belongs to passwords nobody has any more.
+    const storage = readStackFile(stackFile).values.storage as { ssdRoot: string; bulkRoot: string };
+    for (const root of [storage.ssdRoot, storage.bulkRoot]) fs.rmSync(root, { recursive: true, force: true });
+  }
+  const { run, seconds } = await deploy(stackFile, stateFile);
   const values = readStackFile(stackFile).values as { bindAddress?: string; ports?: Record<string, number> };
   const caFile = path.join(E2E_DIR, "ca.pem");
   fs.writeFileSync(caFile, String(run.outputs.caCertificate ?? ""));

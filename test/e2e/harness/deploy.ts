@@ -63,6 +63,9 @@ export async function destroy(stateFile: string, keepData: boolean, log: (line: 
     if (r.status < 300) log(`container ${name} removed`);
   }
   for (const name of [...state.created.networks].reverse()) {
+    // Test hosts attached by the suite (the simulated Internet) go with the network.
+    const net = await engine.find(`/networks/${name}`);
+    for (const id of Object.keys(net?.Containers ?? {})) await engine.request("DELETE", `/containers/${id}?force=1`);
     const r = await engine.request("DELETE", `/networks/${name}`);
     if (r.status < 300) log(`network ${name} removed`);
     else if (r.status !== 404) throw new Error(`removing network ${name}: ${r.status} ${r.body}`);
