@@ -183,8 +183,10 @@ export function renderAmavisFiles(input: ContentFilterRenderInput): RenderedFile
     clamdPort: input.clamd.port,
     virusPolicyComment: quarantine
       ? "spam.virusAction = quarantine: the message is dropped silently (no bounce to a sender a virus forged), kept in the virus quarantine, and postmaster is told."
-      : "spam.virusAction = reject: Postfix returns the message to its sender; a copy stays in the virus quarantine.",
-    virusDestiny: quarantine ? "D_DISCARD" : "D_REJECT",
+      : "spam.virusAction = reject: not delivered; Amavis (not Postfix, whose bounce would carry the virus back) decides on a notice with the headers only, never for viruses known to forge senders; a copy stays in the virus quarantine.",
+    // Not D_REJECT: the filter runs after the queue, so a reject makes Postfix bounce the whole
+    // message, virus included, to a sender the virus most likely forged.
+    virusDestiny: quarantine ? "D_DISCARD" : "D_BOUNCE",
     virusAdmin: quarantine ? perlString(`postmaster@${primaryDomain}`) : "undef",
     bannedFilenameRe: bannedFilenameRe(p.spam.bannedExtensions),
     tagScore: score(p.spam.tagScore),
