@@ -2,6 +2,7 @@
 // Reads the stack config once, then wires the components together through their outputs only.
 import * as pulumi from "@pulumi/pulumi";
 import { loadPlatformConfig } from "./config/load";
+import { Archive } from "./components/archive/archive";
 import { ContentFilter } from "./components/contentfilter/content-filter";
 import { Database } from "./components/database/database";
 import { DovecotStore } from "./components/dovecot/dovecot-store";
@@ -37,6 +38,9 @@ const database = new Database(
   onHost,
 );
 
+// Off unless features.archive: then every message is copied to the archive's intake.
+const archive = platform.features.archive ? new Archive(`${name}-archive`, { platform }, onHost) : undefined;
+
 // Amavis hands scanned mail back to Postfix, and Postfix hands mail to Amavis: the one cycle in
 // the wiring, closed with a deferred output so both sides still take the other's real output.
 const [reinjection, resolveReinjection] = pulumi.deferredOutput<Endpoint>();
@@ -51,6 +55,7 @@ const contentFilter = new ContentFilter(
     bayesSql: database.bayesSql,
     dkimKeys: dkim.keys,
     reinjection,
+    archive: archive?.intake,
   },
   onHost,
 );

@@ -150,9 +150,25 @@ const limits = z
   })
   .strict();
 
+const archive = z
+  .object({
+    intake: z
+      .object({
+        host: z.string().min(1).describe("Host name or address of the archive server's SMTP intake (piler-smtp)."),
+        port: port.default(25).describe("Its port."),
+      })
+      .strict()
+      .optional()
+      .describe("An existing archive server elsewhere (Piler on its own host). Required while the built-in Piler is not shipped."),
+    address: emailAddress
+      .optional()
+      .describe("Envelope recipient of the archive copies (Piler's archive_address). Defaults to `archive@<hostname>`."),
+  })
+  .strict();
+
 const features = z
   .object({
-    archive: z.boolean().default(false).describe("Piler archive (not built yet)."),
+    archive: z.boolean().default(false).describe("Archive every accepted message, with all envelope recipients, to `archive.intake`."),
     search: z.boolean().default(false).describe("Manticore search index for the archive (not built yet)."),
     webmail: z.boolean().default(false).describe("Roundcube webmail behind the HTTPS proxy (not built yet)."),
   })
@@ -197,7 +213,8 @@ export const stackSchema = z
     tuning: tuning.default({}).describe("Performance knobs; each defaults from the host's CPU count."),
     spam: spam.default(spam.parse({})).describe("Spam and virus policy."),
     limits: limits.default(limits.parse({})).describe("Size and rate limits."),
-    features: features.default(features.parse({})).describe("Components from later milestones, off until enabled."),
+    archive: archive.default({}).describe("Where archive copies go when features.archive is on."),
+    features: features.default(features.parse({})).describe("Optional components, off until enabled."),
   })
   .strict();
 

@@ -66,6 +66,7 @@ interface LooseConfig {
   spam: { tagScore: unknown; rejectScore: unknown };
   volumes: Record<string, unknown>;
   features: Record<string, unknown>;
+  archiveIntake: unknown;
 }
 
 function looseView(raw: Record<string, unknown>): LooseConfig {
@@ -90,6 +91,7 @@ function looseView(raw: Record<string, unknown>): LooseConfig {
     spam: { tagScore: spam.tagScore ?? 5, rejectScore: spam.rejectScore ?? 12 },
     volumes: ((raw.storage as Record<string, unknown> | undefined)?.volumes as Record<string, unknown>) ?? {},
     features: (raw.features as Record<string, unknown>) ?? {},
+    archiveIntake: (raw.archive as Record<string, unknown> | undefined)?.intake,
   };
 }
 
@@ -225,7 +227,12 @@ function crossFieldProblems(c: LooseConfig, options: ValidateOptions): ConfigPro
   }
   // A switch for a component this release does not ship would otherwise be silently ignored.
   for (const [feature, on] of Object.entries(c.features)) {
-    if (on === true) add(["features", feature], on, "false: this component is not part of this release yet");
+    if (on !== true) continue;
+    if (feature === "archive") {
+      if (!c.archiveIntake) add(["archive", "intake"], c.archiveIntake, "the archive server's SMTP intake ({ host, port }): the built-in Piler is not part of this release yet");
+    } else {
+      add(["features", feature], on, "false: this component is not part of this release yet");
+    }
   }
 
   // One disk for both roots is fine on a small host, but two volumes must never share a path.

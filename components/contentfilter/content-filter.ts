@@ -1,6 +1,7 @@
 // The ContentFilter: Amavis (SpamAssassin in-process, DKIM signing) between Postfix's queue and
 // its re-injection listener, clamd for viruses (with freshclam), and spamd for Bayes training.
 import * as pulumi from "@pulumi/pulumi";
+import { ArchiveIntake } from "../archive/archive";
 import { PlatformConfig } from "../../config/platform";
 import { serviceContainer } from "../host/service-container";
 import { DkimKey, Endpoint, NetworkRef, SqlEndpoint } from "../types";
@@ -45,6 +46,8 @@ export interface ContentFilterArgs {
   dkimKeys: pulumi.Input<DkimKey[]>;
   /** Postfix's re-injection listener, where Amavis hands back every scanned message. */
   reinjection: pulumi.Input<Endpoint>;
+  /** The archive's intake (Archive.intake); absent when archiving is off. */
+  archive?: pulumi.Input<ArchiveIntake>;
 }
 
 export class ContentFilter extends pulumi.ComponentResource {
@@ -113,12 +116,12 @@ export class ContentFilter extends pulumi.ComponentResource {
         service: "amavis",
         containerName: `${p.instanceName}-amavis`,
         image: args.images.amavis,
-        // Network tests need DNS answers from the Internet, hence the edge network; a test stack
-        // without them stays internal only.
-        networks: networkChecksEnabled(p) ? [internal(AMAVIS_ALIAS), edge] : [internal(AMAVIS_ALIAS)],
+        // Network tests need DNS answers from the Internet, and an archive server elsewhere is
+        // reached from outside, hence the edge network; otherwise Amavis stays internal only.
+        networks: networkChecksEnabled(p) || args.archive ? [internal(AMAVIS_ALIAS), edge] : [internal(AMAVIS_ALIAS)],
         files: pulumi
-          .all([args.reinjection, args.bayesSql, args.dkimKeys])
-          .apply(([reinjection, bayesSql, dkimKeys]) => renderAmavisFiles({ platform: p, reinjection, clamd, bayesSql, dkimKeys })),
+          .all([args.reinjection, args.bayesSql, args.dkimKeys, args.archive])
+          .apply(([reinjection, bayesSql, dkimKeys, archive]) => renderAmavisFiles({ platform: p, reinjection, clamd, bayesSql, dkimKeys, archive })),
         fileModes: amavisFileModes(p),
         tmpfs: { [AMAVIS_TEMP_DIR]: `size=${p.tuning.amavisTmpMb}m,mode=0750,noexec,nosuid,nodev` },
         mounts: [{ hostPath: quarantineHostPath(p), containerPath: AMAVIS_QUARANTINE_DIR }],

@@ -3,6 +3,7 @@
 // Pulumi outputs; tests call them directly.
 import { PlatformConfig } from "../../config/platform";
 import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
+import { ArchiveIntake } from "../archive/archive";
 import { DkimKey, Endpoint, SqlEndpoint } from "../types";
 import { cidrsWithout, gatewayOf } from "../../config/network";
 
@@ -41,6 +42,8 @@ export interface ContentFilterRenderInput {
   bayesSql: SqlEndpoint;
   /** One per configured domain (private keys in clear: the output is secret). */
   dkimKeys: DkimKey[];
+  /** Where a copy of every message goes, when archiving is on. */
+  archive?: ArchiveIntake;
 }
 
 export class ContentFilterRenderError extends Error {}
@@ -177,6 +180,12 @@ export function renderAmavisFiles(input: ContentFilterRenderInput): RenderedFile
     localDomains: p.domains.map((d) => perlString(d.name)).join(", "),
     inetAcl: ["127.0.0.1", `!${gatewayOf(p.internalSubnet)}`, p.internalSubnet].join(" "),
     maxServers: p.tuning.amavisChildren,
+    // Amavis's archiving quarantine: one copy per message, whatever the recipients' policies,
+    // sent to the archive address with X-Envelope-From and X-Envelope-To headers listing every
+    // envelope recipient (Bcc and alias expansions included). Only the copy carries them, never a
+    // user's or an outbound copy; Piler reads them with extra_to_field=X-Envelope-To:.
+    archiveMethod: input.archive ? perlString(`smtp:[${input.archive.endpoint.host}]:${input.archive.endpoint.port}`) : "undef",
+    archiveTo: input.archive ? perlString(input.archive.address) : "undef",
     reinjectionHost: input.reinjection.host,
     reinjectionPort: input.reinjection.port,
     clamdHost: input.clamd.host,

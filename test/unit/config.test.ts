@@ -142,6 +142,11 @@ describe("bad configs report each problem with its key", () => {
       expect: [{ key: "mail-platform:trustedNetworks[0]", expected: /Docker gateway 172\.30\.1\.1/ }],
     },
     {
+      name: "archiving switched on without an archive server to send to",
+      change: (c) => (c.features = { archive: true }),
+      expect: [{ key: "mail-platform:archive.intake", expected: /built-in Piler is not part of this release/ }],
+    },
+    {
       name: "a component this release does not ship",
       change: (c) => (c.features = { webmail: true }),
       expect: [{ key: "mail-platform:features.webmail", expected: /not part of this release/ }],
@@ -176,6 +181,14 @@ describe("bad configs report each problem with its key", () => {
     // Shape problems and cross-key problems come out of the same run.
     const keys = r.problems.map((p) => p.key).sort();
     assert.deepEqual(keys, ["mail-platform:hostname", "mail-platform:mailboxes[0].quotaMb", "mail-platform:trustedNetworks[0]"].sort());
+  });
+});
+
+describe("archive settings", () => {
+  it("accepts an external archive intake and defaults the copy address later", () => {
+    const r = validateStack({ ...base(), features: { archive: true }, archive: { intake: { host: "piler.example.com" } } });
+    assert.ok(r.ok, r.ok ? "" : formatProblems(r.problems));
+    assert.deepEqual(r.value.archive.intake, { host: "piler.example.com", port: 25 });
   });
 });
 

@@ -24,6 +24,7 @@ import {
   saTrustedNetworks,
 } from "../../components/contentfilter/render";
 import { DkimKey, SqlEndpoint } from "../../components/types";
+import { ArchiveIntake, archiveIntake } from "../../components/archive/archive";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const CONTAINER = "docker:index/container:Container";
@@ -364,5 +365,42 @@ describe("ContentFilter on a test-only stack", () => {
     assert.ok(amavis, "cfdev-amavis registered");
     assert.deepEqual((amavis.inputs.networksAdvanced as { name: string }[]).map((n) => n.name), ["dev-internal"]);
     assert.match(amavis.inputs.tmpfs["/var/lib/amavis/tmp"], /^size=256m,/);
+  });
+});
+
+describe("archiving", () => {
+  const platform = () => {
+    const r = validateStack({
+      hostname: "mail.example.com",
+      domains: [{ name: "example.com" }],
+      aliases: [{ address: "postmaster@example.com", goto: ["ext@elsewhere.org"] }],
+      storage: { ssdRoot: "/s", bulkRoot: "/b" },
+      features: { archive: true },
+      archive: { intake: { host: "piler.example.com", port: 2525 } },
+    });
+    assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.problems));
+    return resolvePlatform(r.value, "unit");
+  };
+  const input = (archive?: ArchiveIntake) => ({
+    platform: platform(),
+    reinjection: { host: "postfix", port: 10025 },
+    clamd: { host: "clamav", port: 3310 },
+    bayesSql: { host: "mariadb", port: 3306, database: "spamassassin", user: "spamassassin", password: "pw" },
+    dkimKeys: [{ domain: "example.com", selector: "mail", privateKeyPem: "KEY", publicKeyBase64: "" }],
+    archive,
+  });
+
+  it("sends one copy of every message to the archive intake, defaulting the address to archive@<hostname>", () => {
+    const intake = archiveIntake(platform());
+    assert.deepEqual(intake, { endpoint: { host: "piler.example.com", port: 2525 }, address: "archive@mail.example.com" });
+    const conf = renderAmavisFiles(input(intake))["/etc/amavis/conf.d/50-user"];
+    assert.match(conf, /^\$archive_quarantine_method = 'smtp:\[piler\.example\.com\]:2525';$/m);
+    assert.match(conf, /^\$archive_quarantine_to = 'archive@mail\.example\.com';$/m);
+  });
+
+  it("sends no copies when archiving is off", () => {
+    const conf = renderAmavisFiles(input(undefined))["/etc/amavis/conf.d/50-user"];
+    assert.match(conf, /^\$archive_quarantine_method = undef;$/m);
+    assert.match(conf, /^\$archive_quarantine_to = undef;$/m);
   });
 });

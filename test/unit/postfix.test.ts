@@ -230,7 +230,7 @@ describe("Postfix renderer: master.cf listeners", () => {
         mynetworks: "!172.30.0.1,172.30.0.0/24",
         smtpd_relay_restrictions: "permit_mynetworks,reject",
         smtpd_client_restrictions: "permit_mynetworks,reject",
-        receive_override_options: "no_unknown_recipient_checks,no_header_body_checks,no_milters",
+        receive_override_options: "no_unknown_recipient_checks,no_header_body_checks,no_milters,no_address_mappings",
         smtpd_sasl_auth_enable: "no",
         message_size_limit: "23068672",
       },

@@ -311,6 +311,20 @@ function containerLogs(name: string): string {
 
 const SPOOL = "/var/spool/remote-mx";
 
+/** Every message a container of the remote-MX image has stored, oldest first. */
+export function spoolMessages(container: string): ReceivedMessage[] {
+  const r = docker(["exec", container, "sh", "-c", `cd ${SPOOL} && for f in [0-9]*.json; do [ -e "$f" ] && cat "$f"; done; true`]);
+  if (r.code !== 0) throw new Error(`reading the messages stored in ${container} failed: ${r.stderr}`);
+  return r.stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => {
+      const j = JSON.parse(l) as { mailFrom: string; rcptTo: string[]; clientIp: string; helo: string; tls: string | null; receivedAt: string; rawBase64: string };
+      const rawBytes = Buffer.from(j.rawBase64, "base64");
+      return { mailFrom: j.mailFrom, rcptTo: j.rcptTo, clientIp: j.clientIp, helo: j.helo, tls: j.tls, receivedAt: j.receivedAt, rawBytes, raw: rawBytes.toString("utf8") };
+    });
+}
+
 /** Starts the DNS server and the remote MX on `opts.network` and waits until both answer. */
 export function startInternet(opts: StartInternetOptions): Internet {
   if (opts.remoteDomains.length === 0) throw new Error("startInternet: remoteDomains is empty; the MX needs at least one domain");
@@ -388,16 +402,11 @@ export function startInternet(opts: StartInternetOptions): Internet {
   }
 
   const messages = (): ReceivedMessage[] => {
-    const r = docker(["exec", mxName, "sh", "-c", `cd ${SPOOL} && for f in [0-9]*.json; do [ -e "$f" ] && cat "$f"; done; true`]);
-    if (r.code !== 0) throw new Error(`reading the remote MX's messages failed: ${r.stderr}\n${logs()}`);
-    return r.stdout
-      .split("\n")
-      .filter((l) => l.trim() !== "")
-      .map((l) => {
-        const j = JSON.parse(l) as { mailFrom: string; rcptTo: string[]; clientIp: string; helo: string; tls: string | null; receivedAt: string; rawBase64: string };
-        const rawBytes = Buffer.from(j.rawBase64, "base64");
-        return { mailFrom: j.mailFrom, rcptTo: j.rcptTo, clientIp: j.clientIp, helo: j.helo, tls: j.tls, receivedAt: j.receivedAt, rawBytes, raw: rawBytes.toString("utf8") };
-      });
+    try {
+      return spoolMessages(mxName);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs()}`);
+    }
   };
 
   const dig = (name: string, type: string, from: "server" | "client" = "server"): DigResult => {

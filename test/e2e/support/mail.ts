@@ -8,6 +8,8 @@ export const HOSTNAME = "mail.example.test";
 export interface Outgoing {
   from: string;
   to: string[];
+  /** Envelope-only recipients: nodemailer leaves them out of the headers, as a mail client does. */
+  bcc?: string[];
   subject: string;
   text?: string;
   attachments?: { filename: string; content: Buffer | string }[];
@@ -25,7 +27,7 @@ export async function sendInbound(m: Outgoing): Promise<nodemailer.SentMessageIn
     tls: { ca: ca(), servername: HOSTNAME },
   });
   try {
-    return await t.sendMail({ ...m, envelope: { from: m.from, to: m.to } });
+    return await t.sendMail({ ...m, envelope: { from: m.from, to: [...m.to, ...(m.bcc ?? [])] } });
   } finally {
     t.close();
   }
@@ -48,7 +50,7 @@ export async function submit(
     tls: { ca: ca(), servername: HOSTNAME },
   });
   try {
-    return await t.sendMail({ ...m, envelope: { from: options.envelopeFrom ?? m.from, to: m.to } });
+    return await t.sendMail({ ...m, envelope: { from: options.envelopeFrom ?? m.from, to: [...m.to, ...(m.bcc ?? [])] } });
   } finally {
     t.close();
   }

@@ -3,7 +3,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { Internet, remoteMxRecords, startInternet, zoneFiles } from "../internet/internet";
+import { buildInternetImage, Internet, remoteMxRecords, startInternet, zoneFiles } from "../internet/internet";
 import type { Endpoints } from "../up";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -17,7 +17,36 @@ export function platform(): Endpoints {
   const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test", "e2e", "up.ts")], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`deploying the e2e stack failed:\n${r.stdout}\n${r.stderr}`);
   cached = JSON.parse(fs.readFileSync(ENDPOINTS, "utf8")) as Endpoints;
+  ensureArchiveReceiver();
   return cached;
+}
+
+/**
+ * The e2e stack archives to an external archive server at 172.31.1.26 (see Pulumi.e2e.yaml).
+ * Piler's image cannot be pulled here, so a test receiver stands in for it: the remote-MX image
+ * accepting archive.test and storing every copy with its envelope. It must run whenever mail
+ * flows, because Amavis defers a message rather than deliver it unarchived.
+ */
+export const ARCHIVE_RECEIVER = { name: "mp-e2e-internet-archive-intake-test-receiver", ip: "172.31.1.26", domain: "archive.test" };
+
+function ensureArchiveReceiver(): void {
+  const state = spawnSync("docker", ["inspect", "-f", "{{.State.Running}}", ARCHIVE_RECEIVER.name], { encoding: "utf8" }).stdout.trim();
+  if (state === "true") return;
+  spawnSync("docker", ["rm", "-f", ARCHIVE_RECEIVER.name], { encoding: "utf8" });
+  const image = buildInternetImage("remote-mx");
+  const run = spawnSync(
+    "docker",
+    ["run", "-d", "--name", ARCHIVE_RECEIVER.name, "--network", "mp-e2e-edge", "--ip", ARCHIVE_RECEIVER.ip, "--hostname", "archive.archive.test",
+      "-e", `REMOTE_DOMAINS=${ARCHIVE_RECEIVER.domain}`, "-e", "MX_HOSTNAME=archive.archive.test", image],
+    { encoding: "utf8" },
+  );
+  if (run.status !== 0) throw new Error(`starting the archive test receiver failed: ${run.stderr}`);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (spawnSync("docker", ["exec", ARCHIVE_RECEIVER.name, "python3", "/usr/local/lib/remote-mx/healthcheck.py"]).status === 0) return;
+    spawnSync("sleep", ["0.2"]);
+  }
+  throw new Error(`the archive test receiver did not get ready:\n${spawnSync("docker", ["logs", ARCHIVE_RECEIVER.name], { encoding: "utf8" }).stderr}`);
 }
 
 export function password(address: string): string {
