@@ -13,7 +13,10 @@ let cached: Endpoints | undefined;
 
 /** Deploys (or re-applies) the e2e stack and returns its endpoints. */
 export function platform(): Endpoints {
-  if (cached) return cached;
+  if (cached) {
+    ensureArchiveReceiver();
+    return cached;
+  }
   const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test", "e2e", "up.ts")], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`deploying the e2e stack failed:\n${r.stdout}\n${r.stderr}`);
   cached = JSON.parse(fs.readFileSync(ENDPOINTS, "utf8")) as Endpoints;
@@ -31,16 +34,19 @@ export const ARCHIVE_RECEIVER = { name: "mp-e2e-internet-archive-intake-test-rec
 
 function ensureArchiveReceiver(): void {
   const state = spawnSync("docker", ["inspect", "-f", "{{.State.Running}}", ARCHIVE_RECEIVER.name], { encoding: "utf8" }).stdout.trim();
-  if (state === "true") return;
-  spawnSync("docker", ["rm", "-f", ARCHIVE_RECEIVER.name], { encoding: "utf8" });
-  const image = buildInternetImage("remote-mx");
-  const run = spawnSync(
-    "docker",
-    ["run", "-d", "--name", ARCHIVE_RECEIVER.name, "--network", "mp-e2e-edge", "--ip", ARCHIVE_RECEIVER.ip, "--hostname", "archive.archive.test",
-      "-e", `REMOTE_DOMAINS=${ARCHIVE_RECEIVER.domain}`, "-e", "MX_HOSTNAME=archive.archive.test", image],
-    { encoding: "utf8" },
-  );
-  if (run.status !== 0) throw new Error(`starting the archive test receiver failed: ${run.stderr}`);
+  if (state === "false") {
+    spawnSync("docker", ["start", ARCHIVE_RECEIVER.name], { encoding: "utf8" });
+  } else if (state !== "true") {
+    const image = buildInternetImage("remote-mx");
+    const run = spawnSync(
+      "docker",
+      ["run", "-d", "--name", ARCHIVE_RECEIVER.name, "--network", "mp-e2e-edge", "--ip", ARCHIVE_RECEIVER.ip, "--hostname", "archive.archive.test",
+        "-e", `REMOTE_DOMAINS=${ARCHIVE_RECEIVER.domain}`, "-e", "MX_HOSTNAME=archive.archive.test", image],
+      { encoding: "utf8" },
+    );
+    if (run.status !== 0) throw new Error(`starting the archive test receiver failed: ${run.stderr}`);
+  }
+  // Running is not answering: wait for its SMTP greeting.
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (spawnSync("docker", ["exec", ARCHIVE_RECEIVER.name, "python3", "/usr/local/lib/remote-mx/healthcheck.py"]).status === 0) return;
