@@ -11,6 +11,7 @@ import { Certificates } from "./components/pki/certificates";
 import { DkimKeys } from "./components/pki/dkim";
 import { dnsRecords, zoneSnippet } from "./components/pki/dns-records";
 import { PostfixGateway } from "./components/postfix/postfix-gateway";
+import { mtaStsDnsRecords, ReverseProxy, tlsRptDnsRecords } from "./components/proxy/reverse-proxy";
 import { Endpoint } from "./components/types";
 
 const platform = loadPlatformConfig();
@@ -22,7 +23,7 @@ const host = new DockerHost(name, {
   internalSubnet: platform.internalSubnet,
   edgeSubnet: platform.edgeSubnet,
   baseImage: platform.baseImage,
-  images: ["mariadb", "postfixadmin", "postfix", "dovecot", "amavis", "spamd", "clamav"],
+  images: ["mariadb", "postfixadmin", "postfix", "dovecot", "amavis", "spamd", "clamav", "proxy"],
 });
 // Every service resource lives on the configured engine.
 const onHost: pulumi.ComponentResourceOptions = { providers: { docker: host.provider } };
@@ -92,9 +93,19 @@ const gateway = new PostfixGateway(
 );
 resolveReinjection(gateway.reinjectionEndpoint);
 
-const records = dkim.keys.apply((keys) =>
-  dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
+// The HTTPS front: each domain's MTA-STS policy and mail-client autoconfiguration; the web apps
+// join it as they are built.
+const proxy = new ReverseProxy(
+  `${name}-proxy`,
+  { platform, image: host.images.proxy, internalNetwork, edgeNetwork, certificates: certificates.certificates, apps: [] },
+  onHost,
 );
+
+const records = pulumi.all([dkim.keys, proxy.mtaStsPolicies]).apply(([keys, policies]) => [
+  ...dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
+  ...mtaStsDnsRecords(policies),
+  ...tlsRptDnsRecords(platform.domains),
+]);
 
 /** DNS records to publish, one object per record. */
 export const dns = records;
@@ -115,4 +126,6 @@ export const endpoints = {
   pop3: platform.ports.pop3,
   pop3s: platform.ports.pop3s,
   managesieve: platform.ports.managesieve,
+  http: platform.ports.http,
+  https: platform.ports.https,
 };

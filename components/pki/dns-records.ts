@@ -1,13 +1,14 @@
 // The DNS records a company must publish for its mail to be delivered and trusted, as data (for
 // automation) and as a zone-file snippet (for pasting into a DNS provider's console).
 import { DomainConfig } from "../../config/schema";
+import { mailClientHostnames } from "../proxy/constants";
 
 export interface DnsRecord {
   /** The mail domain the record belongs to. */
   domain: string;
   /** Fully qualified owner name, with the trailing dot. */
   name: string;
-  type: "MX" | "TXT";
+  type: "MX" | "TXT" | "CNAME";
   value: string;
   /** Why the record exists, for the zone snippet's comment. */
   purpose: string;
@@ -33,6 +34,9 @@ export function dnsRecords(domains: DomainConfig[], hostname: string, dkimPublic
         value: `v=DMARC1; p=${d.dmarcPolicy}; rua=mailto:${report}; fo=1`,
         purpose: "DMARC policy and where aggregate reports go",
       },
+      ...mailClientHostnames(d.name).map(
+        (name): DnsRecord => ({ domain: d.name, name: `${name}.`, type: "CNAME", value: `${hostname}.`, purpose: "served by the platform's HTTPS front (MTA-STS policy, mail client autoconfiguration)" }),
+      ),
     ];
   });
 }

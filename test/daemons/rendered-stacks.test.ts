@@ -29,6 +29,7 @@ const CHECKS: Record<string, Check> = {
   spamd: { command: ["/bin/sh", "-c", "spamassassin --lint 2>&1"], mustNotSay: /warn:|error/i },
   clamav: { command: ["clamconf", "-n"], entrypoint: "", mustNotSay: /ERROR/ },
   mariadb: { command: ["mariadbd", "--help", "--verbose", "--user=mysql"], entrypoint: "", mustNotSay: /\[ERROR\]|unknown variable/i },
+  proxy: { command: ["nginx", "-t"], entrypoint: "", mustNotSay: /\[(warn|emerg|alert)\]/ },
   postfixadmin: {
     command: ["-r", "require '/etc/postfixadmin/config.local.php'; json_decode(file_get_contents('/etc/postfixadmin/desired-state.json'), true, 512, JSON_THROW_ON_ERROR); echo 'config ok';"],
     entrypoint: "php",

@@ -16,11 +16,15 @@ const selfSigned = (name: string): DomainConfig => ({ name, dkimSelector: "s1", 
 
 describe("certificate host names", () => {
   it("covers the primary hostname on the first domain only", () => {
-    assert.deepEqual(certificateHostnames(selfSigned("example.com"), 0, "mx.example.com"), ["mx.example.com", "mail.example.com", "example.com"]);
-    assert.deepEqual(certificateHostnames(selfSigned("example.org"), 1, "mx.example.com"), ["mail.example.org", "example.org"]);
+    const front = (d: string) => [`mta-sts.${d}`, `autoconfig.${d}`, `autodiscover.${d}`];
+    assert.deepEqual(certificateHostnames(selfSigned("example.com"), 0, "mx.example.com"), ["mx.example.com", "mail.example.com", "example.com", ...front("example.com")]);
+    assert.deepEqual(certificateHostnames(selfSigned("example.org"), 1, "mx.example.com"), ["mail.example.org", "example.org", ...front("example.org")]);
   });
   it("does not list the primary hostname twice", () => {
-    assert.deepEqual(certificateHostnames(selfSigned("example.com"), 0, "mail.example.com"), ["mail.example.com", "example.com"]);
+    assert.deepEqual(certificateHostnames(selfSigned("example.com"), 0, "mail.example.com").slice(0, 3), ["mail.example.com", "example.com", "mta-sts.example.com"]);
+  });
+  it("adds the web apps' names under the domain", () => {
+    assert.ok(certificateHostnames(selfSigned("example.com"), 1, "mx.example.com", ["webmail.example.com"]).includes("webmail.example.com"));
   });
 });
 
@@ -44,7 +48,7 @@ describe("Certificates", () => {
     const [first] = await valueOf(certs.certificates);
     assert.equal(first.domain, "example.com");
     const csr = ofType("tls:index/certRequest:CertRequest").find((r) => r.name === "tls-example.com-csr");
-    assert.deepEqual(csr?.inputs.dnsNames, ["mail.example.com", "example.com"]);
+    assert.deepEqual(csr?.inputs.dnsNames, ["mail.example.com", "example.com", "mta-sts.example.com", "autoconfig.example.com", "autodiscover.example.com"]);
     const leaf = ofType("tls:index/locallySignedCert:LocallySignedCert")[0];
     assert.deepEqual(leaf.inputs.allowedUses, ["digital_signature", "key_encipherment", "server_auth"]);
     assert.match(first.certChainPem, /MOCK CERTIFICATE tls-example.com-cert[\s\S]*MOCK CERTIFICATE tls-ca/, "chain = leaf then CA");
@@ -85,7 +89,7 @@ describe("DNS records", () => {
   const domains: DomainConfig[] = [{ ...selfSigned("example.com"), dmarcPolicy: "reject", dmarcReportAddress: "dmarc@example.com" }];
   const records = dnsRecords(domains, "mail.example.com", { "example.com": "PUBKEY" });
 
-  it("has MX, SPF, DKIM and DMARC for each domain", () => {
+  it("has MX, SPF, DKIM, DMARC and the HTTPS front's names for each domain", () => {
     assert.deepEqual(
       records.map((r) => [r.type, r.name, r.value]),
       [
@@ -93,6 +97,9 @@ describe("DNS records", () => {
         ["TXT", "example.com.", "v=spf1 mx -all"],
         ["TXT", "s1._domainkey.example.com.", "v=DKIM1; k=rsa; p=PUBKEY"],
         ["TXT", "_dmarc.example.com.", "v=DMARC1; p=reject; rua=mailto:dmarc@example.com; fo=1"],
+        ["CNAME", "mta-sts.example.com.", "mail.example.com."],
+        ["CNAME", "autoconfig.example.com.", "mail.example.com."],
+        ["CNAME", "autodiscover.example.com.", "mail.example.com."],
       ],
     );
   });

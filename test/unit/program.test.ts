@@ -39,6 +39,7 @@ describe("the dev stack under mocks", () => {
       "mail-platform:mta:PostfixGateway",
       "mail-platform:pki:Certificates",
       "mail-platform:pki:DkimKeys",
+      "mail-platform:proxy:ReverseProxy",
     ]);
   });
 
@@ -48,7 +49,7 @@ describe("the dev stack under mocks", () => {
     assert.deepEqual(strays.map((r) => `${r.type} ${r.name} (${r.provider})`), []);
   });
 
-  it("publishes only the mail ports, all on 127.0.0.1, from Postfix and Dovecot", () => {
+  it("publishes only the mail and HTTPS ports, all on 127.0.0.1, from Postfix, Dovecot and the proxy", () => {
     const published = containers().flatMap((c) => (c.inputs.ports ?? []).map((p: any) => `${c.inputs.name} ${p.ip}:${p.external}->${p.internal}`));
     assert.deepEqual(published.sort(), [
       "mp-dev-dovecot 127.0.0.1:2110->110",
@@ -59,6 +60,8 @@ describe("the dev stack under mocks", () => {
       "mp-dev-postfix 127.0.0.1:2465->465",
       "mp-dev-postfix 127.0.0.1:2525->25",
       "mp-dev-postfix 127.0.0.1:2587->587",
+      "mp-dev-proxy 127.0.0.1:2080->80",
+      "mp-dev-proxy 127.0.0.1:2443->443",
     ]);
   });
 
@@ -137,7 +140,17 @@ describe("the dev stack under mocks", () => {
     const dns = run.outputs.dns as { type: string; name: string; value: string }[];
     assert.deepEqual(
       dns.map((r) => `${r.type} ${r.name}`),
-      ["MX example.test.", "TXT example.test.", "TXT dev._domainkey.example.test.", "TXT _dmarc.example.test."],
+      [
+        "MX example.test.",
+        "TXT example.test.",
+        "TXT dev._domainkey.example.test.",
+        "TXT _dmarc.example.test.",
+        "CNAME mta-sts.example.test.",
+        "CNAME autoconfig.example.test.",
+        "CNAME autodiscover.example.test.",
+        "TXT _mta-sts.example.test.",
+        "TXT _smtp._tls.example.test.",
+      ],
     );
     assert.match(run.outputs.dnsZone as string, /^dev\._domainkey\.example\.test\.\t3600\tIN\tTXT\t"v=DKIM1; k=rsa; p=/m);
   });

@@ -33,11 +33,16 @@ export function platform(): Endpoints {
 export const ARCHIVE_RECEIVER = { name: "mp-e2e-internet-archive-intake-test-receiver", ip: "172.31.1.26", domain: "archive.test" };
 
 function ensureArchiveReceiver(): void {
-  const state = spawnSync("docker", ["inspect", "-f", "{{.State.Running}}", ARCHIVE_RECEIVER.name], { encoding: "utf8" }).stdout.trim();
-  if (state === "false") {
+  const image = buildInternetImage("remote-mx");
+  const imageId = spawnSync("docker", ["image", "inspect", "-f", "{{.Id}}", image], { encoding: "utf8" }).stdout.trim();
+  const [state, runningImage] = spawnSync("docker", ["inspect", "-f", "{{.State.Running}} {{.Image}}", ARCHIVE_RECEIVER.name], { encoding: "utf8" }).stdout.trim().split(" ");
+  if (state && runningImage !== imageId) {
+    // Built from an older version of the receiver: replace it.
+    spawnSync("docker", ["rm", "-f", ARCHIVE_RECEIVER.name]);
+  }
+  if (state === "false" && runningImage === imageId) {
     spawnSync("docker", ["start", ARCHIVE_RECEIVER.name], { encoding: "utf8" });
-  } else if (state !== "true") {
-    const image = buildInternetImage("remote-mx");
+  } else if (state !== "true" || runningImage !== imageId) {
     const run = spawnSync(
       "docker",
       ["run", "-d", "--name", ARCHIVE_RECEIVER.name, "--network", "mp-e2e-edge", "--ip", ARCHIVE_RECEIVER.ip, "--hostname", "archive.archive.test",

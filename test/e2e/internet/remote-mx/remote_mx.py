@@ -42,6 +42,11 @@ class Handler:
         self.seq = itertools.count(1)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # A test switch: while this file exists the server is "temporarily unavailable", the way
+        # a real MX answers during maintenance, without dropping connections.
+        if os.path.exists("/run/remote-mx/refuse"):
+            log(f"temporarily refuse RCPT <{address}> from {session.peer[0]} (refuse switch on)")
+            return "451 4.3.2 Service temporarily unavailable"
         domain = address.rpartition("@")[2].lower()
         if domain not in self.domains:
             # Not ours: refuse like a real MX that is not an open relay.
