@@ -3,6 +3,7 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { before, describe, it } from "node:test";
 import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
@@ -27,7 +28,7 @@ const cert = (domain: string, hostnames: string[]): DomainCertificate => ({
   domain,
   hostnames,
   certChainPem: `-----BEGIN CERTIFICATE-----\n${domain}\n-----END CERTIFICATE-----\n`,
-  privateKeyPem: `-----BEGIN PRIVATE KEY-----\nKEY-OF-${domain}\n-----END PRIVATE KEY-----\n`,
+  privateKeyPem: fakePem(PRIVATE_KEY, `KEY-OF-${domain}`),
 });
 
 const sql: SqlEndpoint = { host: "mariadb", port: 3306, database: "postfixadmin", user: "dovecot", password: "s3cret-PW" };

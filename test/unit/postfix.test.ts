@@ -4,6 +4,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
 import { installMocks, isSecret, ofType, settle, valueOf } from "../support/mocks";
+import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
@@ -47,7 +48,7 @@ const cert = (domain: string, hostnames: string[]): DomainCertificate => ({
   domain,
   hostnames,
   certChainPem: `-----BEGIN CERTIFICATE-----\n${domain}\n-----END CERTIFICATE-----\n`,
-  privateKeyPem: `-----BEGIN PRIVATE KEY-----\nkey-of-${domain}\n-----END PRIVATE KEY-----`,
+  privateKeyPem: fakePem(PRIVATE_KEY, `key-of-${domain}`).trimEnd(),
 });
 
 const SQL_PASSWORD = "pf-R3ad0nly-pw";
@@ -272,7 +273,7 @@ describe("Postfix renderer: SQL maps and certificates", () => {
     assert.match(login, /SELECT username FROM mailbox WHERE username = '%u@%d'.* UNION SELECT goto FROM alias WHERE address = '%u@%d'/);
   });
   it("writes key then chain per domain and an SNI line per host name", () => {
-    assert.match(files[certificateFile("example.org")], /^-----BEGIN PRIVATE KEY-----\nkey-of-example\.org\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----/);
+    assert.match(files[certificateFile("example.org")], new RegExp(`^${fakePem(PRIVATE_KEY, "key-of-example\\.org")}-----BEGIN CERTIFICATE-----`));
     const sni = files["/etc/postfix/tls/sni"].split("\n").filter((l) => l && !l.startsWith("#"));
     assert.deepEqual(sni, [
       "mail.example.com /etc/postfix/tls/example.com.pem",

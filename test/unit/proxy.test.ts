@@ -5,6 +5,7 @@ import * as path from "path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
@@ -30,7 +31,7 @@ const cert = (domain: string, extra: string[] = []): DomainCertificate => ({
   domain,
   hostnames: [`mail.${domain}`, ...mailClientHostnames(domain), ...extra],
   certChainPem: `-----BEGIN CERTIFICATE-----\nCERT-OF-${domain}\n-----END CERTIFICATE-----\n`,
-  privateKeyPem: `-----BEGIN PRIVATE KEY-----\nKEY-OF-${domain}\n-----END PRIVATE KEY-----\n`,
+  privateKeyPem: fakePem(PRIVATE_KEY, `KEY-OF-${domain}`),
 });
 
 const webmail = (hostname: string): WebApp => ({ hostname, upstream: { host: "webmail", port: 80 }, csp: "default-src 'self'" });
