@@ -1,6 +1,7 @@
 // npm run e2e:up [-- <stack file>]
 // Deploys the e2e stack (test/e2e/Pulumi.e2e.yaml by default) onto this machine's Docker engine
 // through the real program, leaves it running, and writes .e2e/endpoints.json for clients.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { readStackFile } from "../../config/stack-file";
@@ -30,8 +31,13 @@ async function main(): Promise<void> {
   if (!fs.existsSync(stateFile)) {
     // A first deploy is a new stack: data left under the storage roots by an earlier checkout
     // belongs to passwords nobody has any more.
-    const storage = readStackFile(stackFile).values.storage as { ssdRoot: string; bulkRoot: string };
-    for (const root of [storage.ssdRoot, storage.bulkRoot]) fs.rmSync(root, { recursive: true, force: true });
+    // Its containers go first, so nothing writes into the data while it is removed.
+    const values = readStackFile(stackFile).values as { instanceName?: string; storage: { ssdRoot: string; bulkRoot: string } };
+    if (values.instanceName) {
+      const ids = spawnSync("docker", ["ps", "-aq", "--filter", `name=^${values.instanceName}-`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+      if (ids.length) spawnSync("docker", ["rm", "-f", ...ids]);
+    }
+    for (const root of [values.storage.ssdRoot, values.storage.bulkRoot]) fs.rmSync(root, { recursive: true, force: true });
   }
   const { run, seconds } = await deploy(stackFile, stateFile);
   const values = readStackFile(stackFile).values as { bindAddress?: string; ports?: Record<string, number> };
