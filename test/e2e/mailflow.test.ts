@@ -9,7 +9,7 @@ import { authenticate } from "mailauth";
 import { resolverFor } from "./support/dns-resolver";
 import { smtpFromInternet } from "./support/internet-client";
 import { LineClient } from "./support/line-client";
-import { HOSTNAME, normalHeaders, sendInbound, submit, waitForMessage } from "./support/mail";
+import { findMessages, HOSTNAME, normalHeaders, sendInbound, submit, waitForMessage } from "./support/mail";
 import { ca, internet, logs, password, platform, postfixEdgeIp, unique } from "./support/platform";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -73,6 +73,10 @@ describe("mail flow through the deployed platform", () => {
     assert.match(bob.source, /^X-Spam-Status: No, score=-?\d/im, `expected an X-Spam-Status with the score:\n${bob.source.slice(0, 2000)}`);
     // team@ expands to alice and bob: alice gets it through the alias.
     await waitForMessage("alice@example.test", token, ["INBOX"]).catch((e) => assert.fail(`${e.message}\n${logs("postfix", "dovecot")}`));
+    // bob is a recipient twice (directly and through team@) and gets one copy. Both copies would
+    // have been delivered in the same LMTP transaction, so alice's arrival means bob's is final.
+    const bobCopies = await findMessages("bob@example.test", token, ["INBOX", "Junk"]);
+    assert.equal(bobCopies.length, 1, `bob should get exactly one copy, got ${bobCopies.length}`);
     const popped = await pop3Subjects("bob@example.test");
     assert.ok(popped.some((s) => s.includes(token)), `POP3 does not list the message; subjects seen: ${popped.slice(-5).join(" | ")}`);
   });
