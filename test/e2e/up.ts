@@ -2,6 +2,7 @@
 // Deploys the e2e stack (test/e2e/Pulumi.e2e.yaml by default) onto this machine's Docker engine
 // through the real program, leaves it running, and writes .e2e/endpoints.json for clients.
 import { spawnSync } from "child_process";
+import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { readStackFile } from "../../config/stack-file";
@@ -28,16 +29,23 @@ async function main(): Promise<void> {
   const stackFile = path.resolve(process.argv[2] ?? DEFAULT_STACK);
   fs.mkdirSync(E2E_DIR, { recursive: true });
   const stateFile = path.join(E2E_DIR, "state.json");
-  if (!fs.existsSync(stateFile)) {
-    // A first deploy is a new stack: data left under the storage roots by an earlier checkout
-    // belongs to passwords nobody has any more.
-    // Its containers go first, so nothing writes into the data while it is removed.
-    const values = readStackFile(stackFile).values as { instanceName?: string; storage: { ssdRoot: string; bulkRoot: string } };
-    if (values.instanceName) {
-      const ids = spawnSync("docker", ["ps", "-aq", "--filter", `name=^${values.instanceName}-`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+  const stack = readStackFile(stackFile).values as { instanceName?: string; storage: { ssdRoot: string; bulkRoot: string } };
+  // The data under the storage roots belongs to the state (keys, passwords) that made it. A marker
+  // ties them together: another checkout's deploy into the same roots makes this one start over.
+  const marker = path.join(stack.storage.ssdRoot, ".e2e-owner");
+  const owner = fs.existsSync(stateFile) ? (JSON.parse(fs.readFileSync(stateFile, "utf8")).owner as string | undefined) : undefined;
+  if (!owner || !fs.existsSync(marker) || fs.readFileSync(marker, "utf8") !== owner) {
+    // A new stack: its containers go first, so nothing writes into the data while it is removed.
+    if (stack.instanceName) {
+      const ids = spawnSync("docker", ["ps", "-aq", "--filter", `name=^${stack.instanceName}-`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
       if (ids.length) spawnSync("docker", ["rm", "-f", ...ids]);
     }
-    for (const root of [values.storage.ssdRoot, values.storage.bulkRoot]) fs.rmSync(root, { recursive: true, force: true });
+    for (const root of [stack.storage.ssdRoot, stack.storage.bulkRoot]) fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(stateFile, { force: true });
+    const id = randomUUID();
+    fs.mkdirSync(stack.storage.ssdRoot, { recursive: true });
+    fs.writeFileSync(marker, id);
+    fs.writeFileSync(stateFile, JSON.stringify({ owner: id }), { mode: 0o600 });
   }
   const { run, seconds } = await deploy(stackFile, stateFile);
   const values = readStackFile(stackFile).values as { bindAddress?: string; ports?: Record<string, number> };

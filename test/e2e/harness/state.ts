@@ -6,6 +6,8 @@ import * as path from "path";
 
 export class HarnessState {
   dockerHost = "unix:///var/run/docker.sock";
+  /** Ties this state to the data it made (test/e2e/up.ts writes the same id under the storage root). */
+  owner?: string;
   material: Record<string, { hash: string; outputs: Record<string, any> }> = {};
   created: { containers: string[]; networks: string[]; storageRoots: string[] } = { containers: [], networks: [], storageRoots: [] };
 
