@@ -3,11 +3,8 @@
 // spamd starts with its command line, clamd starts and finds the EICAR test string.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import * as path from "path";
 import { before, describe, it } from "node:test";
-import { PlatformConfig, resolvePlatform } from "../../config/platform";
-import { readStackFile } from "../../config/stack-file";
-import { validateStack } from "../../config/validate";
+import { PlatformConfig } from "../../config/platform";
 import {
   ContentFilterRenderInput,
   networkChecksEnabled,
@@ -16,16 +13,9 @@ import {
   renderSpamdFiles,
 } from "../../components/contentfilter/render";
 import { buildImage, RunResult, runWithFiles } from "../support/docker";
+import { stackPlatform } from "../support/platforms";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 
-function platformOf(stackFile: string): PlatformConfig {
-  const file = readStackFile(path.join(ROOT, stackFile));
-  // The prod stack names PEM files that exist only on the company's deploy machine.
-  const result = validateStack(file.values, { checkFiles: false });
-  if (!result.ok) throw new Error(`${stackFile} does not validate: ${JSON.stringify(result.problems)}`);
-  return resolvePlatform(result.value, file.stack);
-}
 
 /** A real RSA-2048 key: Amavis parses the DKIM keys it is given. */
 function rsaKey(): string {
@@ -191,7 +181,7 @@ describe("ContentFilter config read by the daemons", () => {
   before(() => {
     for (const service of ["amavis", "spamd", "clamav"]) images[service] = buildImage(service);
     for (const stack of STACKS) {
-      platforms[stack] = platformOf(stack);
+      platforms[stack] = stackPlatform(stack);
       inputs[stack] = inputOf(platforms[stack]);
     }
   });

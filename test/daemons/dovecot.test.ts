@@ -8,17 +8,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { before, describe, it } from "node:test";
-import { resolvePlatform } from "../../config/platform";
-import { readStackFile } from "../../config/stack-file";
-import { formatProblems, validateStack } from "../../config/validate";
 import { DOVECOT_PORTS } from "../../components/dovecot/constants";
 import { DovecotRenderInput, renderDovecotFiles } from "../../components/dovecot/render";
 import { certificateHostnames } from "../../components/pki/hostnames";
 import { DomainCertificate } from "../../components/types";
 import { RenderedFiles } from "../../render/template";
 import { buildImage, RunResult, runWithFiles } from "../support/docker";
+import { stackPlatform } from "../support/platforms";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 
 /** A password with every character that needs quoting or escaping in dovecot.conf. */
 const AWKWARD_PASSWORD = 'p#a"s%{x} w$rd\\!';
@@ -41,11 +38,7 @@ function makeCertificate(domain: string, hostnames: string[]): DomainCertificate
 
 /** The render input of a stack file, with endpoints as the other components publish them. */
 function stackInput(stackFile: string, sqlHost: string): DovecotRenderInput {
-  const file = readStackFile(path.join(ROOT, stackFile));
-  // Prod's PEM files live on the company's deploy machine, not here; generated certs stand in.
-  const result = validateStack(file.values, { checkFiles: false });
-  assert.ok(result.ok, result.ok ? "" : formatProblems(result.problems));
-  const platform = resolvePlatform(result.value, file.stack, 2);
+  const platform = stackPlatform(stackFile);
   return {
     platform,
     sql: { host: sqlHost, port: 3306, database: "postfixadmin", user: "dovecot", password: AWKWARD_PASSWORD },

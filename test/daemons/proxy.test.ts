@@ -8,17 +8,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { before, describe, it } from "node:test";
-import { PlatformConfig, resolvePlatform } from "../../config/platform";
-import { readStackFile } from "../../config/stack-file";
-import { formatProblems, validateStack } from "../../config/validate";
 import { certificateHostnames } from "../../components/pki/hostnames";
 import { certFile, mailClientHostnames } from "../../components/proxy/constants";
 import { mtaStsPolicies } from "../../components/proxy/mta-sts";
 import { appCsp, ProxyRenderInput, renderProxyFiles, WebApp } from "../../components/proxy/render";
 import { DomainCertificate } from "../../components/types";
 import { buildImage, RunResult, runWithFiles } from "../support/docker";
+import { stackPlatform } from "../support/platforms";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 
 /** Real key material from the openssl CLI (EC keys: fast to make), so nginx loads and serves it. */
 function makeCertificate(domain: string, hostnames: string[]): DomainCertificate {
@@ -36,20 +33,13 @@ function makeCertificate(domain: string, hostnames: string[]): DomainCertificate
   }
 }
 
-function platformOf(stackFile: string): PlatformConfig {
-  const file = readStackFile(path.join(ROOT, stackFile));
-  // Prod's PEM files live on the company's deploy machine, not here; generated certs stand in.
-  const result = validateStack(file.values, { checkFiles: false });
-  assert.ok(result.ok, result.ok ? "" : formatProblems(result.problems));
-  return resolvePlatform(result.value, file.stack, 2);
-}
 
 /**
  * Two apps on the first domain: `webmail.` proxied to a stand-in backend on the container's own
  * loopback, `admin.` to a container name that does not resolve here (nginx must start anyway).
  */
 function stackInput(stackFile: string): ProxyRenderInput {
-  const platform = platformOf(stackFile);
+  const platform = stackPlatform(stackFile);
   const first = platform.domains[0].name;
   const apps: WebApp[] = [
     { hostname: `webmail.${first}`, upstream: { host: "127.0.0.1", port: 8081 }, csp: "default-src 'self'; img-src 'self' data:" },

@@ -1,12 +1,11 @@
 import { strict as assert } from "assert";
-import * as path from "path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { stackPlatform } from "../support/platforms";
 import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
 
 installMocks();
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
-import { readStackFile } from "../../config/stack-file";
 import { validateStack } from "../../config/validate";
 import { ContentFilter, quarantineHostPath } from "../../components/contentfilter/content-filter";
 import { cidrsWithout, gatewayOf } from "../../config/network";
@@ -26,17 +25,10 @@ import {
 import { DkimKey, SqlEndpoint } from "../../components/types";
 import { ArchiveIntake, archiveIntake } from "../../components/archive/archive";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const CONTAINER = "docker:index/container:Container";
 const AMAVIS_CONF = "/etc/amavis/conf.d/50-user";
 const LOCAL_CF = "/etc/spamassassin/local.cf";
 
-function stackPlatform(file: string): PlatformConfig {
-  const sf = readStackFile(path.join(ROOT, file));
-  const r = validateStack(sf.values, { checkFiles: false });
-  if (!r.ok) throw new Error(`${file} is invalid: ${JSON.stringify(r.problems)}`);
-  return resolvePlatform(r.value, sf.stack);
-}
 
 const dev = stackPlatform("Pulumi.dev.yaml");
 const prod = stackPlatform("Pulumi.prod.yaml");

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import * as path from "path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { stackPlatform } from "../support/platforms";
 import { installMocks, isSecret, mockOutputs, ofType, recorded, settle, valueOf } from "../support/mocks";
 import { secretPaths, unwrapSecrets } from "../../tools/mock-run/secrets";
 
@@ -29,9 +29,6 @@ pulumi.runtime.setMocks(
   false,
 );
 
-import { readStackFile } from "../../config/stack-file";
-import { validateStack } from "../../config/validate";
-import { PlatformConfig, resolvePlatform } from "../../config/platform";
 import { Database, MAILBOX_PASSWORD_SCHEME, provisioningFailure } from "../../components/database/database";
 import {
   accountHost,
@@ -45,15 +42,8 @@ import {
 } from "../../components/database/render";
 import { SqlEndpoint } from "../../components/types";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const CONTAINER = "docker:index/container:Container";
 
-function stackPlatform(file: string): PlatformConfig {
-  const sf = readStackFile(path.join(ROOT, file));
-  const r = validateStack(sf.values, { checkFiles: false });
-  if (!r.ok) throw new Error(`${file} is invalid: ${JSON.stringify(r.problems)}`);
-  return resolvePlatform(r.value, sf.stack);
-}
 
 const passwords = { postfix: "pf-secret-1", dovecot: "dc-secret-2", postfixadmin: "pa-secret-3", spamassassin: "sa-secret-4" };
 

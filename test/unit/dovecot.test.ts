@@ -1,28 +1,18 @@
 // DovecotStore: the pure renderer (tables of cases) and the component's children under mocks.
 import { strict as assert } from "assert";
-import * as path from "path";
 import { before, describe, it } from "node:test";
+import { stackPlatform } from "../support/platforms";
 import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
 import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
-import { PlatformConfig, resolvePlatform } from "../../config/platform";
-import { readStackFile } from "../../config/stack-file";
-import { formatProblems, validateStack } from "../../config/validate";
 import { DomainCertificate, SqlEndpoint } from "../../components/types";
 import { MAILBOX_PASSWORD_SCHEME } from "../../components/database/database";
 import { DOVECOT_PORTS } from "../../components/dovecot/constants";
 import { DovecotStore } from "../../components/dovecot/dovecot-store";
 import { dovecotFileModes, dovecotValue, DovecotRenderInput, renderDovecotFiles, sniBlocks } from "../../components/dovecot/render";
 
-const ROOT = path.join(__dirname, "..", "..");
 
-function platformOf(stackFile: string): PlatformConfig {
-  const sf = readStackFile(path.join(ROOT, stackFile));
-  const r = validateStack(sf.values, { checkFiles: false });
-  assert.ok(r.ok, r.ok ? "" : formatProblems(r.problems));
-  return resolvePlatform(r.value, sf.stack, 2);
-}
 
 const cert = (domain: string, hostnames: string[]): DomainCertificate => ({
   domain,
@@ -35,7 +25,7 @@ const sql: SqlEndpoint = { host: "mariadb", port: 3306, database: "postfixadmin"
 
 function devInput(over: Partial<DovecotRenderInput> = {}): DovecotRenderInput {
   return {
-    platform: platformOf("Pulumi.dev.yaml"),
+    platform: stackPlatform("Pulumi.dev.yaml"),
     sql,
     certificates: [cert("example.test", ["mail.example.test"])],
     spamd: { host: "spamd", port: 783 },
@@ -45,7 +35,7 @@ function devInput(over: Partial<DovecotRenderInput> = {}): DovecotRenderInput {
 
 function prodInput(): DovecotRenderInput {
   return {
-    platform: platformOf("Pulumi.prod.yaml"),
+    platform: stackPlatform("Pulumi.prod.yaml"),
     sql,
     certificates: [cert("acme-corp.com", ["mail.acme-corp.com"]), cert("acme-labs.io", ["mail.acme-labs.io", "imap.acme-labs.io"])],
     spamd: { host: "spamd", port: 783 },
@@ -175,7 +165,7 @@ describe("renderer refuses inconsistent certificates", () => {
 describe("DovecotStore under mocks", () => {
   let store: DovecotStore;
   let container: RecordedResource;
-  const platform = platformOf("Pulumi.prod.yaml");
+  const platform = stackPlatform("Pulumi.prod.yaml");
   before(async () => {
     store = new DovecotStore("store", {
       platform,

@@ -1,31 +1,21 @@
 // ReverseProxy: MTA-STS/TLS-RPT texts, the pure renderer (tables of cases), and the component's
 // container under mocks.
 import { strict as assert } from "assert";
-import * as path from "path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { stackPlatform } from "../support/platforms";
 import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
 import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
-import { PlatformConfig, resolvePlatform } from "../../config/platform";
-import { readStackFile } from "../../config/stack-file";
-import { formatProblems, validateStack } from "../../config/validate";
 import { DomainCertificate } from "../../components/types";
 import { mailClientHostnames, webHostnamesByDomain } from "../../components/proxy/constants";
 import { mtaStsDnsRecords, mtaStsPolicies, mtaStsPolicy, mtaStsPolicyId, tlsRptDnsRecords } from "../../components/proxy/mta-sts";
 import { appCsp, certificateFor, proxyFileModes, ProxyRenderInput, renderProxyFiles, WebApp } from "../../components/proxy/render";
 import { ReverseProxy } from "../../components/proxy/reverse-proxy";
 
-const ROOT = path.join(__dirname, "..", "..");
 const CRLF = "\r\n";
 
-function platformOf(stackFile: string): PlatformConfig {
-  const sf = readStackFile(path.join(ROOT, stackFile));
-  const r = validateStack(sf.values, { checkFiles: false });
-  assert.ok(r.ok, r.ok ? "" : formatProblems(r.problems));
-  return resolvePlatform(r.value, sf.stack, 2);
-}
 
 const cert = (domain: string, extra: string[] = []): DomainCertificate => ({
   domain,
@@ -37,12 +27,12 @@ const cert = (domain: string, extra: string[] = []): DomainCertificate => ({
 const webmail = (hostname: string): WebApp => ({ hostname, upstream: { host: "webmail", port: 80 }, csp: "default-src 'self'" });
 
 function devInput(over: Partial<ProxyRenderInput> = {}): ProxyRenderInput {
-  return { platform: platformOf("Pulumi.dev.yaml"), certificates: [cert("example.test", ["webmail.example.test"])], apps: [webmail("webmail.example.test")], ...over };
+  return { platform: stackPlatform("Pulumi.dev.yaml"), certificates: [cert("example.test", ["webmail.example.test"])], apps: [webmail("webmail.example.test")], ...over };
 }
 
 function prodInput(): ProxyRenderInput {
   return {
-    platform: platformOf("Pulumi.prod.yaml"),
+    platform: stackPlatform("Pulumi.prod.yaml"),
     certificates: [cert("acme-corp.com", ["webmail.acme-corp.com"]), { ...cert("acme-labs.io"), hostnames: [...cert("acme-labs.io").hostnames, "*.apps.acme-labs.io"] }],
     apps: [
       webmail("webmail.acme-corp.com"),
@@ -97,13 +87,13 @@ describe("mtaStsPolicies of the stacks: mx = the platform's hostname and mail.<d
   ];
   for (const [stack, domain, mx, mode] of cases) {
     it(`${stack} ${domain}: mx ${mx.join(", ")}, ${mode}`, () => {
-      assert.equal(mtaStsPolicies(platformOf(stack))[domain], mtaStsPolicy(mx, mode, 604800));
+      assert.equal(mtaStsPolicies(stackPlatform(stack))[domain], mtaStsPolicy(mx, mode, 604800));
     });
   }
 });
 
 describe("MTA-STS and TLS-RPT DNS records", () => {
-  const prod = platformOf("Pulumi.prod.yaml");
+  const prod = stackPlatform("Pulumi.prod.yaml");
   const policies = mtaStsPolicies(prod);
 
   it("_mta-sts.<domain> TXT v=STSv1 with the policy's hash as id (1-32 alphanumerics)", () => {
@@ -136,7 +126,7 @@ describe("MTA-STS and TLS-RPT DNS records", () => {
       ],
     );
     assert.deepEqual(
-      tlsRptDnsRecords(platformOf("Pulumi.dev.yaml").domains).map((r) => r.value),
+      tlsRptDnsRecords(stackPlatform("Pulumi.dev.yaml").domains).map((r) => r.value),
       ["v=TLSRPTv1; rua=mailto:postmaster@example.test"],
     );
   });

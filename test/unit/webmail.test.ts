@@ -1,13 +1,10 @@
 // Webmail: the pure renderer (tables of cases) and the component's children under mocks.
 import { strict as assert } from "assert";
-import * as path from "path";
 import { before, describe, it } from "node:test";
+import { stackPlatform } from "../support/platforms";
 import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
 
 installMocks();
-import { PlatformConfig, resolvePlatform } from "../../config/platform";
-import { readStackFile } from "../../config/stack-file";
-import { formatProblems, validateStack } from "../../config/validate";
 import { SqlEndpoint } from "../../components/types";
 import {
   mysqlDsn,
@@ -20,19 +17,12 @@ import {
 } from "../../components/webmail/render";
 import { Webmail } from "../../components/webmail/webmail";
 
-const ROOT = path.join(__dirname, "..", "..");
 const CONFIG = "/etc/roundcube/config.inc.php";
 const PASSWORD = "/etc/roundcube/plugins/password/config.inc.php";
 const SIEVE = "/etc/roundcube/plugins/managesieve/config.inc.php";
 const SITE = "/etc/apache2/sites-enabled/roundcube.conf";
 const PHP_INI = "/etc/php/8.4/apache2/conf.d/90-mail-platform.ini";
 
-function platformOf(stackFile: string): PlatformConfig {
-  const sf = readStackFile(path.join(ROOT, stackFile));
-  const r = validateStack(sf.values, { checkFiles: false });
-  assert.ok(r.ok, r.ok ? "" : formatProblems(r.problems));
-  return resolvePlatform(r.value, sf.stack, 2);
-}
 
 const sql: SqlEndpoint = { host: "mariadb", port: 3306, database: "roundcube", user: "roundcube", password: "rc-DB-pass" };
 const passwordSql: SqlEndpoint = { host: "mariadb", port: 3306, database: "postfixadmin", user: "roundcube_pw", password: "pw-DB-pass" };
@@ -41,7 +31,7 @@ const CA = "-----BEGIN CERTIFICATE-----\nTESTCA\n-----END CERTIFICATE-----\n";
 
 function input(over: Partial<WebmailRenderInput> = {}): WebmailRenderInput {
   return {
-    platform: platformOf("Pulumi.dev.yaml"),
+    platform: stackPlatform("Pulumi.dev.yaml"),
     imap: { host: "dovecot", port: 143 },
     submission: { host: "postfix", port: 587 },
     managesieve: { host: "dovecot", port: 4190 },
@@ -171,7 +161,7 @@ describe("Webmail under mocks", () => {
   let container: RecordedResource;
   before(async () => {
     webmail = new Webmail("webmail", {
-      platform: platformOf("Pulumi.prod.yaml"),
+      platform: stackPlatform("Pulumi.prod.yaml"),
       image: "sha256:webmail-image",
       internalNetwork: { name: "acme-internal" },
       imap: { host: "dovecot", port: 143 },
