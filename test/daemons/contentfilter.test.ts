@@ -106,9 +106,8 @@ while (my $c = $srv->accept) {
 sub readz { my $c = shift; my $s = ''; while (1) { my $r = read($c, my $ch, 1); return undef unless $r; return $s if $ch eq "\\0"; $s .= $ch } }
 `;
 
-// Starts Amavis as the image does, waits for both listeners, then sends one message.
-const AMAVIS_RUN = `#!/bin/sh
-/usr/local/bin/entrypoint.sh /usr/sbin/amavisd foreground >/tmp/amavis.log 2>&1 &
+// Starts Amavis as the image does and waits (bounded) until its health check passes.
+const START_AMAVIS = `/usr/local/bin/entrypoint.sh /usr/sbin/amavisd foreground >/tmp/amavis.log 2>&1 &
 pid=$!
 for i in $(seq 1 90); do
   /usr/local/bin/healthcheck >/dev/null 2>&1 && break
@@ -116,7 +115,11 @@ for i in $(seq 1 90); do
   sleep 1
 done
 /usr/local/bin/healthcheck || { echo "AMAVIS DID NOT START"; cat /tmp/amavis.log; exit 1; }
-echo "LISTENING"
+`;
+
+// Starts Amavis, then sends one message.
+const AMAVIS_RUN = `#!/bin/sh
+${START_AMAVIS}echo "LISTENING"
 perl /probe/smtp-probe.pl 10024 sender@example.net "$1"
 echo "--- amavis log ---"
 cat /tmp/amavis.log
@@ -126,15 +129,7 @@ cat /tmp/amavis.log
 // Internet to a local mailbox), one on 10026 (from a local user to a remote address).
 const AMAVIS_FLOW = `#!/bin/sh
 perl /probe/neighbours.pl >/tmp/neighbours.log 2>&1 &
-/usr/local/bin/entrypoint.sh /usr/sbin/amavisd foreground >/tmp/amavis.log 2>&1 &
-pid=$!
-for i in $(seq 1 90); do
-  /usr/local/bin/healthcheck >/dev/null 2>&1 && break
-  kill -0 $pid 2>/dev/null || break
-  sleep 1
-done
-/usr/local/bin/healthcheck || { echo "AMAVIS DID NOT START"; cat /tmp/amavis.log; exit 1; }
-perl /probe/smtp-probe.pl 10024 sender@example.net "$1"
+${START_AMAVIS}perl /probe/smtp-probe.pl 10024 sender@example.net "$1"
 perl /probe/smtp-probe.pl 10026 "$1" friend@example.net
 for f in /tmp/sink/*.eml; do echo "=== $f"; cat "$f"; done
 echo "--- amavis log ---"; cat /tmp/amavis.log
