@@ -3,7 +3,6 @@
 // or a forgotten setting fails the unit tests instead of reaching a daemon.
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
 
 export const TEMPLATE_ROOT = path.resolve(__dirname, "..", "config-templates");
 
@@ -57,8 +56,3 @@ export function templatesOf(daemon: string): string[] {
 
 /** A rendered config file set: container path -> content. */
 export type RenderedFiles = Record<string, string>;
-
-/** Lifts a pure renderer over Pulumi inputs; the result stays secret if any input was. */
-export function renderOutput<T>(inputs: pulumi.Input<T>, render: (values: pulumi.Unwrap<T>) => RenderedFiles): pulumi.Output<RenderedFiles> {
-  return pulumi.output(inputs).apply(render);
-}

@@ -35,12 +35,3 @@ export function renderedStack(stackFile: string): RenderedContainer[] {
   cache.set(file, containers);
   return containers;
 }
-
-/** The one container of a service (by images/ folder name), failing clearly when absent. */
-export function containerOf(stackFile: string, service: string): RenderedContainer {
-  const all = renderedStack(stackFile).filter((c) => c.service === service);
-  if (all.length !== 1) {
-    throw new Error(`expected one ${service} container in ${stackFile}, found ${all.length}: ${renderedStack(stackFile).map((c) => `${c.name}(${c.service})`).join(", ")}`);
-  }
-  return all[0];
-}
