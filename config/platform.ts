@@ -19,6 +19,33 @@ export interface PlatformConfig extends ParsedStack {
   tuning: Tuning;
   /** Host path of each data volume. */
   volumePaths: Record<StorageVolume, string>;
+  /** Host names of the web apps, defaults applied (each is served only when its feature is on). */
+  webHostnames: WebHostnames;
+}
+
+export interface WebHostnames {
+  webmail: string;
+  admin: string;
+  archive: string;
+}
+
+/** The web apps' host names, each defaulting to a name under the first domain. */
+export function webHostnames(stack: Pick<ParsedStack, "web" | "domains">): WebHostnames {
+  const first = stack.domains[0].name;
+  return {
+    webmail: stack.web.webmailHostname ?? `webmail.${first}`,
+    admin: stack.web.adminHostname ?? `postfixadmin.${first}`,
+    archive: stack.web.archiveHostname ?? `archive.${first}`,
+  };
+}
+
+/** The host names the proxy serves for the web features that are on. */
+export function servedWebHostnames(p: Pick<PlatformConfig, "features" | "webHostnames" | "archive">): string[] {
+  return [
+    ...(p.features.webmail ? [p.webHostnames.webmail] : []),
+    ...(p.features.admin ? [p.webHostnames.admin] : []),
+    ...(p.features.archive && !p.archive.intake ? [p.webHostnames.archive] : []),
+  ];
 }
 
 export function resolvePlatform(stack: ParsedStack, stackName: string, localCpus: number = os.cpus().length): PlatformConfig {
@@ -39,5 +66,5 @@ export function resolvePlatform(stack: ParsedStack, stackName: string, localCpus
       return [v, stack.storage.volumes[v] ?? path.posix.join(root, v)];
     }),
   ) as Record<StorageVolume, string>;
-  return { ...stack, instanceName: stack.instanceName ?? `mp-${stackName}`, tuning, volumePaths };
+  return { ...stack, instanceName: stack.instanceName ?? `mp-${stackName}`, tuning, volumePaths, webHostnames: webHostnames(stack) };
 }

@@ -71,6 +71,11 @@ const alias = z
   })
   .strict();
 
+/** Upstream's Piler image, pinned (it cannot be built from Debian's packages: Debian ships no Piler). */
+export const PILER_IMAGE = "sutoj/piler:1.4.8";
+/** Upstream's Manticore image, pinned. */
+export const MANTICORE_IMAGE = "manticoresearch/manticore:6.3.8";
+
 export const STORAGE_VOLUMES = {
   queue: "ssd",
   mailboxes: "ssd",
@@ -92,10 +97,10 @@ const storage = z
         queue: absolutePath.describe("Postfix's queue: mail in transit."),
         mailboxes: absolutePath.describe("Dovecot's Maildirs."),
         database: absolutePath.describe("MariaDB's data directory."),
-        index: absolutePath.describe("The archive's search index (later milestone)."),
+        index: absolutePath.describe("The built-in archive's Manticore search index."),
         quarantine: absolutePath.describe("Amavis's quarantine: viruses, banned attachments and killed spam."),
         virusdb: absolutePath.describe("ClamAV's signature databases, so a new container does not download them again."),
-        archive: absolutePath.describe("The archive's store (later milestone)."),
+        archive: absolutePath.describe("The built-in archive's message store (Piler)."),
         backups: absolutePath.describe("Backups (later milestone)."),
       })
       .partial()
@@ -159,18 +164,61 @@ const archive = z
       })
       .strict()
       .optional()
-      .describe("An existing archive server elsewhere (Piler on its own host). Required while the built-in Piler is not shipped."),
+      .describe("An existing archive server elsewhere (Piler on its own host). Leave it out to run the built-in Piler."),
     address: emailAddress
       .optional()
       .describe("Envelope recipient of the archive copies (Piler's archive_address). Defaults to `archive@<hostname>`."),
+    image: z
+      .string()
+      .min(1)
+      .default(PILER_IMAGE)
+      .describe("Image of the built-in Piler (upstream's, pinned); replace it to follow a newer release or a mirror."),
+    retentionDays: z
+      .number()
+      .int()
+      .positive()
+      .default(2557)
+      .describe("How long the built-in Piler keeps each message, in days (2557 = seven years, a common legal minimum)."),
+  })
+  .strict();
+
+const search = z
+  .object({
+    image: z
+      .string()
+      .min(1)
+      .default(MANTICORE_IMAGE)
+      .describe("Image of the built-in Piler's search index, Manticore (upstream's, pinned)."),
+    chineseSegmentation: z
+      .enum(["icu", "ngram"])
+      .default("ngram")
+      .describe(
+        "How Chinese text is split into searchable terms. `ngram`: every character is a term; any substring is found, indexing is fast, the index is larger and phrase queries do the work. `icu`: words from ICU's dictionary; a smaller index and more precise hits, but a word the dictionary splits differently is missed.",
+      ),
+  })
+  .strict();
+
+const web = z
+  .object({
+    webmailHostname: fqdn.optional().describe("Where Roundcube is served. Defaults to `webmail.<first domain>`."),
+    adminHostname: fqdn.optional().describe("Where PostfixAdmin is served. Defaults to `postfixadmin.<first domain>`."),
+    archiveHostname: fqdn.optional().describe("Where the built-in Piler's UI is served. Defaults to `archive.<first domain>`."),
+    admins: z
+      .array(emailAddress)
+      .default([])
+      .describe("PostfixAdmin super-administrators; each gets a random initial password (`pulumi stack output --show-secrets adminPasswords`)."),
   })
   .strict();
 
 const features = z
   .object({
-    archive: z.boolean().default(false).describe("Archive every accepted message, with all envelope recipients, to `archive.intake`."),
-    search: z.boolean().default(false).describe("Manticore search index for the archive (not built yet)."),
-    webmail: z.boolean().default(false).describe("Roundcube webmail behind the HTTPS proxy (not built yet)."),
+    archive: z
+      .boolean()
+      .default(false)
+      .describe("Archive every accepted message with all envelope recipients: to `archive.intake` when set, else to the built-in Piler."),
+    search: z.boolean().default(false).describe("The built-in Piler's Manticore search index; required with the built-in Piler."),
+    webmail: z.boolean().default(false).describe("Roundcube webmail behind the HTTPS proxy on `web.webmailHostname`."),
+    admin: z.boolean().default(false).describe("PostfixAdmin's web UI behind the HTTPS proxy on `web.adminHostname`."),
   })
   .strict();
 
@@ -213,7 +261,9 @@ export const stackSchema = z
     tuning: tuning.default({}).describe("Performance knobs; each defaults from the host's CPU count."),
     spam: spam.default(spam.parse({})).describe("Spam and virus policy."),
     limits: limits.default(limits.parse({})).describe("Size and rate limits."),
-    archive: archive.default({}).describe("Where archive copies go when features.archive is on."),
+    archive: archive.default(archive.parse({})).describe("Where archive copies go when features.archive is on."),
+    search: search.default(search.parse({})).describe("The built-in archive's search index."),
+    web: web.default(web.parse({})).describe("Host names of the web apps and PostfixAdmin's administrators."),
     features: features.default(features.parse({})).describe("Optional components, off until enabled."),
   })
   .strict();

@@ -67,11 +67,11 @@ interface LooseConfig {
   volumes: Record<string, unknown>;
   features: Record<string, unknown>;
   archiveIntake: unknown;
+  web: Record<string, unknown>;
 }
 
 function looseView(raw: Record<string, unknown>): LooseConfig {
   const arr = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.map((x) => (x && typeof x === "object" ? x : {})) : []);
-  const str = (v: unknown): string => (typeof v === "string" ? v.toLowerCase() : "");
   const defaults = stackSchema.shape;
   const cidrOr = (v: unknown, key: "internalSubnet" | "edgeSubnet") => {
     const r = defaults[key].safeParse(v);
@@ -92,7 +92,13 @@ function looseView(raw: Record<string, unknown>): LooseConfig {
     volumes: ((raw.storage as Record<string, unknown> | undefined)?.volumes as Record<string, unknown>) ?? {},
     features: (raw.features as Record<string, unknown>) ?? {},
     archiveIntake: (raw.archive as Record<string, unknown> | undefined)?.intake,
+    web: (raw.web as Record<string, unknown>) ?? {},
   };
+}
+
+/** A string value lower-cased, or "" for anything else. */
+function str(v: unknown): string {
+  return typeof v === "string" ? v.toLowerCase() : "";
 }
 
 function keyPath(path: PropertyKey[]): string {
@@ -225,14 +231,31 @@ function crossFieldProblems(c: LooseConfig, options: ValidateOptions): ConfigPro
   if (typeof c.spam.rejectScore === "number" && typeof c.spam.tagScore === "number" && c.spam.rejectScore <= c.spam.tagScore) {
     add(["spam", "rejectScore"], c.spam.rejectScore, `a score above spam.tagScore (${c.spam.tagScore})`);
   }
-  // A switch for a component this release does not ship would otherwise be silently ignored.
-  for (const [feature, on] of Object.entries(c.features)) {
-    if (on !== true) continue;
-    if (feature === "archive") {
-      if (!c.archiveIntake) add(["archive", "intake"], c.archiveIntake, "the archive server's SMTP intake ({ host, port }): the built-in Piler is not part of this release yet");
-    } else {
-      add(["features", feature], on, "false: this component is not part of this release yet");
-    }
+  // Switches that only make sense together, so none is silently ignored.
+  const on = (f: string) => c.features[f] === true;
+  const builtinArchive = on("archive") && !c.archiveIntake;
+  if (builtinArchive && !on("search")) {
+    add(["features", "search"], c.features.search, "true: the built-in Piler cannot search without its Manticore index (or set archive.intake to use an existing archive server)");
+  }
+  if (on("search") && !builtinArchive) {
+    add(["features", "search"], true, "false: the index belongs to the built-in Piler, which runs only with features.archive on and no archive.intake");
+  }
+  const admins = Array.isArray(c.web.admins) ? c.web.admins : [];
+  if (on("admin") && admins.length === 0) {
+    add(["web", "admins"], c.web.admins, "at least one administrator address, or nobody can log in to PostfixAdmin");
+  }
+  const firstDomain = c.domains[0]?.name ?? "";
+  const served: [string, string][] = [];
+  if (on("webmail")) served.push(["webmailHostname", str(c.web.webmailHostname) || `webmail.${firstDomain}`]);
+  if (on("admin")) served.push(["adminHostname", str(c.web.adminHostname) || `postfixadmin.${firstDomain}`]);
+  if (builtinArchive) served.push(["archiveHostname", str(c.web.archiveHostname) || `archive.${firstDomain}`]);
+  const reserved = new Set(c.domains.flatMap((d) => [`mta-sts.${d.name}`, `autoconfig.${d.name}`, `autodiscover.${d.name}`]));
+  const usedBy = new Map<string, string>();
+  for (const [key, hostname] of served) {
+    if (reserved.has(hostname)) add(["web", key], hostname, "a host name other than the mta-sts., autoconfig. and autodiscover. names the proxy serves for each domain");
+    const other = usedBy.get(hostname);
+    if (other) add(["web", key], hostname, `a host name not already used by web.${other}`);
+    usedBy.set(hostname, key);
   }
 
   // One disk for both roots is fine on a small host, but two volumes must never share a path.

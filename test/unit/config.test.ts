@@ -142,14 +142,34 @@ describe("bad configs report each problem with its key", () => {
       expect: [{ key: "mail-platform:trustedNetworks[0]", expected: /Docker gateway 172\.30\.1\.1/ }],
     },
     {
-      name: "archiving switched on without an archive server to send to",
+      name: "the built-in archive without its search index",
       change: (c) => (c.features = { archive: true }),
-      expect: [{ key: "mail-platform:archive.intake", expected: /built-in Piler is not part of this release/ }],
+      expect: [{ key: "mail-platform:features.search", expected: /cannot search without its Manticore index/ }],
     },
     {
-      name: "a component this release does not ship",
-      change: (c) => (c.features = { webmail: true }),
-      expect: [{ key: "mail-platform:features.webmail", expected: /not part of this release/ }],
+      name: "a search index with an external archive server",
+      change: (c) => {
+        c.features = { archive: true, search: true };
+        c.archive = { intake: { host: "piler.example.com" } };
+      },
+      expect: [{ key: "mail-platform:features.search", expected: /belongs to the built-in Piler/ }],
+    },
+    {
+      name: "PostfixAdmin's UI with nobody to log in",
+      change: (c) => (c.features = { admin: true }),
+      expect: [{ key: "mail-platform:web.admins", expected: /at least one administrator/ }],
+    },
+    {
+      name: "two web apps on one host name, one on a name the proxy keeps for autoconfig",
+      change: (c) => {
+        c.features = { webmail: true, admin: true };
+        c.web = { admins: ["boss@example.com"], webmailHostname: "autoconfig.example.com", adminHostname: "AUTOCONFIG.example.com" };
+      },
+      expect: [
+        { key: "mail-platform:web.webmailHostname", expected: /other than the mta-sts/ },
+        { key: "mail-platform:web.adminHostname", expected: /other than the mta-sts/ },
+        { key: "mail-platform:web.adminHostname", expected: /not already used by web.webmailHostname/ },
+      ],
     },
     {
       name: "relative storage path",
