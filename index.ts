@@ -9,10 +9,12 @@ import { DovecotStore } from "./components/dovecot/dovecot-store";
 import { DockerHost } from "./components/host/docker-host";
 import { Certificates } from "./components/pki/certificates";
 import { DkimKeys } from "./components/pki/dkim";
-import { dnsRecords, zoneSnippet } from "./components/pki/dns-records";
+import { dnsRecords, webAppDnsRecords, zoneSnippet } from "./components/pki/dns-records";
 import { PostfixGateway } from "./components/postfix/postfix-gateway";
-import { mtaStsDnsRecords, ReverseProxy, tlsRptDnsRecords } from "./components/proxy/reverse-proxy";
+import { mtaStsDnsRecords, ReverseProxy, tlsRptDnsRecords, WebApp } from "./components/proxy/reverse-proxy";
 import { Endpoint } from "./components/types";
+import { Webmail, WEBMAIL_CSP } from "./components/webmail/webmail";
+import { servedWebHostnames } from "./config/platform";
 
 const platform = loadPlatformConfig();
 const name = platform.instanceName;
@@ -23,14 +25,29 @@ const host = new DockerHost(name, {
   internalSubnet: platform.internalSubnet,
   edgeSubnet: platform.edgeSubnet,
   baseImage: platform.baseImage,
-  images: ["mariadb", "postfixadmin", "postfix", "dovecot", "amavis", "spamd", "clamav", "proxy"],
+  // Only what the stack runs is built: the webmail's image alone takes a minute and a half.
+  images: [
+    "mariadb",
+    "postfixadmin",
+    "postfix",
+    "dovecot",
+    "amavis",
+    "spamd",
+    "clamav",
+    "proxy",
+    ...(platform.features.webmail ? ["webmail"] : []),
+  ],
 });
 // Every service resource lives on the configured engine.
 const onHost: pulumi.ComponentResourceOptions = { providers: { docker: host.provider } };
 const internalNetwork = { name: host.internalNetwork.name };
 const edgeNetwork = { name: host.edgeNetwork.name };
 
-const certificates = new Certificates(`${name}-tls`, { domains: platform.domains, hostname: platform.hostname });
+const certificates = new Certificates(`${name}-tls`, {
+  domains: platform.domains,
+  hostname: platform.hostname,
+  webHostnames: servedWebHostnames(platform),
+});
 const dkim = new DkimKeys(`${name}-dkim`, { domains: platform.domains });
 
 const database = new Database(
@@ -93,11 +110,31 @@ const gateway = new PostfixGateway(
 );
 resolveReinjection(gateway.reinjectionEndpoint);
 
-// The HTTPS front: each domain's MTA-STS policy and mail-client autoconfiguration; the web apps
-// join it as they are built.
+const webmail = platform.features.webmail
+  ? new Webmail(
+      `${name}-webmail`,
+      {
+        platform,
+        image: host.images.webmail,
+        internalNetwork,
+        imap: mailStore.imapEndpoint,
+        submission: gateway.submissionEndpoint,
+        managesieve: mailStore.managesieveEndpoint,
+        sql: database.roundcubeSql,
+        passwordSql: database.passwordChangeSql,
+        caCertPem: certificates.caCertPem,
+      },
+      onHost,
+    )
+  : undefined;
+
+const apps: pulumi.Input<WebApp>[] = [];
+if (webmail) apps.push(webmail.httpEndpoint.apply((upstream) => ({ hostname: platform.webHostnames.webmail, upstream, csp: WEBMAIL_CSP })));
+
+// The HTTPS front: each domain's MTA-STS policy and mail-client autoconfiguration, and the web apps.
 const proxy = new ReverseProxy(
   `${name}-proxy`,
-  { platform, image: host.images.proxy, internalNetwork, edgeNetwork, certificates: certificates.certificates, apps: [] },
+  { platform, image: host.images.proxy, internalNetwork, edgeNetwork, certificates: certificates.certificates, apps: pulumi.all(apps) },
   onHost,
 );
 
@@ -105,6 +142,7 @@ const records = pulumi.all([dkim.keys, proxy.mtaStsPolicies]).apply(([keys, poli
   ...dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
   ...mtaStsDnsRecords(policies),
   ...tlsRptDnsRecords(platform.domains),
+  ...webAppDnsRecords(platform.domains, platform.hostname, servedWebHostnames(platform)),
 ]);
 
 /** DNS records to publish, one object per record. */
@@ -115,6 +153,8 @@ export const dnsZone = records.apply((r) => zoneSnippet(r, platform.hostname));
 export const caCertificate = certificates.caCertPem;
 /** Initial mailbox passwords (secret): `pulumi stack output --show-secrets mailboxPasswords`. */
 export const mailboxPasswords = database.mailboxPasswords;
+/** Initial passwords of PostfixAdmin's super-administrators (secret): `pulumi stack output --show-secrets adminPasswords`. */
+export const adminPasswords = database.adminPasswords;
 /** Where clients connect: host ports published on the bind address. */
 export const endpoints = {
   host: platform.bindAddress,
@@ -129,3 +169,11 @@ export const endpoints = {
   http: platform.ports.http,
   https: platform.ports.https,
 };
+/** The web apps' addresses, for the features that are on. */
+export const webUrls = {
+  ...(webmail ? { webmail: httpsUrl(platform.webHostnames.webmail) } : {}),
+};
+
+function httpsUrl(hostname: string): string {
+  return `https://${hostname}${platform.ports.https === 443 ? "" : `:${platform.ports.https}`}/`;
+}

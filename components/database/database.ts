@@ -16,10 +16,12 @@ import {
   MARIADB_PORT,
   MARIADB_PROVISION_TEMPLATE,
   mariadbSizing,
+  passwordChangeGrant,
   renderMariadbFiles,
+  renderPostfixadminConfig,
   renderPostfixadminFiles,
 } from "./render";
-import { containerPath } from "../../render/template";
+import { containerPath, RenderedFiles } from "../../render/template";
 
 export const DATABASE_TYPE = "mail-platform:database:Database";
 
@@ -66,6 +68,16 @@ export class Database extends pulumi.ComponentResource {
   public readonly bayesSql: pulumi.Output<SqlEndpoint>;
   /** Initial password per configured mailbox address; a mailbox keeps whatever its user set since. Secret. */
   public readonly mailboxPasswords: pulumi.Output<Record<string, string>>;
+  /** Roundcube's own database and account. Secret. */
+  public readonly roundcubeSql: pulumi.Output<SqlEndpoint>;
+  /** The account that may change a mailbox's password in PostfixAdmin's tables, and nothing else; resolves once provisioning succeeded. Secret. */
+  public readonly passwordChangeSql: pulumi.Output<SqlEndpoint>;
+  /** The built-in Piler's database and account. Secret. */
+  public readonly pilerSql: pulumi.Output<SqlEndpoint>;
+  /** PostfixAdmin's config.local.php for its web UI; resolves once the schema is provisioned. Secret. */
+  public readonly postfixadminConfig: pulumi.Output<RenderedFiles>;
+  /** Initial password per PostfixAdmin super-administrator (`web.admins`); never reset later. Secret. */
+  public readonly adminPasswords: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: DatabaseArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(DATABASE_TYPE, name, {}, opts);
@@ -85,6 +97,7 @@ export class Database extends pulumi.ComponentResource {
     const mailboxPasswords = Object.fromEntries(
       platform.mailboxes.map((m) => [m.address, newPassword(`${name}-mailbox-${m.address}`, 20).result]),
     );
+    const adminPasswords = Object.fromEntries(platform.web.admins.map((a) => [a, newPassword(`${name}-admin-${a}`, 20).result]));
 
     const mariadbFiles = pulumi.secret(
       pulumi
@@ -139,18 +152,23 @@ export class Database extends pulumi.ComponentResource {
       );
     this.postfixadminSql = account("postfixadmin", DATABASE_NAMES.postfixadmin);
     this.bayesSql = account("spamassassin", DATABASE_NAMES.spamassassin);
+    this.roundcubeSql = account("roundcube", DATABASE_NAMES.roundcube);
+    this.pilerSql = account("piler", DATABASE_NAMES.piler);
+    const setupHash = setupPassword.bcryptHash.apply((h) => h ?? "*");
 
     const provisionFiles = pulumi.secret(
       pulumi
         // bcryptHash is always set by the provider; mocks and the render harness report none, and
         // "*" then matches no password at all (PHP's password_verify fails closed).
-        .output({ sql: this.postfixadminSql, setupHash: setupPassword.bcryptHash.apply((h) => h ?? "*"), passwords: mailboxPasswords })
-        .apply(({ sql, setupHash, passwords }) =>
+        .output({ sql: this.postfixadminSql, setupHash, passwords: mailboxPasswords, admins: adminPasswords })
+        .apply(({ sql, setupHash, passwords, admins }) =>
           renderPostfixadminFiles({
             config: platform,
             sql,
             setupPasswordHash: setupHash,
             mailboxPasswords: passwords,
+            adminPasswords: admins,
+            grants: [passwordChangeGrant(platform.internalSubnet)],
           }),
         ),
     );
@@ -192,7 +210,7 @@ export class Database extends pulumi.ComponentResource {
       return true;
     });
 
-    const readOnly = (user: DatabaseUser): pulumi.Output<SqlEndpoint> =>
+    const afterProvisioning = (user: DatabaseUser): pulumi.Output<SqlEndpoint> =>
       pulumi.secret(
         pulumi.all([provisioned, accountPasswords[user].result]).apply(([, password]) => ({
           host: MARIADB_HOST,
@@ -202,8 +220,13 @@ export class Database extends pulumi.ComponentResource {
           password,
         })),
       );
-    this.postfixSql = readOnly("postfix");
-    this.dovecotSql = readOnly("dovecot");
+    this.postfixSql = afterProvisioning("postfix");
+    this.dovecotSql = afterProvisioning("dovecot");
+    this.passwordChangeSql = afterProvisioning("passwordChange");
+    this.postfixadminConfig = pulumi.secret(
+      pulumi.all([provisioned, this.postfixadminSql, setupHash]).apply(([, sql, hash]) => renderPostfixadminConfig({ sql, setupPasswordHash: hash })),
+    );
+    this.adminPasswords = pulumi.secret(pulumi.all([provisioned, pulumi.all(adminPasswords)]).apply(([, passwords]) => passwords));
     this.endpoint = mariadb.id.apply(() => ({ host: MARIADB_HOST, port: MARIADB_PORT }));
     this.mailboxPasswords = pulumi.secret(pulumi.all([provisioned, pulumi.all(mailboxPasswords)]).apply(([, passwords]) => passwords));
 
@@ -214,6 +237,11 @@ export class Database extends pulumi.ComponentResource {
       postfixadminSql: this.postfixadminSql,
       bayesSql: this.bayesSql,
       mailboxPasswords: this.mailboxPasswords,
+      roundcubeSql: this.roundcubeSql,
+      passwordChangeSql: this.passwordChangeSql,
+      pilerSql: this.pilerSql,
+      postfixadminConfig: this.postfixadminConfig,
+      adminPasswords: this.adminPasswords,
     });
   }
 }

@@ -15,6 +15,10 @@ export const DATABASE_NAMES = {
   postfixadmin: "postfixadmin",
   /** SpamAssassin's Bayes (and later TxRep) store. */
   spamassassin: "spamassassin",
+  /** Roundcube's users, identities, contacts and session data. */
+  roundcube: "roundcube",
+  /** The built-in Piler's metadata (its search index lives in Manticore). */
+  piler: "piler",
 } as const;
 
 /** One account per consumer, each with only the rights provision.sql grants it. */
@@ -23,6 +27,10 @@ export const DATABASE_USERS = {
   dovecot: "dovecot",
   postfixadmin: "postfixadmin",
   spamassassin: "spamassassin",
+  roundcube: "roundcube",
+  /** Roundcube's password plugin: may change a mailbox's password and nothing else. */
+  passwordChange: "password_change",
+  piler: "piler",
 } as const;
 export type DatabaseUser = keyof typeof DATABASE_USERS;
 
@@ -78,6 +86,19 @@ export function phpString(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
 }
 
+/**
+ * What the password-change account may do: read the two columns its WHERE clause tests and write
+ * the password and its timestamp, on PostfixAdmin's mailbox table only. A column grant needs the
+ * table to exist, so it is applied twice: by provision.sql on every MariaDB start once the table
+ * is there, and by PostfixAdmin's provisioning run right after it creates the table.
+ */
+export function passwordChangeGrant(internalSubnet: string): string {
+  return (
+    `GRANT SELECT (username, active), UPDATE (password, modified) ON \`${DATABASE_NAMES.postfixadmin}\`.\`mailbox\` ` +
+    `TO '${DATABASE_USERS.passwordChange}'@'${accountHost(internalSubnet)}'`
+  );
+}
+
 export function renderMariadbFiles(input: MariadbRenderInput): RenderedFiles {
   const sizing = mariadbSizing(input.tuning);
   const host = accountHost(input.internalSubnet);
@@ -99,6 +120,15 @@ export function renderMariadbFiles(input: MariadbRenderInput): RenderedFiles {
     postfixadminPassword: sqlString(input.passwords.postfixadmin),
     spamassassinUser: DATABASE_USERS.spamassassin,
     spamassassinPassword: sqlString(input.passwords.spamassassin),
+    roundcubeDatabase: DATABASE_NAMES.roundcube,
+    roundcubeUser: DATABASE_USERS.roundcube,
+    roundcubePassword: sqlString(input.passwords.roundcube),
+    passwordChangeUser: DATABASE_USERS.passwordChange,
+    passwordChangePassword: sqlString(input.passwords.passwordChange),
+    passwordChangeGrant: passwordChangeGrant(input.internalSubnet),
+    pilerDatabase: DATABASE_NAMES.piler,
+    pilerUser: DATABASE_USERS.piler,
+    pilerPassword: sqlString(input.passwords.piler),
   });
   return {
     [containerPath(MARIADB_CONFIG_TEMPLATE)]: config,
@@ -129,6 +159,13 @@ export interface DesiredMailbox {
   password: string;
 }
 
+/** A PostfixAdmin super-administrator (all domains). */
+export interface DesiredAdmin {
+  username: string;
+  /** Used only when the admin is created; never to reset an existing one. Secret. */
+  password: string;
+}
+
 export interface DesiredAlias {
   address: string;
   goto: string[];
@@ -139,6 +176,9 @@ export interface DesiredState {
   domains: DesiredDomain[];
   mailboxes: DesiredMailbox[];
   aliases: DesiredAlias[];
+  admins: DesiredAdmin[];
+  /** SQL GRANTs on PostfixAdmin's tables to other accounts, applied after the schema upgrade. */
+  grants: string[];
   /** Delete the rows of mailboxes and aliases no longer configured, instead of deactivating them. */
   deleteRemovedMailboxes: boolean;
 }
@@ -155,7 +195,12 @@ export interface MailConfig {
  * per-mailbox cap is the largest quota configured in the domain, so a quota raised by hand in a UI
  * later cannot exceed what the stack config allows.
  */
-export function desiredState(config: MailConfig, mailboxPasswords: Record<string, string>): DesiredState {
+export function desiredState(
+  config: MailConfig,
+  mailboxPasswords: Record<string, string>,
+  adminPasswords: Record<string, string> = {},
+  grants: string[] = [],
+): DesiredState {
   const missing = config.mailboxes.filter((m) => mailboxPasswords[m.address] === undefined).map((m) => m.address);
   if (missing.length) throw new Error(`desiredState: no initial password for ${missing.join(", ")}`);
   return {
@@ -169,6 +214,10 @@ export function desiredState(config: MailConfig, mailboxPasswords: Record<string
     })),
     mailboxes: config.mailboxes.map((m) => ({ username: m.address, name: m.name, quotaMb: m.quotaMb, password: mailboxPasswords[m.address] })),
     aliases: config.aliases.map((a) => ({ address: a.address, goto: [...a.goto].sort() })),
+    admins: Object.keys(adminPasswords)
+      .sort()
+      .map((username) => ({ username, password: adminPasswords[username] })),
+    grants,
     deleteRemovedMailboxes: config.deleteRemovedMailboxes,
   };
 }
@@ -185,9 +234,14 @@ export interface PostfixadminRenderInput {
   setupPasswordHash: string;
   /** Initial password per configured mailbox address. Secret. */
   mailboxPasswords: Record<string, string>;
+  /** Initial password per super-administrator address. Secret. */
+  adminPasswords?: Record<string, string>;
+  /** GRANTs the provisioning run applies once PostfixAdmin's tables exist. */
+  grants?: string[];
 }
 
-export function renderPostfixadminFiles(input: PostfixadminRenderInput): RenderedFiles {
+/** config.local.php: the provisioning run and the web UI read the same settings. */
+export function renderPostfixadminConfig(input: Pick<PostfixadminRenderInput, "sql" | "setupPasswordHash">): RenderedFiles {
   const config = renderTemplate(POSTFIXADMIN_CONFIG_TEMPLATE, {
     setupPasswordHash: phpString(input.setupPasswordHash),
     databaseHost: phpString(input.sql.host),
@@ -196,8 +250,13 @@ export function renderPostfixadminFiles(input: PostfixadminRenderInput): Rendere
     databasePassword: phpString(input.sql.password),
     databaseName: phpString(input.sql.database),
   });
+  return { [containerPath(POSTFIXADMIN_CONFIG_TEMPLATE)]: config };
+}
+
+export function renderPostfixadminFiles(input: PostfixadminRenderInput): RenderedFiles {
+  const state = desiredState(input.config, input.mailboxPasswords, input.adminPasswords ?? {}, input.grants ?? []);
   return {
-    [containerPath(POSTFIXADMIN_CONFIG_TEMPLATE)]: config,
-    [DESIRED_STATE_PATH]: JSON.stringify(desiredState(input.config, input.mailboxPasswords), null, 2) + "\n",
+    ...renderPostfixadminConfig(input),
+    [DESIRED_STATE_PATH]: JSON.stringify(state, null, 2) + "\n",
   };
 }

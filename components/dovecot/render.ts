@@ -1,5 +1,6 @@
 // Pure renderer of the DovecotStore's configuration: plain values in, container path -> file
 // content out. The component lifts it over Pulumi outputs; tests call it directly.
+import { cidrsWithout, gatewayOf } from "../../config/network";
 import { PlatformConfig } from "../../config/platform";
 import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
 import { DomainCertificate, Endpoint, SqlEndpoint } from "../types";
@@ -20,6 +21,11 @@ export interface DovecotRenderInput {
 export const AUTH_FAILURE_DELAY_SECONDS = 2;
 
 export class DovecotRenderError extends Error {}
+
+/** Who may forward a client's address to Dovecot: with the webmail on, the internal subnet minus its gateway. */
+export function loginTrustedNetworks(platform: Pick<PlatformConfig, "features" | "internalSubnet">): string[] {
+  return platform.features.webmail ? cidrsWithout(platform.internalSubnet, gatewayOf(platform.internalSubnet)) : [];
+}
 
 /**
  * A value for a Dovecot 2.4 setting. Bare when it is a plain token; otherwise double-quoted with
@@ -87,6 +93,7 @@ export function renderDovecotFiles(input: DovecotRenderInput): RenderedFiles {
     },
     "dovecot/etc/dovecot/conf.d/10-auth.conf": {
       authFailureDelaySeconds: AUTH_FAILURE_DELAY_SECONDS,
+      loginTrustedNetworks: loginTrustedNetworks(platform).join(" "),
       passwordScheme: MAILBOX_PASSWORD_SCHEME,
       mailRoot: MAIL_ROOT,
     },

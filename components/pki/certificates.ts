@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { DomainConfig } from "../../config/schema";
 import { DomainCertificate } from "../types";
+import { webHostnamesByDomain } from "../proxy/constants";
 import { certificateHostnames } from "./hostnames";
 
 export const CERTIFICATES_TYPE = "mail-platform:pki:Certificates";
@@ -19,6 +20,8 @@ export interface CertificatesArgs {
   organization?: string;
   /** Validity of self-signed leaf certificates in days. Defaults to 397 (what browsers accept). */
   validityDays?: number;
+  /** Web app host names the proxy serves; each lands on the certificate of the domain it falls under. */
+  webHostnames?: string[];
 }
 
 export class Certificates extends pulumi.ComponentResource {
@@ -48,8 +51,12 @@ export class Certificates extends pulumi.ComponentResource {
       ca = { cert, key };
     }
 
+    const web = webHostnamesByDomain(
+      args.domains.map((d) => d.name),
+      args.webHostnames ?? [],
+    );
     const certs = args.domains.map((domain, i): pulumi.Output<DomainCertificate> => {
-      const hostnames = certificateHostnames(domain, i, args.hostname);
+      const hostnames = certificateHostnames(domain, i, args.hostname, web[domain.name]);
       if (domain.tls.source === "pem") {
         return pulumi.output({
           domain: domain.name,

@@ -1,7 +1,7 @@
 // The DNS records a company must publish for its mail to be delivered and trusted, as data (for
 // automation) and as a zone-file snippet (for pasting into a DNS provider's console).
 import { DomainConfig } from "../../config/schema";
-import { mailClientHostnames } from "../proxy/constants";
+import { mailClientHostnames, webHostnamesByDomain } from "../proxy/constants";
 
 export interface DnsRecord {
   /** The mail domain the record belongs to. */
@@ -39,6 +39,19 @@ export function dnsRecords(domains: DomainConfig[], hostname: string, dkimPublic
       ),
     ];
   });
+}
+
+/** A CNAME to the platform for each web app host name, listed under the domain it falls in. */
+export function webAppDnsRecords(domains: DomainConfig[], hostname: string, webHostnames: string[]): DnsRecord[] {
+  const byDomain = webHostnamesByDomain(
+    domains.map((d) => d.name),
+    webHostnames,
+  );
+  return Object.entries(byDomain).flatMap(([domain, names]) =>
+    names
+      .filter((name) => name !== hostname)
+      .map((name): DnsRecord => ({ domain, name: `${name}.`, type: "CNAME", value: `${hostname}.`, purpose: "a web app on the platform's HTTPS front" })),
+  );
 }
 
 /** TXT data as zone-file strings: quoted, split at 255 octets as RFC 1035 requires. */

@@ -14,6 +14,26 @@ import { renderWebmailFiles, WEBMAIL_SECRET_FILES } from "./render";
 export const WEBMAIL_TYPE = "mail-platform:webmail:Webmail";
 /** Network alias of the webmail container on the internal network. */
 export const WEBMAIL_ALIAS = "webmail";
+/**
+ * Roundcube's Content-Security-Policy. Its elastic skin and plugins use inline scripts and
+ * handlers and eval (rcmail's client), so those two cannot be dropped; everything else is
+ * same-origin only. Message bodies are sanitised by Roundcube and remote images blocked by default;
+ * `data:`/`blob:` serve inline images, attachments previews and the PDF/image viewer frames.
+ */
+export const WEBMAIL_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "frame-src 'self' blob:",
+  "frame-ancestors 'self'",
+  "form-action 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+].join("; ");
+
 /** Plain HTTP inside the platform; TLS ends at the ReverseProxy. */
 export const WEBMAIL_HTTP_PORT = 80;
 

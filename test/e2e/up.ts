@@ -18,6 +18,10 @@ export interface Endpoints {
   /** The platform's CA certificate (PEM file) to trust. */
   caFile: string;
   accounts: { address: string; password: string }[];
+  /** PostfixAdmin super-administrators (`web.admins`) with their initial passwords. */
+  admins: { address: string; password: string }[];
+  /** The web apps' URLs (the `webUrls` output): webmail, postfixadmin, archive when on. */
+  webUrls: Record<string, string>;
   /** Stack outputs a test may need (DNS records, zone snippet). */
   outputs: Record<string, unknown>;
   /** Container name -> id, to check a second apply recreates nothing. */
@@ -61,6 +65,8 @@ async function main(): Promise<void> {
     ports: run.outputs.endpoints ? Object.fromEntries(Object.entries(run.outputs.endpoints as Record<string, unknown>).filter(([k]) => k !== "host")) as Record<string, number> : {},
     caFile,
     accounts: Object.entries(passwords).map(([address, password]) => ({ address, password })),
+    admins: Object.entries((run.outputs.adminPasswords ?? {}) as Record<string, string>).map(([address, password]) => ({ address, password })),
+    webUrls: (run.outputs.webUrls ?? {}) as Record<string, string>,
     outputs: { dns: run.outputs.dns, dnsZone: run.outputs.dnsZone },
     containers,
     deploySeconds: seconds,

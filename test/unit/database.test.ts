@@ -31,6 +31,7 @@ pulumi.runtime.setMocks(
 
 import { Database, MAILBOX_PASSWORD_SCHEME, provisioningFailure } from "../../components/database/database";
 import {
+  DATABASE_USERS,
   accountHost,
   DESIRED_STATE_PATH,
   desiredState,
@@ -45,12 +46,20 @@ import { SqlEndpoint } from "../../components/types";
 const CONTAINER = "docker:index/container:Container";
 
 
-const passwords = { postfix: "pf-secret-1", dovecot: "dc-secret-2", postfixadmin: "pa-secret-3", spamassassin: "sa-secret-4" };
+const passwords = {
+  postfix: "pf-secret-1",
+  dovecot: "dc-secret-2",
+  postfixadmin: "pa-secret-3",
+  spamassassin: "sa-secret-4",
+  roundcube: "rc-secret-5",
+  passwordChange: "pc-secret-6",
+  piler: "pl-secret-7",
+};
 
 /** GRANT lines of the rendered SQL as user -> ["PRIVS ON db.*"]. */
 function grantsOf(sql: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const m of sql.matchAll(/^GRANT (.+?) ON (\S+) TO '([^']+)'@'([^']+)';$/gm)) {
+  for (const m of sql.matchAll(/^\s*GRANT (.+?) ON (\S+) TO '([^']+)'@'([^']+)'( WITH GRANT OPTION)?;$/gm)) {
     (out[m[3]] ??= []).push(`${m[1]} ON ${m[2]}`);
   }
   return out;
@@ -99,14 +108,18 @@ describe("database renderers (pure)", () => {
       assert.deepEqual(grants.postfix, ["SELECT ON `postfixadmin`.*"], "postfix grants");
       assert.deepEqual(grants.dovecot, ["SELECT ON `postfixadmin`.*"], "dovecot grants");
       assert.deepEqual(grants.postfixadmin, ["ALL PRIVILEGES ON `postfixadmin`.*"], "postfixadmin grants");
+      assert.match(sql, /GRANT ALL PRIVILEGES ON `postfixadmin`\.\* TO 'postfixadmin'@'[^']+' WITH GRANT OPTION;/, "postfixadmin may hand on rights on its own database");
       assert.deepEqual(grants.spamassassin, ["SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON `spamassassin`.*"], "spamassassin grants");
-      assert.deepEqual(Object.keys(grants).sort(), ["dovecot", "postfix", "postfixadmin", "spamassassin"], "no other account gets rights");
+      assert.deepEqual(grants.roundcube, ["ALL PRIVILEGES ON `roundcube`.*"], "roundcube grants");
+      assert.deepEqual(grants.piler, ["ALL PRIVILEGES ON `piler`.*"], "piler grants");
+      assert.deepEqual(grants.password_change, ["SELECT (username, active), UPDATE (password, modified) ON `postfixadmin`.`mailbox`"], "password change: two columns read, two written");
+      assert.deepEqual(Object.keys(grants).sort(), ["dovecot", "password_change", "piler", "postfix", "postfixadmin", "roundcube", "spamassassin"], "no other account gets rights");
     });
 
     it(`${stack}: limits every account to the internal subnet and resets its rights and password on each start`, () => {
       const host = accountHost(platform.internalSubnet);
-      for (const user of ["postfix", "dovecot", "postfixadmin", "spamassassin"]) {
-        const pw = passwords[user as keyof typeof passwords];
+      for (const [key, user] of Object.entries(DATABASE_USERS)) {
+        const pw = passwords[key as keyof typeof passwords];
         assert.ok(sql.includes(`CREATE USER IF NOT EXISTS '${user}'@'${host}' IDENTIFIED BY '${pw}';`), `CREATE USER for ${user}@${host}`);
         assert.ok(sql.includes(`ALTER USER '${user}'@'${host}' IDENTIFIED BY '${pw}';`), `ALTER USER for ${user} (password rotation)`);
         assert.ok(sql.includes(`REVOKE ALL PRIVILEGES, GRANT OPTION FROM '${user}'@'${host}';`), `REVOKE for ${user}`);

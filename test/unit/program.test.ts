@@ -40,6 +40,7 @@ describe("the dev stack under mocks", () => {
       "mail-platform:pki:Certificates",
       "mail-platform:pki:DkimKeys",
       "mail-platform:proxy:ReverseProxy",
+      "mail-platform:webmail:Webmail",
     ]);
   });
 
@@ -136,6 +137,24 @@ describe("the dev stack under mocks", () => {
     }
   });
 
+  it("serves Roundcube on its host name through the proxy, talking to Dovecot, Postfix and MariaDB by their outputs", () => {
+    const site = upload(container("proxy"), "/etc/nginx/sites/web-app.webmail.example.test.conf");
+    const upstream = /set \$upstream_app http:\/\/([\w.-]+):(\d+);/.exec(site) ?? /proxy_pass http:\/\/([\w.-]+):(\d+)/.exec(site);
+    assert.ok(upstream, `the webmail site proxies nowhere:\n${site}`);
+    assert.ok(aliases(container("webmail"), "mp-dev-internal").includes(upstream[1]), `the proxy sends webmail traffic to ${upstream[1]}, which is not the webmail's alias`);
+    const config = upload(container("webmail"), "/etc/roundcube/config.inc.php");
+    const imap = /\$config\['imap_host'\] = 'tls:\/\/([\w.-]+):(\d+)';/.exec(config);
+    assert.ok(imap, `no STARTTLS imap_host in Roundcube's config:\n${config}`);
+    assert.ok(aliases(container("dovecot"), "mp-dev-internal").includes(imap[1]), `Roundcube's IMAP host ${imap[1]} is not Dovecot's alias`);
+    const smtp = /\$config\['smtp_host'\] = 'tls:\/\/([\w.-]+):587';/.exec(config);
+    assert.ok(smtp && aliases(container("postfix"), "mp-dev-internal").includes(smtp[1]), `Roundcube submits through Postfix's 587: ${smtp?.[0]}`);
+    const password = upload(container("webmail"), "/etc/roundcube/plugins/password/config.inc.php");
+    assert.match(password, /mysql:\/\/password_change:[^@]+@mariadb:3306\/postfixadmin/, "the password plugin uses the password-change account, not PostfixAdmin's");
+    const auth = upload(container("dovecot"), "/etc/dovecot/conf.d/10-auth.conf");
+    assert.match(auth, /^login_trusted_networks = 172\.30\.0\.0\/\d+/m, "Dovecot trusts the webmail's forwarded client address");
+    assert.doesNotMatch(auth, /^login_trusted_networks = .*172\.30\.0\.1\/32/m, "the Docker host (internal gateway) is not trusted");
+  });
+
   it("outputs the DNS records, with the DKIM key, as data and as a zone snippet", () => {
     const dns = run.outputs.dns as { type: string; name: string; value: string }[];
     assert.deepEqual(
@@ -150,8 +169,10 @@ describe("the dev stack under mocks", () => {
         "CNAME autodiscover.example.test.",
         "TXT _mta-sts.example.test.",
         "TXT _smtp._tls.example.test.",
+        "CNAME webmail.example.test.",
       ],
     );
+    assert.match(run.outputs.dnsZone as string, /^webmail\.example\.test\.\t3600\tIN\tCNAME\tmail\.example\.test\.$/m);
     assert.match(run.outputs.dnsZone as string, /^dev\._domainkey\.example\.test\.\t3600\tIN\tTXT\t"v=DKIM1; k=rsa; p=/m);
   });
 });

@@ -8,6 +8,10 @@
 
 CREATE DATABASE IF NOT EXISTS `{{ postfixadminDatabase }}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE DATABASE IF NOT EXISTS `{{ spamassassinDatabase }}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+-- The web apps' databases exist whether or not their feature is on, so switching one on later
+-- needs no step in a particular order; an unused account can only reach its own empty database.
+CREATE DATABASE IF NOT EXISTS `{{ roundcubeDatabase }}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE DATABASE IF NOT EXISTS `{{ pilerDatabase }}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 -- root: the unix socket (uid 0 inside this container) keeps working for the entrypoint and the
 -- healthcheck; the password is for an administrator on the host (`docker exec ... mariadb -p`).
@@ -17,7 +21,9 @@ ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_passwor
 CREATE USER IF NOT EXISTS '{{ postfixadminUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ postfixadminPassword }}';
 ALTER USER '{{ postfixadminUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ postfixadminPassword }}';
 REVOKE ALL PRIVILEGES, GRANT OPTION FROM '{{ postfixadminUser }}'@'{{ accountHost }}';
-GRANT ALL PRIVILEGES ON `{{ postfixadminDatabase }}`.* TO '{{ postfixadminUser }}'@'{{ accountHost }}';
+-- GRANT OPTION: its provisioning run hands the password-change account its column rights right
+-- after creating the tables (see below). It can only pass on rights it holds, on its own database.
+GRANT ALL PRIVILEGES ON `{{ postfixadminDatabase }}`.* TO '{{ postfixadminUser }}'@'{{ accountHost }}' WITH GRANT OPTION;
 
 -- Postfix and Dovecot only look up domains, mailboxes and aliases: SELECT, nothing else. The grant
 -- is on the database, not per table, because on a first start the tables do not exist yet
@@ -39,3 +45,29 @@ CREATE USER IF NOT EXISTS '{{ spamassassinUser }}'@'{{ accountHost }}' IDENTIFIE
 ALTER USER '{{ spamassassinUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ spamassassinPassword }}';
 REVOKE ALL PRIVILEGES, GRANT OPTION FROM '{{ spamassassinUser }}'@'{{ accountHost }}';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON `{{ spamassassinDatabase }}`.* TO '{{ spamassassinUser }}'@'{{ accountHost }}';
+
+-- Roundcube owns its schema (its entrypoint loads mysql.initial.sql into the empty database).
+CREATE USER IF NOT EXISTS '{{ roundcubeUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ roundcubePassword }}';
+ALTER USER '{{ roundcubeUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ roundcubePassword }}';
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM '{{ roundcubeUser }}'@'{{ accountHost }}';
+GRANT ALL PRIVILEGES ON `{{ roundcubeDatabase }}`.* TO '{{ roundcubeUser }}'@'{{ accountHost }}';
+
+-- Roundcube's password plugin: a separate account so that the webmail's own account cannot read
+-- PostfixAdmin's tables. Column rights only (see components/database/render.ts, which also hands
+-- this statement to the provisioning run): on a first start the mailbox table does not exist yet.
+CREATE USER IF NOT EXISTS '{{ passwordChangeUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ passwordChangePassword }}';
+ALTER USER '{{ passwordChangeUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ passwordChangePassword }}';
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM '{{ passwordChangeUser }}'@'{{ accountHost }}';
+DELIMITER //
+BEGIN NOT ATOMIC
+  IF EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = '{{ postfixadminDatabase }}' AND table_name = 'mailbox') THEN
+    {{ passwordChangeGrant }};
+  END IF;
+END//
+DELIMITER ;
+
+-- The built-in Piler creates its tables on first start and writes one row per archived message.
+CREATE USER IF NOT EXISTS '{{ pilerUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ pilerPassword }}';
+ALTER USER '{{ pilerUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ pilerPassword }}';
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM '{{ pilerUser }}'@'{{ accountHost }}';
+GRANT ALL PRIVILEGES ON `{{ pilerDatabase }}`.* TO '{{ pilerUser }}'@'{{ accountHost }}';

@@ -1,0 +1,105 @@
+// The webmail as seen over HTTPS without a browser: a user changes his password in Roundcube and
+// the new one is what IMAP accepts (PostfixAdmin's table changed through the password-change
+// account), and Dovecot logs the user's own address, not the webmail's, so its failed-login
+// penalties hit only the guilty client. The browser tests (webmail.test.ts) cover the pages.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import { after, before, describe, it } from "node:test";
+import { ImapFlow } from "imapflow";
+import { HOSTNAME } from "./support/mail";
+import { ca, logs, password, platform } from "./support/platform";
+import { WebSession } from "./support/web-session";
+
+const USER = "dave@example.test";
+const WEBMAIL = "webmail.example.test";
+
+/** Whether IMAP accepts this password for the user. */
+async function imapAccepts(user: string, pass: string): Promise<boolean> {
+  const client = new ImapFlow({
+    host: "127.0.0.1",
+    port: platform().ports.imaps,
+    secure: true,
+    auth: { user, pass },
+    tls: { ca: ca(), servername: HOSTNAME },
+    logger: false,
+  });
+  try {
+    await client.connect();
+    await client.logout();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function login(user: string, pass: string): Promise<WebSession> {
+  const web = new WebSession(WEBMAIL);
+  const page = await web.get("/");
+  const token = /name="_token" value="([^"]+)"/.exec(page.body)?.[1];
+  assert.ok(token, `no login form token on the webmail's start page (HTTP ${page.status}):\n${page.body.slice(0, 2000)}`);
+  const r = await web.post("/?_task=login", { _token: token, _task: "login", _action: "login", _timezone: "UTC", _url: "", _user: user, _pass: pass });
+  assert.equal(r.status, 302, `expected the login to redirect into the mailbox, got HTTP ${r.status}:\n${r.body.slice(0, 2000)}\n${logs("webmail")}`);
+  return web;
+}
+
+/** Changes the password on Roundcube's password page; returns the page's message. */
+async function changePassword(web: WebSession, current: string, next: string): Promise<string> {
+  const form = await web.get("/?_task=settings&_action=plugin.password");
+  const token = /"request_token":"([^"]+)"/.exec(form.body)?.[1];
+  assert.ok(token, `no request token on the password page (HTTP ${form.status}):\n${form.body.slice(0, 2000)}`);
+  const r = await web.post("/?_task=settings&_action=plugin.password-save", {
+    _token: token,
+    _curpasswd: current,
+    _newpasswd: next,
+    _confpasswd: next,
+  });
+  return /display_message\("([^"]*)"/.exec(r.body)?.[1] ?? `(no message; HTTP ${r.status})`;
+}
+
+describe("webmail over HTTPS", () => {
+  let original = "";
+  let current = "";
+
+  before(() => {
+    platform();
+    original = password(USER);
+    current = original;
+  });
+
+  after(async () => {
+    // The stack never resets a password (it belongs to the user), so the test puts it back itself.
+    if (current !== original) {
+      const web = await login(USER, current);
+      const message = await changePassword(web, current, original);
+      assert.match(message, /Successfully saved/, `restoring ${USER}'s password: ${message}`);
+    }
+  });
+
+  it("a password changed in Roundcube is the one IMAP accepts from then on", async () => {
+    const next = `Webmail-${Date.now()}-pw`;
+    const web = await login(USER, original);
+    const message = await changePassword(web, original, next);
+    assert.match(message, /Successfully saved/, `expected Roundcube to confirm the change, it said: ${message}\n${logs("webmail")}`);
+    current = next;
+    assert.equal(await imapAccepts(USER, next), true, "IMAP refuses the new password");
+    assert.equal(await imapAccepts(USER, original), false, "IMAP still accepts the old password");
+  });
+
+  it("a password too short for PostfixAdmin's rule is refused and the old one still works", async () => {
+    const web = await login(USER, current);
+    const message = await changePassword(web, current, "short1");
+    assert.doesNotMatch(message, /Successfully saved/, "a 6-character password was accepted");
+    assert.equal(await imapAccepts(USER, current), true, "the password in force no longer works");
+  });
+
+  it("Dovecot sees the webmail user's own address, not the webmail container's", async () => {
+    const webmailIp = spawnSync("docker", ["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", "mp-e2e-webmail"], { encoding: "utf8" }).stdout.trim();
+    assert.ok(webmailIp, "the webmail container has no address");
+    await login(USER, current);
+    const lines = logs("dovecot").split("\n").filter((l) => l.includes(`Logged in: user=<${USER}>`));
+    const last = lines.at(-1) ?? "";
+    const rip = /rip=([\d.]+)/.exec(last)?.[1];
+    assert.ok(rip, `no IMAP login of ${USER} in Dovecot's log:\n${lines.slice(-5).join("\n")}`);
+    assert.ok(!webmailIp.split(" ").includes(rip), `Dovecot logged the webmail container's address ${rip} as the client: ${last}`);
+  });
+});
