@@ -30,6 +30,15 @@ const CHECKS: Record<string, Check> = {
   clamav: { command: ["clamconf", "-n"], entrypoint: "", mustNotSay: /ERROR/ },
   mariadb: { command: ["mariadbd", "--help", "--verbose", "--user=mysql"], entrypoint: "", mustNotSay: /\[ERROR\]|unknown variable/i },
   proxy: { command: ["nginx", "-t"], entrypoint: "", mustNotSay: /\[(warn|emerg|alert)\]/ },
+  webmail: {
+    command: [
+      "-c",
+      ". /etc/apache2/envvars && apache2 -t 2>&1 && for f in /etc/roundcube/config.inc.php /etc/roundcube/plugins/*/config.inc.php; do php -l \"$f\" || exit 1; done",
+    ],
+    entrypoint: "/bin/sh",
+    mustSay: /Syntax OK/,
+    mustNotSay: /Errors parsing|Parse error/,
+  },
   postfixadmin: {
     command: ["-r", "require '/etc/postfixadmin/config.local.php'; json_decode(file_get_contents('/etc/postfixadmin/desired-state.json'), true, 512, JSON_THROW_ON_ERROR); echo 'config ok';"],
     entrypoint: "php",
