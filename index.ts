@@ -2,7 +2,8 @@
 // Reads the stack config once, then wires the components together through their outputs only.
 import * as pulumi from "@pulumi/pulumi";
 import { loadPlatformConfig } from "./config/load";
-import { Archive } from "./components/archive/archive";
+import { Archive, PILER_CSP } from "./components/archive/archive";
+import { SearchIndex } from "./components/search/search-index";
 import { ContentFilter } from "./components/contentfilter/content-filter";
 import { Database } from "./components/database/database";
 import { DovecotStore } from "./components/dovecot/dovecot-store";
@@ -14,6 +15,7 @@ import { PostfixGateway } from "./components/postfix/postfix-gateway";
 import { mtaStsDnsRecords, ReverseProxy, tlsRptDnsRecords, WebApp } from "./components/proxy/reverse-proxy";
 import { Endpoint } from "./components/types";
 import { Webmail, WEBMAIL_CSP } from "./components/webmail/webmail";
+import { POSTFIXADMIN_CSP, PostfixAdminUi } from "./components/postfixadmin/admin-ui";
 import { servedWebHostnames } from "./config/platform";
 
 const platform = loadPlatformConfig();
@@ -56,8 +58,17 @@ const database = new Database(
   onHost,
 );
 
-// Off unless features.archive: then every message is copied to the archive's intake.
-const archive = platform.features.archive ? new Archive(`${name}-archive`, { platform }, onHost) : undefined;
+// Off unless features.archive: then every message is copied to the archive's intake, an existing
+// archive server's (archive.intake) or the built-in Piler's, which searches through Manticore.
+const searchIndex =
+  platform.features.archive && !platform.archive.intake ? new SearchIndex(`${name}-search`, { platform, internalNetwork }, onHost) : undefined;
+const archive = platform.features.archive
+  ? new Archive(
+      `${name}-archive`,
+      { platform, builtin: searchIndex ? { internalNetwork, sql: database.pilerSql, search: searchIndex.sqlEndpoint } : undefined },
+      onHost,
+    )
+  : undefined;
 
 // Amavis hands scanned mail back to Postfix, and Postfix hands mail to Amavis: the one cycle in
 // the wiring, closed with a deferred output so both sides still take the other's real output.
@@ -128,8 +139,21 @@ const webmail = platform.features.webmail
     )
   : undefined;
 
+// The same image as the provisioning run, serving PostfixAdmin's pages with the same settings.
+const adminUi = platform.features.admin
+  ? new PostfixAdminUi(
+      `${name}-admin`,
+      { platform, image: host.images.postfixadmin, internalNetwork, config: database.postfixadminConfig },
+      onHost,
+    )
+  : undefined;
+
 const apps: pulumi.Input<WebApp>[] = [];
 if (webmail) apps.push(webmail.httpEndpoint.apply((upstream) => ({ hostname: platform.webHostnames.webmail, upstream, csp: WEBMAIL_CSP })));
+if (archive?.httpEndpoint) {
+  apps.push(archive.httpEndpoint.apply((upstream) => ({ hostname: platform.webHostnames.archive, upstream, csp: PILER_CSP })));
+}
+if (adminUi) apps.push(adminUi.httpEndpoint.apply((upstream) => ({ hostname: platform.webHostnames.admin, upstream, csp: POSTFIXADMIN_CSP })));
 
 // The HTTPS front: each domain's MTA-STS policy and mail-client autoconfiguration, and the web apps.
 const proxy = new ReverseProxy(
@@ -155,6 +179,8 @@ export const caCertificate = certificates.caCertPem;
 export const mailboxPasswords = database.mailboxPasswords;
 /** Initial passwords of PostfixAdmin's super-administrators (secret): `pulumi stack output --show-secrets adminPasswords`. */
 export const adminPasswords = database.adminPasswords;
+/** The built-in Piler's `admin@local` password (secret); empty with an external archive. */
+export const archiveAdminPassword = archive?.adminPassword ?? pulumi.secret("");
 /** Where clients connect: host ports published on the bind address. */
 export const endpoints = {
   host: platform.bindAddress,
@@ -172,6 +198,8 @@ export const endpoints = {
 /** The web apps' addresses, for the features that are on. */
 export const webUrls = {
   ...(webmail ? { webmail: httpsUrl(platform.webHostnames.webmail) } : {}),
+  ...(adminUi ? { postfixadmin: httpsUrl(platform.webHostnames.admin) } : {}),
+  ...(archive?.httpEndpoint ? { archive: httpsUrl(platform.webHostnames.archive) } : {}),
 };
 
 function httpsUrl(hostname: string): string {

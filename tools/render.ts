@@ -12,6 +12,8 @@ export interface ManifestContainer {
   name: string;
   /** The images/ folder its image is built from. */
   service: string;
+  /** What it does (its `mail-platform.service` label): one image may serve two roles, e.g. PostfixAdmin's UI and its provisioning run. */
+  role: string;
   envs: string[];
   command: string[];
   ports: { internal: number; external: number; ip?: string }[];
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
     containers.push({
       name: r.inputs.name,
       service: images.get(r.inputs.image) ?? "unknown",
+      role: ((r.inputs.labels ?? []) as { label: string; value: string }[]).find((l) => l.label === "mail-platform.service")?.value ?? "unknown",
       envs: r.inputs.envs ?? [],
       command: r.inputs.command ?? [],
       ports: r.inputs.ports ?? [],

@@ -1,12 +1,47 @@
 // The archive: where a copy of every message the platform accepts goes, with all of its envelope
-// recipients. This release archives to an existing archive server (Piler on its own host, as
-// companies often run it); the built-in Piler and its Manticore index come later and will put
-// their intake behind the same output.
+// recipients. Two modes behind the same `intake` output:
+// - external (archive.intake set): an existing archive server, Piler on its own host as
+//   companies often run it; nothing is deployed here.
+// - built-in (no archive.intake): upstream's Piler image in a container of this host, with its
+//   metadata in the platform's MariaDB and its full-text index in the SearchIndex (Manticore).
+// Either way Amavis's archiving quarantine sends the copies (components/contentfilter/render.ts).
+// The built-in configuration is rendered by ./render.ts; this file only wires it into a container.
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { PlatformConfig } from "../../config/platform";
-import { Endpoint } from "../types";
+import { RenderedFiles } from "../../render/template";
+import { serviceContainer } from "../host/service-container";
+import { Endpoint, NetworkRef, SqlEndpoint } from "../types";
+import { archiveAddress, PILER_DATA_DIRS, PILER_KEY_LENGTH, PILER_START_SCRIPT, pilerFileModes, pilerMemoryMb, renderPilerFiles } from "./render";
+
+export { archiveAddress, PILER_ADMIN_LOGIN } from "./render";
+
+/**
+ * The Piler UI's Content-Security-Policy: its pages use inline scripts and handlers (jQuery,
+ * Bootstrap) and open messages in same-origin frames; nothing loads from elsewhere.
+ */
+export const PILER_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "frame-src 'self'",
+  "frame-ancestors 'self'",
+  "form-action 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+].join("; ");
 
 export const ARCHIVE_TYPE = "mail-platform:archive:Archive";
+/** Network alias of the built-in Piler on the internal network. */
+export const PILER_ALIAS = "piler";
+/** piler-smtp, the intake. */
+export const PILER_SMTP_PORT = 25;
+/** Piler's web UI (nginx in the image), plain HTTP: TLS ends at the ReverseProxy. */
+export const PILER_HTTP_PORT = 80;
 
 /** Where and to whom archive copies are sent. */
 export interface ArchiveIntake {
@@ -16,23 +51,134 @@ export interface ArchiveIntake {
   address: string;
 }
 
-export interface ArchiveArgs {
-  platform: PlatformConfig;
+/** What the built-in Piler takes from other components; required exactly when archive.intake is not set. */
+export interface ArchiveBuiltinArgs {
+  /** Where MariaDB, the SearchIndex, Amavis and the ReverseProxy are; Piler joins nothing else. */
+  internalNetwork: NetworkRef;
+  /** Database.pilerSql: database `piler` (utf8mb4), its own account with ALL on it. */
+  sql: pulumi.Input<SqlEndpoint>;
+  /** SearchIndex.sqlEndpoint: Manticore's MySQL protocol. */
+  search: pulumi.Input<Endpoint>;
 }
 
-/** The intake and copy address the stack config asks for, with its default applied. */
+export interface ArchiveArgs {
+  platform: PlatformConfig;
+  /** The built-in Piler's wiring; leave it out with an external archive (archive.intake). */
+  builtin?: ArchiveBuiltinArgs;
+}
+
+/** The external intake and copy address the stack config asks for, with its default applied. */
 export function archiveIntake(p: Pick<PlatformConfig, "archive" | "hostname">): ArchiveIntake {
-  if (!p.archive.intake) throw new Error("archive.intake is required while the built-in Piler is not shipped (the config validation says so first)");
-  return { endpoint: { host: p.archive.intake.host, port: p.archive.intake.port }, address: p.archive.address ?? `archive@${p.hostname}` };
+  if (!p.archive.intake) throw new Error("archiveIntake() describes an external archive (archive.intake); the built-in Piler's intake is Archive.intake");
+  return { endpoint: { host: p.archive.intake.host, port: p.archive.intake.port }, address: archiveAddress(p) };
 }
 
 export class Archive extends pulumi.ComponentResource {
   /** The intake every archive copy is sent to. */
   public readonly intake: pulumi.Output<ArchiveIntake>;
+  /** The built-in Piler's web UI (`piler:80`) for the ReverseProxy; undefined with an external archive. */
+  public readonly httpEndpoint?: pulumi.Output<Endpoint>;
+  /** Password of the built-in Piler's `admin@local` (secret); undefined with an external archive. */
+  public readonly adminPassword?: pulumi.Output<string>;
+  /** The rendered files uploaded into the Piler container (secret); undefined with an external archive. */
+  public readonly files?: pulumi.Output<RenderedFiles>;
+  /** The Piler container; undefined with an external archive. */
+  public readonly container?: docker.Container;
 
   constructor(name: string, args: ArchiveArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(ARCHIVE_TYPE, name, {}, opts);
-    this.intake = pulumi.output(archiveIntake(args.platform));
-    this.registerOutputs({ intake: this.intake });
+    const platform = args.platform;
+
+    if (platform.archive.intake) {
+      if (args.builtin) {
+        throw new pulumi.ResourceError("Archive: builtin args given but archive.intake is set; the built-in Piler runs only without an external intake", this);
+      }
+      this.intake = pulumi.output(archiveIntake(platform));
+      this.registerOutputs({ intake: this.intake });
+      return;
+    }
+    const builtin = args.builtin;
+    if (!builtin) {
+      throw new pulumi.ResourceError("Archive: archive.intake is not set, so the built-in Piler runs and needs builtin { internalNetwork, sql, search }", this);
+    }
+
+    // Upstream's image, pinned by archive.image (Debian ships no Piler). Kept locally: `pulumi
+    // destroy` or an image change must not delete an image the host may not be able to pull again.
+    const image = new docker.RemoteImage(`${name}-image`, { name: platform.archive.image, keepLocally: true }, { parent: this });
+
+    // The key every archived message is encrypted with. In Pulumi's state rather than generated
+    // by the image on first start, so every replacement of the container gets the same key: a
+    // store without its key cannot be read, and a new key does not open old mail. Never change
+    // these arguments (that replaces the resource, and with it the key); back the state up with
+    // the store. Printable characters: the upload API carries text, and Piler reads the file's
+    // first 56 bytes as the key whatever they are.
+    // Protected: `pulumi destroy` or a careless edit stops here instead of losing the archive.
+    const pilerKey = new random.RandomPassword(`${name}-key`, { length: PILER_KEY_LENGTH, special: true }, { parent: this, protect: true });
+    // Piler's schema creates `admin@local` with a password printed in its documentation; the
+    // image's start script replaces its hash on every start when given one.
+    const adminPassword = new random.RandomPassword(`${name}-admin`, { length: 24, special: false }, { parent: this });
+
+    // Always secret, whatever the inputs say: the files carry the database password and the key.
+    this.files = pulumi.secret(
+      pulumi
+        .all([builtin.sql, builtin.search, pilerKey.result, adminPassword.bcryptHash])
+        .apply(([sql, search, key, hash]) => renderPilerFiles({ platform, sql, search, pilerKey: key, adminPasswordHash: hash })),
+    );
+
+    // Only what the image's start script requires and is not secret; the password and the admin
+    // hash come from the uploaded files (see mail-platform-piler-start).
+    const sql = pulumi.output(builtin.sql);
+    const search = pulumi.output(builtin.search);
+    const env = (key: string, value: pulumi.Output<string>) => pulumi.unsecret(value.apply((v) => `${key}=${v}`));
+    const envs = [
+      `PILER_HOSTNAME=${platform.webHostnames.archive}`,
+      env("MYSQL_HOSTNAME", sql.apply((s) => s.host)),
+      env("MYSQL_DATABASE", sql.apply((s) => s.database)),
+      env("MYSQL_USER", sql.apply((s) => s.user)),
+      env("MANTICORE_HOSTNAME", search.apply((s) => s.host)),
+      // Real-time index: the start script then neither runs a local indexer nor adds keys to config-site.php.
+      "RT=1",
+    ];
+
+    // The data on bulk storage, on host paths: they survive every replacement of this container
+    // (new image, changed config, `pulumi up` after any change), like the key in the state.
+    const archiveRoot = platform.volumePaths.archive;
+    const mounts = [
+      { hostPath: `${archiveRoot}/store`, containerPath: PILER_DATA_DIRS.store },
+      { hostPath: `${archiveRoot}/spool`, containerPath: PILER_DATA_DIRS.spool },
+      { hostPath: `${archiveRoot}/error`, containerPath: PILER_DATA_DIRS.error },
+    ];
+
+    this.container = serviceContainer(
+      `${name}-container`,
+      {
+        service: "piler",
+        containerName: `${platform.instanceName}-piler`,
+        image: image.imageId,
+        // Internal only: Amavis sends the copies there, the ReverseProxy serves the UI from there.
+        networks: [{ network: builtin.internalNetwork, aliases: [PILER_ALIAS] }],
+        files: this.files,
+        fileModes: pilerFileModes(),
+        command: [PILER_START_SCRIPT],
+        envs,
+        mounts,
+        // piler-smtp answering SMTP, as upstream's compose file checks it; 127.0.0.1 is in its
+        // access list (Piler adds it), and piler-smtp listens on IPv4 only.
+        healthcheck: ["curl", "-s", `smtp://127.0.0.1:${PILER_SMTP_PORT}/`],
+        // The start script waits for MariaDB, then creates the schema on the first start.
+        startPeriodSeconds: 180,
+        memoryMb: pilerMemoryMb(platform),
+      },
+      // Never two Pilers on one store, even for a moment.
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    // Known without waiting for the container, so Amavis and the ReverseProxy are configured in
+    // parallel; until Piler answers, Amavis defers and Postfix keeps the messages queued.
+    this.intake = pulumi.output<ArchiveIntake>({ endpoint: { host: PILER_ALIAS, port: PILER_SMTP_PORT }, address: archiveAddress(platform) });
+    this.httpEndpoint = pulumi.output<Endpoint>({ host: PILER_ALIAS, port: PILER_HTTP_PORT });
+    this.adminPassword = pulumi.secret(adminPassword.result);
+
+    this.registerOutputs({ intake: this.intake, httpEndpoint: this.httpEndpoint, adminPassword: this.adminPassword, files: this.files });
   }
 }

@@ -118,7 +118,7 @@ export class ContentFilter extends pulumi.ComponentResource {
         image: args.images.amavis,
         // Network tests need DNS answers from the Internet, and an archive server elsewhere is
         // reached from outside, hence the edge network; otherwise Amavis stays internal only.
-        networks: networkChecksEnabled(p) || args.archive ? [internal(AMAVIS_ALIAS), edge] : [internal(AMAVIS_ALIAS)],
+        networks: networkChecksEnabled(p) || (args.archive && p.archive.intake) ? [internal(AMAVIS_ALIAS), edge] : [internal(AMAVIS_ALIAS)],
         files: pulumi
           .all([args.reinjection, args.bayesSql, args.dkimKeys, args.archive])
           .apply(([reinjection, bayesSql, dkimKeys, archive]) => renderAmavisFiles({ platform: p, reinjection, clamd, bayesSql, dkimKeys, archive })),

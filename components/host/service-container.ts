@@ -42,6 +42,8 @@ export interface ServiceContainerArgs {
   /** Resolvers for names outside the platform; Docker's embedded DNS still answers container names. Defaults to the host's. */
   dnsResolvers?: string[];
   command?: string[];
+  /** Replaces the image's entrypoint (Docker then drops the image's CMD as well). Defaults to the image's. */
+  entrypoint?: string[];
   /** Exit 0 when the service answers; the container is only reported created once healthy. */
   healthcheck: string[];
   /** Time a cold start may take before failed checks count. Defaults to 60 s. */
@@ -86,6 +88,7 @@ export function serviceContainer(name: string, args: ServiceContainerArgs, opts:
       envs: args.envs,
       dns: args.dnsResolvers?.length ? args.dnsResolvers : undefined,
       command: args.command,
+      entrypoints: args.entrypoint,
       uploads: files.apply((f) =>
         Object.keys(f)
           .sort()

@@ -39,6 +39,7 @@ describe("the dev stack under mocks", () => {
       "mail-platform:mta:PostfixGateway",
       "mail-platform:pki:Certificates",
       "mail-platform:pki:DkimKeys",
+      "mail-platform:postfixadmin:PostfixAdminUi",
       "mail-platform:proxy:ReverseProxy",
       "mail-platform:webmail:Webmail",
     ]);
@@ -170,6 +171,7 @@ describe("the dev stack under mocks", () => {
         "TXT _mta-sts.example.test.",
         "TXT _smtp._tls.example.test.",
         "CNAME webmail.example.test.",
+        "CNAME postfixadmin.example.test.",
       ],
     );
     assert.match(run.outputs.dnsZone as string, /^webmail\.example\.test\.\t3600\tIN\tCNAME\tmail\.example\.test\.$/m);

@@ -107,7 +107,7 @@ export async function applyImage(r: Resource, ctx: ApplyContext): Promise<Record
 
 const CONTAINER_INPUTS = [
   "name", "image", "hostname", "restart", "mustRun", "wait", "waitTimeout", "stopTimeout", "destroyGraceSeconds",
-  "networksAdvanced", "ports", "volumes", "tmpfs", "envs", "dns", "command", "uploads", "healthcheck", "memory",
+  "networksAdvanced", "ports", "volumes", "tmpfs", "envs", "dns", "command", "entrypoints", "uploads", "healthcheck", "memory",
   "logDriver", "logOpts", "labels", "attach", "logs",
 ];
 
@@ -120,6 +120,7 @@ function createBody(r: Resource, spec: string): Record<string, any> {
     Hostname: i.hostname,
     Env: i.envs,
     Cmd: i.command,
+    Entrypoint: i.entrypoints,
     StopTimeout: i.stopTimeout,
     Labels: { ...Object.fromEntries((i.labels ?? []).map((l: any) => [l.label, l.value])), [SPEC_LABEL]: spec },
     Healthcheck: i.healthcheck
