@@ -240,7 +240,9 @@ export const scalarKeys = {
   internalSubnet: cidr.default("172.30.0.0/24").describe("Subnet of the platform's internal network (the seed's intranet-net)."),
   edgeSubnet: cidr.default("172.30.1.0/24").describe("Subnet of the edge network that carries published ports and outbound traffic."),
   relayhost: z.string().default("").describe("Smart host for outbound mail, e.g. `[smtp.provider.net]:587`; empty sends directly to each MX."),
-  deleteRemovedMailboxes: z.boolean().default(false).describe("Keep mail on disk when a mailbox is removed from the config (the default); `true` deletes it."),
+  deleteRemovedMailboxes: z.boolean().default(false).describe(
+      "A mailbox or alias removed from the config is deactivated (the default); `true` deletes its database rows instead. Maildirs always stay on disk, and addresses made in PostfixAdmin's UI are never touched.",
+    ),
 };
 
 export const stackSchema = z

@@ -179,7 +179,7 @@ export interface DesiredState {
   admins: DesiredAdmin[];
   /** SQL GRANTs on PostfixAdmin's tables to other accounts, applied after the schema upgrade. */
   grants: string[];
-  /** Delete the rows of mailboxes and aliases no longer configured, instead of deactivating them. */
+  /** Delete the rows of mailboxes and aliases the config managed and no longer declares, instead of deactivating them (others are never touched). */
   deleteRemovedMailboxes: boolean;
 }
 

@@ -1,22 +1,56 @@
 <?php
 // One provisioning round of PostfixAdmin, run as a one-shot container at deploy time:
 //   1. install or upgrade PostfixAdmin's schema (its own upgrade.php),
-//   2. converge domains, mailboxes and aliases to the uploaded desired state (JSON rendered by
-//      components/database/render.ts) through PostfixAdmin's own CLI, postfixadmin-cli.
+//   2. apply the state's GRANTs (column rights of other accounts on PostfixAdmin's tables, which
+//      only exist from step 1 on); every run, they are idempotent,
+//   3. converge domains, mailboxes, aliases and super-administrators to the uploaded desired state
+//      (JSON rendered by components/database/render.ts) through PostfixAdmin's own CLI, postfixadmin-cli.
 // Idempotent: a second run with the same state changes nothing. Rules:
 //   - existing domains and mailboxes are updated (description, limits, name, quota), never re-created;
-//   - a mailbox's password is set once, at creation, and NEVER reset afterwards (the user may have
-//     changed it);
-//   - mailboxes and aliases that are no longer desired are deactivated (active = 0), or deleted when
-//     the state says deleteRemovedMailboxes. Either way the Maildir files stay on disk: PostfixAdmin
-//     only removes database rows, and no postdeletion script is configured.
+//   - a mailbox's or an admin's password is set once, at creation, and NEVER reset afterwards (the
+//     user may have changed it);
+//   - the state's admins are active super-administrators (all domains); admins created by hand in
+//     the UI are left alone;
+//   - the run only ever removes what the stack config itself manages. Administrators also create
+//     mailboxes and aliases in PostfixAdmin's web UI (components/postfixadmin); those are none of
+//     the stack config's business and are never deactivated or deleted, only listed once per run
+//     as "not managed by the stack config, left alone". Which addresses the config manages is
+//     recorded in the table mail_platform_managed of PostfixAdmin's database (see
+//     MANAGED_TABLE_SQL): an address enters it when the config declares it (created by the run,
+//     or adopted when it already exists), and leaves it when the config drops it and the run
+//     deactivates (active = 0) or, with deleteRemovedMailboxes, deletes it. After that it is
+//     left alone like any other: an administrator may re-activate it in the UI (and turning
+//     deleteRemovedMailboxes on later does not delete it: the UI can). A deployment
+//     older than the record gets it on its next run, holding exactly the addresses of that
+//     run's desired state: what was deactivated earlier, or made by hand, is not touched.
+//     Deleting keeps the Maildir files on disk: PostfixAdmin only removes database rows, and no
+//     postdeletion script is configured;
+//   - domains are never deactivated or deleted (a domain missing from the state is left alone),
+//     so they need no record.
 // The database is read directly (PDO, PostfixAdmin's own credentials) only to decide what to do;
-// every write goes through postfixadmin-cli. Exits non-zero with a message naming what failed.
+// every PostfixAdmin row is written through postfixadmin-cli (only the GRANTs of step 2 and the
+// record of managed addresses go through PDO). Exits non-zero with a message naming what failed.
 declare(strict_types=1);
 
 const PFA_DIR = '/usr/share/postfixadmin';
 const PFA_CLI = '/usr/bin/postfixadmin-cli';
 const DB_WAIT_SECONDS = 120;
+
+/**
+ * The record of the addresses the stack config manages. Not a PostfixAdmin table: upgrade.php
+ * ignores it, and the "mail_platform_" prefix keeps it clear of PostfixAdmin's own names.
+ * Addresses are stored lower-case, as everything here compares them.
+ */
+const MANAGED_TABLE = 'mail_platform_managed';
+const MANAGED_TABLE_SQL = <<<'SQL'
+CREATE TABLE IF NOT EXISTS mail_platform_managed (
+    kind ENUM('mailbox', 'alias') NOT NULL,
+    address VARCHAR(255) NOT NULL,
+    since DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (kind, address)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci
+  COMMENT = 'mail-platform: mailboxes and aliases its provisioning run manages; others are left alone'
+SQL;
 
 function say(string $message): void
 {
@@ -46,7 +80,7 @@ function cli(array $args, array $secrets = []): void
 {
     [$code, $output] = run(array_merge([PFA_CLI], $args));
     $shown = str_replace($secrets, '********', implode(' ', $args));
-    // Step 5 re-reads the tables as well, in case a CLI path reports success without writing.
+    // Step 8 re-reads the tables as well, in case a CLI path reports success without writing.
     if ($code !== 0) {
         fail("postfixadmin-cli $shown exited $code:\n" . str_replace($secrets, '********', $output));
     }
@@ -61,6 +95,14 @@ function check_state(mixed $state): array
     foreach (['domains', 'mailboxes', 'aliases'] as $key) {
         if (!isset($state[$key]) || !is_array($state[$key]) || !array_is_list($state[$key])) {
             $problems[] = "'$key' must be a list";
+        }
+    }
+    // Added later: a state without them (an older deployment's) means none.
+    foreach (['admins', 'grants'] as $key) {
+        $state[$key] ??= [];
+        if (!is_array($state[$key]) || !array_is_list($state[$key])) {
+            $problems[] = "'$key' must be a list";
+            $state[$key] = [];
         }
     }
     if (!isset($state['deleteRemovedMailboxes']) || !is_bool($state['deleteRemovedMailboxes'])) {
@@ -83,6 +125,18 @@ function check_state(mixed $state): array
     foreach ($state['aliases'] ?? [] as $i => $a) {
         if (!is_string($a['address'] ?? null) || !is_array($a['goto'] ?? null) || $a['goto'] === []) {
             $problems[] = "aliases[$i] needs an address and a non-empty goto list";
+        }
+    }
+    foreach ($state['admins'] as $i => $a) {
+        foreach (['username' => 'string', 'password' => 'string'] as $f => $t) {
+            if (gettype($a[$f] ?? null) !== $t) {
+                $problems[] = "admins[$i].$f must be a $t";
+            }
+        }
+    }
+    foreach ($state['grants'] as $i => $g) {
+        if (!is_string($g) || trim($g) === '') {
+            $problems[] = "grants[$i] must be a non-empty SQL statement";
         }
     }
     if ($problems) {
@@ -155,9 +209,25 @@ if ($code !== 0 || $version < $GLOBALS['min_db_version']) {
 }
 say("schema at version $version");
 
+// 2. Grants to other accounts on PostfixAdmin's tables (e.g. the webmail's password-change
+// account). Column grants need the tables, so MariaDB's own start-up SQL cannot apply them on a
+// first start; re-applying an existing grant is harmless. An IDENTIFIED BY clause, if a statement
+// ever had one, is masked in the message.
+foreach ($state['grants'] as $i => $grant) {
+    try {
+        $db->exec($grant);
+    } catch (PDOException $e) {
+        $shown = preg_replace('/\bIDENTIFIED\b.*/is', 'IDENTIFIED ********', $grant);
+        fail("grants[$i] was refused by the database (does the PostfixAdmin account hold these rights WITH GRANT OPTION?):\n  $shown\n  " . $e->getMessage());
+    }
+}
+if ($state['grants']) {
+    say(sprintf('%d grant(s) applied', count($state['grants'])));
+}
+
 $changes = 0;
 
-// 2. Domains: created with the desired limits, updated when they drift. Domains missing from the
+// 3. Domains: created with the desired limits, updated when they drift. Domains missing from the
 // state are left alone (their mailboxes and aliases are handled below).
 $domains = rows_by_key($db, 'SELECT domain, description, aliases, mailboxes, maxquota, quota, active FROM domain');
 foreach ($state['domains'] as $d) {
@@ -179,16 +249,63 @@ foreach ($state['domains'] as $d) {
     }
 }
 
-// 3. Mailboxes.
+// 4. The record of managed addresses (see MANAGED_TABLE_SQL).
+$recordExisted = (int) $db->query("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" . MANAGED_TABLE . "'")->fetchColumn() > 0;
+try {
+    $db->exec(MANAGED_TABLE_SQL);
+} catch (PDOException $e) {
+    fail('cannot create the record of managed addresses (' . MANAGED_TABLE . '): ' . $e->getMessage());
+}
+if (!$recordExisted) {
+    say('record of managed addresses (' . MANAGED_TABLE . ') created: it adopts the mailboxes and aliases of this desired state only; every other existing one is left alone');
+}
+$managed = ['mailbox' => [], 'alias' => []];
+foreach ($db->query('SELECT kind, address FROM ' . MANAGED_TABLE)->fetchAll(PDO::FETCH_ASSOC) as $row) {
+    $managed[$row['kind']][strtolower($row['address'])] = true;
+}
+$recordAdd = $db->prepare('INSERT IGNORE INTO ' . MANAGED_TABLE . ' (kind, address) VALUES (?, ?)');
+$recordRemove = $db->prepare('DELETE FROM ' . MANAGED_TABLE . ' WHERE kind = ? AND address = ?');
+/** Records $address as managed before the CLI creates or updates it: a run that fails half-way still knows it is the config's. */
+$manage = function (string $kind, string $address) use (&$managed, $recordAdd): void {
+    if (!isset($managed[$kind][$address])) {
+        try {
+            $recordAdd->execute([$kind, $address]);
+        } catch (PDOException $e) {
+            fail("cannot record $kind $address in " . MANAGED_TABLE . ': ' . $e->getMessage());
+        }
+        $managed[$kind][$address] = true;
+    }
+};
+/** Drops $address from the record, after the CLI deactivated or deleted it (a failed CLI call keeps it for the next run). */
+$release = function (string $kind, string $address) use (&$managed, $recordRemove): void {
+    try {
+        $recordRemove->execute([$kind, $address]);
+    } catch (PDOException $e) {
+        fail("cannot drop $kind $address from " . MANAGED_TABLE . ': ' . $e->getMessage());
+    }
+    unset($managed[$kind][$address]);
+};
+// What this run deactivated or deleted because the config dropped it (checked in step 8), and
+// what it left alone because the config does not manage it.
+$dropped = ['mailbox' => [], 'alias' => []];
+$unmanaged = ['mailbox' => [], 'alias' => []];
+
+// 5. Mailboxes.
 $multiplier = (int) $CONF['quota_multiplier'];
 $mailboxes = rows_by_key($db, 'SELECT username, name, quota, active FROM mailbox');
 $desiredMailboxes = [];
 foreach ($state['mailboxes'] as $m) {
     $user = strtolower($m['username']);
     $desiredMailboxes[$user] = true;
+    if (isset($mailboxes[$user]) && !isset($managed['mailbox'][$user])) {
+        say("mailbox $user: already in the database, now managed by the stack config");
+    }
+    $manage('mailbox', $user);
     if (!isset($mailboxes[$user])) {
+        // No --welcome-mail: config.local.php's mailbox_struct_hook removes that option and makes
+        // "no welcome mail" the only value.
         cli(['mailbox', 'add', $user, '--password', $m['password'], '--password2', $m['password'], '--name', $m['name'],
-            '--quota', (string) $m['quotaMb'], '--active', '1', '--welcome-mail', '0'], [$m['password']]);
+            '--quota', (string) $m['quotaMb'], '--active', '1'], [$m['password']]);
         say("mailbox $user: created with its initial password");
         $changes++;
         continue;
@@ -201,8 +318,14 @@ foreach ($state['mailboxes'] as $m) {
         $changes++;
     }
 }
+// Removal, of managed mailboxes only. PostfixAdmin deactivates or deletes the mailbox's own alias
+// row (address = goto = the mailbox) along with it.
 foreach ($mailboxes as $user => $have) {
     if (isset($desiredMailboxes[$user])) {
+        continue;
+    }
+    if (!isset($managed['mailbox'][$user])) {
+        $unmanaged['mailbox'][$user] = (int) $have['active'];
         continue;
     }
     if ($state['deleteRemovedMailboxes']) {
@@ -213,10 +336,24 @@ foreach ($mailboxes as $user => $have) {
         cli(['mailbox', 'update', $user, '--active', '0']);
         say("mailbox $user: no longer configured, deactivated (its mail is kept)");
         $changes++;
+    } else {
+        say("mailbox $user: no longer configured and already inactive");
+    }
+    $release('mailbox', $user);
+    $dropped['mailbox'][$user] = true;
+    say("mailbox $user: no longer managed by the stack config");
+}
+// A managed mailbox that is gone (deleted in the UI) and no longer configured: forgotten, so that
+// one re-created later by hand is not taken for the stack config's.
+foreach (array_keys($managed['mailbox']) as $user) {
+    if (!isset($desiredMailboxes[$user]) && !isset($mailboxes[$user])) {
+        $release('mailbox', $user);
+        say("mailbox $user: no longer configured and no longer in the database, dropped from the record");
     }
 }
 
-// 4. Aliases. A mailbox's own alias row (address = goto = the mailbox) is PostfixAdmin's business.
+// 6. Aliases. A mailbox's own alias row (address = goto = the mailbox) is PostfixAdmin's business:
+// it follows its mailbox, managed or not, and is never touched here.
 $aliases = rows_by_key($db, 'SELECT address, goto, active FROM alias WHERE address NOT IN (SELECT username FROM mailbox)');
 $desiredAliases = [];
 foreach ($state['aliases'] as $a) {
@@ -224,6 +361,10 @@ foreach ($state['aliases'] as $a) {
     $goto = array_map('strtolower', $a['goto']);
     sort($goto);
     $desiredAliases[$address] = true;
+    if (isset($aliases[$address]) && !isset($managed['alias'][$address])) {
+        say("alias $address: already in the database, now managed by the stack config");
+    }
+    $manage('alias', $address);
     if (!isset($aliases[$address])) {
         cli(['alias', 'add', $address, '--goto', implode(',', $goto), '--active', '1']);
         say("alias $address: created -> " . implode(', ', $goto));
@@ -238,6 +379,10 @@ foreach ($aliases as $address => $have) {
     if (isset($desiredAliases[$address])) {
         continue;
     }
+    if (!isset($managed['alias'][$address])) {
+        $unmanaged['alias'][$address] = (int) $have['active'];
+        continue;
+    }
     if ($state['deleteRemovedMailboxes']) {
         cli(['alias', 'delete', $address]);
         say("alias $address: deleted (deleteRemovedMailboxes)");
@@ -246,10 +391,55 @@ foreach ($aliases as $address => $have) {
         cli(['alias', 'update', $address, '--active', '0']);
         say("alias $address: no longer configured, deactivated");
         $changes++;
+    } else {
+        say("alias $address: no longer configured and already inactive");
+    }
+    $release('alias', $address);
+    $dropped['alias'][$address] = true;
+    say("alias $address: no longer managed by the stack config");
+}
+// Gone, or now a mailbox's own alias (an administrator made a mailbox of that address): forgotten.
+foreach (array_keys($managed['alias']) as $address) {
+    if (!isset($desiredAliases[$address]) && !isset($aliases[$address])) {
+        $release('alias', $address);
+        say("alias $address: no longer configured and no longer an alias in the database, dropped from the record");
     }
 }
 
-// 5. Verify: whatever the CLI printed, the tables must now hold the desired state.
+// Everything else was made outside the stack config (the web UI, by hand): listed, never touched.
+foreach ($unmanaged as $kind => $addresses) {
+    foreach ($addresses as $address => $active) {
+        say("$kind $address" . ($active ? '' : ' (inactive)') . ': not managed by the stack config, left alone');
+    }
+}
+
+// 7. Super-administrators: created with their initial password, kept active and superadmin (all
+// domains: PostfixAdmin also records that as a domain_admins row for the pseudo-domain ALL).
+// The password is never touched again. Admins not in the state were made by hand: left alone.
+$admins = rows_by_key($db, 'SELECT username, superadmin, active FROM admin');
+$allDomains = rows_by_key($db, "SELECT username FROM domain_admins WHERE domain = 'ALL'");
+$desiredAdmins = [];
+foreach ($state['admins'] as $a) {
+    $user = strtolower($a['username']);
+    $desiredAdmins[$user] = true;
+    if (!isset($admins[$user])) {
+        cli(['admin', 'add', $user, '--password', $a['password'], '--password2', $a['password'], '--superadmin', '1', '--active', '1'], [$a['password']]);
+        say("admin $user: created as super-administrator with its initial password");
+        $changes++;
+    } elseif ((int) $admins[$user]['superadmin'] !== 1 || (int) $admins[$user]['active'] !== 1 || !isset($allDomains[$user])) {
+        // No --password here, ever: the password belongs to the admin once the account exists.
+        cli(['admin', 'update', $user, '--superadmin', '1', '--active', '1']);
+        say("admin $user: made an active super-administrator again (password untouched)");
+        $changes++;
+    }
+}
+foreach ($admins as $user => $have) {
+    if (!isset($desiredAdmins[$user])) {
+        say("admin $user: not in the stack config, left as it is");
+    }
+}
+
+// 8. Verify: whatever the CLI printed, the tables must now hold the desired state.
 $problems = [];
 $domains = rows_by_key($db, 'SELECT domain, active FROM domain');
 foreach ($state['domains'] as $d) {
@@ -278,18 +468,54 @@ foreach ($state['aliases'] as $a) {
         $problems[] = "alias {$a['address']} does not deliver to " . implode(', ', $goto);
     }
 }
-foreach ($mailboxes as $user => $row) {
-    if (!isset($desiredMailboxes[$user]) && (int) $row['active'] !== 0) {
-        $problems[] = "mailbox $user is no longer configured but still active";
+foreach (array_keys($dropped['mailbox']) as $user) {
+    if (isset($mailboxes[$user]) && ($state['deleteRemovedMailboxes'] || (int) $mailboxes[$user]['active'] !== 0)) {
+        $problems[] = "mailbox $user is no longer configured but still " . ($state['deleteRemovedMailboxes'] ? 'in the database' : 'active');
     }
 }
-foreach ($aliases as $address => $row) {
-    if (!isset($desiredAliases[$address]) && !isset($mailboxes[$address]) && (int) $row['active'] !== 0) {
-        $problems[] = "alias $address is no longer configured but still active";
+foreach (array_keys($dropped['alias']) as $address) {
+    if (isset($aliases[$address]) && ($state['deleteRemovedMailboxes'] || (int) $aliases[$address]['active'] !== 0)) {
+        $problems[] = "alias $address is no longer configured but still " . ($state['deleteRemovedMailboxes'] ? 'in the database' : 'active');
+    }
+}
+// What the config does not manage must be exactly as it was.
+foreach (['mailbox' => $mailboxes, 'alias' => $aliases] as $kind => $rows) {
+    foreach ($unmanaged[$kind] as $address => $active) {
+        if (!isset($rows[$address]) || (int) $rows[$address]['active'] !== $active) {
+            $problems[] = "$kind $address is not managed by the stack config but was " . (isset($rows[$address]) ? ($active ? 'deactivated' : 'activated') : 'deleted');
+        }
+    }
+}
+$record = ['mailbox' => [], 'alias' => []];
+foreach ($db->query('SELECT kind, address FROM ' . MANAGED_TABLE)->fetchAll(PDO::FETCH_ASSOC) as $row) {
+    $record[$row['kind']][strtolower($row['address'])] = true;
+}
+foreach (['mailbox' => $desiredMailboxes, 'alias' => $desiredAliases] as $kind => $desired) {
+    foreach (array_keys($desired) as $address) {
+        if (!isset($record[$kind][$address])) {
+            $problems[] = "$kind $address is configured but missing from " . MANAGED_TABLE;
+        }
+    }
+    foreach (array_keys($record[$kind]) as $address) {
+        if (!isset($desired[$address])) {
+            $problems[] = "$kind $address is no longer configured but still in " . MANAGED_TABLE;
+        }
+    }
+}
+$admins = rows_by_key($db, 'SELECT username, superadmin, active, password FROM admin');
+$allDomains = rows_by_key($db, "SELECT username FROM domain_admins WHERE domain = 'ALL'");
+foreach ($state['admins'] as $a) {
+    $user = strtolower($a['username']);
+    $row = $admins[$user] ?? null;
+    if ($row === null || (int) $row['active'] !== 1 || (int) $row['superadmin'] !== 1 || !isset($allDomains[$user])) {
+        $problems[] = "admin {$a['username']} is missing, inactive or not a super-administrator";
+    } elseif ($row['password'] === '') {
+        $problems[] = "admin {$a['username']} has no password";
     }
 }
 if ($problems) {
     fail("after provisioning the database does not match the desired state:\n  " . implode("\n  ", $problems));
 }
-say(sprintf('done: %d domain(s), %d mailbox(es), %d alias(es) as configured; %d change(s) made', count($state['domains']), count($state['mailboxes']), count($state['aliases']), $changes));
+say(sprintf('done: %d domain(s), %d mailbox(es), %d alias(es), %d admin(s) as configured; %d change(s) made; %d mailbox(es) and %d alias(es) not managed by the stack config left alone',
+    count($state['domains']), count($state['mailboxes']), count($state['aliases']), count($state['admins']), $changes, count($unmanaged['mailbox']), count($unmanaged['alias'])));
 exit(0);

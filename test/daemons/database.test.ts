@@ -2,6 +2,8 @@
 // provisioning round on a private network this test creates (and always removes): MariaDB applies
 // the rendered SQL, the PostfixAdmin image provisions the dev stack's domains, mailboxes and
 // aliases, and the tables and account rights are checked the way Postfix and Dovecot will see them.
+// Mailboxes and aliases made outside the stack config (as an administrator does in the web UI)
+// must survive every provisioning run.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -12,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { readStackFile } from "../../config/stack-file";
 import { validateStack } from "../../config/validate";
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
-import { DATABASE_USERS, DatabaseUser, MARIADB_HOST, renderMariadbFiles, renderPostfixadminFiles } from "../../components/database/render";
+import { DATABASE_USERS, DatabaseUser, MARIADB_HOST, renderMariadbFiles, renderPostfixadminConfig, renderPostfixadminFiles } from "../../components/database/render";
 import { buildImage, runWithFiles } from "../support/docker";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -140,6 +142,41 @@ describe("database daemons", () => {
 
   const mailboxRows = () => Object.fromEntries(query("SELECT username, password, active, maildir, quota FROM mailbox").map(([u, ...rest]) => [u, rest]));
 
+  const sqlEndpoint = () => ({ host: MARIADB_HOST, port: 3306, database: "postfixadmin", user: DATABASE_USERS.postfixadmin, password: passwords.postfixadmin });
+
+  /** postfixadmin-cli in a run of the image, with the deployment's config.local.php: what an administrator's UI form does. */
+  const pfaCli = (args: string[]): void => {
+    const name = `${PREFIX}-cli-${++runCount}`;
+    mustDocker(["create", "--name", name, "--network", NETWORK, "--entrypoint", "postfixadmin-cli", postfixadminImage, ...args]);
+    copyInto(name, renderPostfixadminConfig({ sql: sqlEndpoint(), setupPasswordHash: "$2y$10$abcdefghijklmnopqrstuu5kLu4yhUeF3yS9n3fAT6QGYbx4.D7kW" }));
+    const r = docker(["start", "--attach", name]);
+    docker(["rm", "-f", name]);
+    assert.equal(r.code, 0, `postfixadmin-cli ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
+  };
+
+  /** The record of managed addresses, as "kind address" lines. */
+  const managed = () => query("SELECT kind, address FROM mail_platform_managed ORDER BY kind, address").map(([k, a]) => `${k} ${a}`);
+  /** address -> "active modified" of the given mailbox and alias rows (modified shows whether a run touched a row). */
+  const rowStates = (addresses: string[]) =>
+    Object.fromEntries(
+      query(
+        `SELECT username, active, modified FROM mailbox WHERE username IN ('${addresses.join("','")}') ` +
+          `UNION ALL SELECT CONCAT('alias:', address), active, modified FROM alias WHERE address IN ('${addresses.join("','")}')`,
+      ).map(([a, active, modified]) => [a, `${active} ${modified}`]),
+    );
+  /** The administrator's own addresses, dave@ (a mailbox, with PostfixAdmin's own alias row) and sales@ (an alias): untouched by `run`. */
+  const assertOutsideIntact = (run: Result, when: string) => {
+    assert.deepEqual(
+      query("SELECT username, active FROM mailbox WHERE username = 'dave@example.test' UNION ALL SELECT address, active FROM alias WHERE address IN ('dave@example.test', 'sales@example.test') ORDER BY 1"),
+      [["dave@example.test", "1"], ["dave@example.test", "1"], ["sales@example.test", "1"]],
+      `${when}: the mailbox and the alias made outside the stack config must stay, active`,
+    );
+    for (const [kind, address] of [["mailbox", "dave@example.test"], ["alias", "sales@example.test"]]) {
+      assert.match(run.stdout, new RegExp(`^provision: ${kind} ${address.replace(/\./g, "\\.")}: not managed by the stack config, left alone$`, "m"), `${when}: expected the ${kind} listed as left alone:\n${run.stdout}`);
+    }
+    assert.ok(!/^provision: alias dave@example\.test/m.test(run.stdout), `${when}: the mailbox's own alias row is PostfixAdmin's, not listed:\n${run.stdout}`);
+  };
+
   it("provisions the dev stack through PostfixAdmin, idempotently, without ever resetting a password", () => {
     mustDocker(["create", "--name", MARIADB, "--network", NETWORK, "--network-alias", MARIADB_HOST, mariadbImage]);
     copyInto(MARIADB, mariadbFiles);
@@ -165,6 +202,8 @@ describe("database daemons", () => {
     assert.deepEqual(query("SELECT address, goto, active FROM alias WHERE address = 'postmaster@example.test'"), [
       ["postmaster@example.test", "alice@example.test", "1"],
     ]);
+    assert.match(first.stdout, /record of managed addresses \(mail_platform_managed\) created/, first.stdout);
+    assert.deepEqual(managed(), ["mailbox alice@example.test", "mailbox bob@example.test", "alias postmaster@example.test"], "the record holds what the config declares");
 
     // Round 2: same state, but "regenerated" initial passwords: nothing may change.
     const other = Object.fromEntries(Object.keys(initialPasswords).map((a) => [a, randomSecret()]));
@@ -173,6 +212,10 @@ describe("database daemons", () => {
     assert.match(second.stdout, /0 change\(s\) made/, `a repeated run must change nothing:\n${second.stdout}`);
     const rows2 = mailboxRows();
     for (const m of platform.mailboxes) assert.equal(rows2[m.address][0], rows1[m.address][0], `${m.address}: password hash changed on a later run`);
+
+    // An administrator adds a mailbox and an alias in the UI (here: postfixadmin-cli, the same handlers).
+    pfaCli(["mailbox", "add", "dave@example.test", "--password", "Dave-password-1", "--password2", "Dave-password-1", "--name", "Dave", "--quota", "100", "--active", "1"]);
+    pfaCli(["alias", "add", "sales@example.test", "--goto", "alice@example.test", "--active", "1"]);
 
     // Round 3: bob and the postmaster alias removed from the config, a new alias added.
     const withoutBob = (p: PlatformConfig): PlatformConfig => ({
@@ -192,12 +235,49 @@ describe("database daemons", () => {
       ["bob@example.test", "0"],
       ["postmaster@example.test", "0"],
     ]);
+    assertOutsideIntact(third, "deactivating run");
+    assert.deepEqual(managed(), ["mailbox alice@example.test", "alias abuse@example.test"], "what the run deactivated leaves the record");
 
-    // Round 4: the same removal with deleteRemovedMailboxes: the rows go (the Maildir would stay).
+    // Round 4: the same config with deleteRemovedMailboxes. bob and postmaster left the record when
+    // they were deactivated (an administrator may have taken them over since): nothing is deleted.
+    const deactivated = rowStates(["bob@example.test", "postmaster@example.test"]);
     const fourth = provision((p) => ({ ...withoutBob(p), deleteRemovedMailboxes: true }));
     assert.equal(fourth.code, 0, `fourth provisioning run failed:\n${fourth.stdout}${fourth.stderr}`);
-    assert.deepEqual(Object.keys(mailboxRows()), ["alice@example.test"]);
+    assert.match(fourth.stdout, /0 change\(s\) made/, `nothing the config manages is to be removed:\n${fourth.stdout}`);
+    assert.deepEqual(rowStates(["bob@example.test", "postmaster@example.test"]), deactivated, "released addresses are not touched again");
+    assertOutsideIntact(fourth, "deleting run");
+
+    // Round 5: an existing deployment from before the record (its table dropped): the first run
+    // adopts exactly the configured addresses; what was deactivated earlier is not touched again,
+    // what was made outside the config is left alone.
+    query("DROP TABLE mail_platform_managed");
+    const fifth = provision(withoutBob);
+    assert.equal(fifth.code, 0, `provisioning run on a database without the record failed:\n${fifth.stdout}${fifth.stderr}`);
+    assert.match(fifth.stdout, /record of managed addresses \(mail_platform_managed\) created/, fifth.stdout);
+    assert.match(fifth.stdout, /^provision: mailbox alice@example\.test: already in the database, now managed by the stack config$/m, fifth.stdout);
+    assert.match(fifth.stdout, /0 change\(s\) made/, `adopting changes no PostfixAdmin row:\n${fifth.stdout}`);
+    assert.deepEqual(managed(), ["mailbox alice@example.test", "alias abuse@example.test"], "adopted: the configured addresses, nothing else");
+    assert.deepEqual(rowStates(["bob@example.test", "postmaster@example.test"]), deactivated, "rows deactivated earlier are not re-touched");
+    assertOutsideIntact(fifth, "adopting run");
+
+    // Round 6: the dev config again (bob and postmaster back, abuse dropped): bob and postmaster
+    // adopted and re-activated, bob's password untouched.
+    const sixth = provision();
+    assert.equal(sixth.code, 0, `sixth provisioning run failed:\n${sixth.stdout}${sixth.stderr}`);
+    assert.match(sixth.stdout, /^provision: mailbox bob@example\.test: already in the database, now managed by the stack config$/m, sixth.stdout);
+    assert.deepEqual(managed(), ["mailbox alice@example.test", "mailbox bob@example.test", "alias postmaster@example.test"]);
+    const rows6 = mailboxRows();
+    assert.equal(rows6["bob@example.test"][1], "1", "a mailbox configured again is active again");
+    assert.equal(rows6["bob@example.test"][0], rows1["bob@example.test"][0], "and keeps its password hash");
+
+    // Round 7: removed again, now with deleteRemovedMailboxes: the managed rows go (the Maildir
+    // would stay), the administrator's stay.
+    const seventh = provision((p) => ({ ...withoutBob(p), deleteRemovedMailboxes: true }));
+    assert.equal(seventh.code, 0, `seventh provisioning run failed:\n${seventh.stdout}${seventh.stderr}`);
+    assert.deepEqual(Object.keys(mailboxRows()).sort(), ["alice@example.test", "dave@example.test"]);
     assert.deepEqual(query("SELECT address FROM alias WHERE address IN ('postmaster@example.test', 'bob@example.test')"), []);
+    assertOutsideIntact(seventh, "deleting run");
+    assert.deepEqual(managed(), ["mailbox alice@example.test", "alias abuse@example.test"]);
 
     // A failure is reported with a non-zero exit and a message naming it.
     const bad = provision(
@@ -216,9 +296,9 @@ describe("database daemons", () => {
 
   it("gives Postfix and Dovecot read-only accounts and each account its own database", () => {
     for (const user of ["postfix", "dovecot"] as const) {
-      const read = asUser(user, passwords[user], "postfixadmin", "SELECT COUNT(*) FROM mailbox WHERE active = 1");
+      const read = asUser(user, passwords[user], "postfixadmin", "SELECT username FROM mailbox WHERE active = 1 ORDER BY username");
       assert.equal(read.code, 0, `${user} must be able to read mailboxes:\n${read.stderr}`);
-      assert.equal(read.stdout.trim(), "1");
+      assert.deepEqual(read.stdout.trim().split("\n"), ["alice@example.test", "dave@example.test"]);
       const write = asUser(user, passwords[user], "postfixadmin", "INSERT INTO domain (domain, description) VALUES ('evil.test', 'x')");
       assert.notEqual(write.code, 0, `${user} could INSERT into postfixadmin.domain`);
       assert.match(write.stderr, /INSERT command denied/, `${user}: expected 'INSERT command denied', seen:\n${write.stderr}`);
@@ -240,6 +320,6 @@ describe("database daemons", () => {
     startMariadb();
     assert.equal(asUser("dovecot", rotated, "postfixadmin", "SELECT 1").code, 0, "the rotated password must work");
     assert.match(asUser("dovecot", passwords.dovecot, "postfixadmin", "SELECT 1").stderr, /Access denied/, "the old password must stop working");
-    assert.deepEqual(Object.keys(mailboxRows()), ["alice@example.test"], "the data survived the restart");
+    assert.deepEqual(Object.keys(mailboxRows()).sort(), ["alice@example.test", "dave@example.test"], "the data survived the restart");
   });
 });

@@ -156,7 +156,7 @@ describe("database renderers (pure)", () => {
     assert.throws(() => desiredState(prod, {}), /no initial password for ceo@acme-corp.com/);
   });
 
-  it("renders PostfixAdmin's config with the database account, SHA512 crypt and no DNS checks", () => {
+  it("renders PostfixAdmin's config with the database account, SHA512 crypt, no DNS checks and nothing sent by mail", () => {
     const sql: SqlEndpoint = { host: "mariadb", port: 3306, database: "postfixadmin", user: "postfixadmin", password: "it's" };
     const files = renderPostfixadminFiles({
       config: dev,
@@ -176,6 +176,12 @@ describe("database renderers (pure)", () => {
       [/^\$CONF\['domain_path'\] = 'YES';$/m, "domain_path"],
       [/^\$CONF\['domain_in_mailbox'\] = 'NO';$/m, "domain_in_mailbox"],
       [/^\$CONF\['setup_password'\] = '\$2a\$10\$hash';$/m, "setup password hash"],
+      // The web UI (components/postfixadmin) reads the same file: nothing it would send by mail.
+      [/^\$CONF\['mailbox_struct_hook'\] = 'x_mail_platform_mailbox_struct';$/m, "no welcome mail (struct hook)"],
+      [/^\$CONF\['forgotten_user_password_reset'\] = false;$/m, "no password reset for users"],
+      [/^\$CONF\['forgotten_admin_password_reset'\] = false;$/m, "no password reset for admins"],
+      [/^\$CONF\['show_footer_text'\] = 'NO';$/m, "no placeholder footer link"],
+      [/^\$CONF\['footer_link'\] = '';$/m, "no placeholder footer link"],
     ];
     for (const [re, what] of expectations) assert.match(php, re, what);
     const state = JSON.parse(files[DESIRED_STATE_PATH]);
