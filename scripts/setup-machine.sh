@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh Debian machine, as root: the Docker engine,
-# debootstrap for the base image, openssl for test key material. Idempotent and quick when warm.
+# debootstrap for the base image, openssl for test key material, Debian's Chromium for the e2e
+# browser tests (playwright-core drives /usr/bin/chromium; it never downloads a browser of its own).
+# Idempotent and quick when warm.
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

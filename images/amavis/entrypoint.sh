@@ -16,4 +16,9 @@ for d in /var/lib/amavis/tmp /var/lib/amavis/virusmails /run/amavis; do
   chown amavis:amavis "$d"
   chmod 0750 "$d"
 done
+# A container killed without a clean shutdown (host crash, dockerd restart, OOM) keeps its PID
+# file across the restart; it names PID 1, which is then the new amavisd itself, so amavisd would
+# refuse to start ("already running") forever. This script runs only at container start, when no
+# amavisd can be running: any PID file here is stale.
+rm -f /run/amavis/amavisd.pid /var/run/amavis/amavisd.pid
 exec "$@"

@@ -14,7 +14,15 @@ import { after, before, describe, it } from "node:test";
 import { readStackFile } from "../../config/stack-file";
 import { validateStack } from "../../config/validate";
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
-import { DATABASE_USERS, DatabaseUser, MARIADB_HOST, renderMariadbFiles, renderPostfixadminConfig, renderPostfixadminFiles } from "../../components/database/render";
+import {
+  DATABASE_USERS,
+  DatabaseUser,
+  MARIADB_HOST,
+  passwordChangeGrant,
+  renderMariadbFiles,
+  renderPostfixadminConfig,
+  renderPostfixadminFiles,
+} from "../../components/database/render";
 import { buildImage, runWithFiles } from "../support/docker";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -132,6 +140,7 @@ describe("database daemons", () => {
       sql: { host: MARIADB_HOST, port: 3306, database: "postfixadmin", user: DATABASE_USERS.postfixadmin, password: passwords.postfixadmin },
       setupPasswordHash: "$2y$10$abcdefghijklmnopqrstuu5kLu4yhUeF3yS9n3fAT6QGYbx4.D7kW",
       mailboxPasswords,
+      grants: [passwordChangeGrant(platform.internalSubnet)],
     });
     mustDocker(["create", "--name", name, "--network", NETWORK, postfixadminImage]);
     copyInto(name, files);
@@ -313,6 +322,23 @@ describe("database daemons", () => {
     assert.match(wrong.stderr, /Access denied/);
   });
 
+  /** What the webmail's password plugin may do, checked after provisioning and again after a restart. */
+  const assertPasswordChangeRights = (when: string) => {
+    const pc = (sql: string) => asUser(DATABASE_USERS.passwordChange, passwords.passwordChange, "postfixadmin", sql);
+    const before = mailboxRows()["alice@example.test"][0];
+    // The plugin writes a new hash; writing back the current one keeps alice's password as it is.
+    const change = pc(`UPDATE mailbox SET password = '${before}', modified = NOW() WHERE username = 'alice@example.test' AND active = 1`);
+    assert.equal(change.code, 0, `${when}: the password-change account cannot update a password:\n${change.stderr}`);
+    assert.match(change.stdout + change.stderr, /^$/, `${when}: unexpected output from the update`);
+    assert.match(pc("SELECT password FROM mailbox").stderr, /SELECT command denied|denied/, `${when}: it may not read password hashes`);
+    assert.match(pc("UPDATE mailbox SET quota = 0 WHERE username = 'alice@example.test'").stderr, /denied/, `${when}: it may not change quotas`);
+    assert.match(pc("SELECT * FROM alias").stderr, /denied/, `${when}: it may not read aliases`);
+  };
+
+  it("lets the webmail's password-change account write passwords and nothing else", () => {
+    assertPasswordChangeRights("after provisioning");
+  });
+
   it("applies a rotated password to the existing datadir on restart", () => {
     const rotated = randomSecret();
     mustDocker(["stop", "--time", "30", MARIADB]);
@@ -321,5 +347,7 @@ describe("database daemons", () => {
     assert.equal(asUser("dovecot", rotated, "postfixadmin", "SELECT 1").code, 0, "the rotated password must work");
     assert.match(asUser("dovecot", passwords.dovecot, "postfixadmin", "SELECT 1").stderr, /Access denied/, "the old password must stop working");
     assert.deepEqual(Object.keys(mailboxRows()).sort(), ["alice@example.test", "dave@example.test"], "the data survived the restart");
+    // provision.sql revokes every right on start and grants this one again once the table exists.
+    assertPasswordChangeRights("after a restart");
   });
 });
