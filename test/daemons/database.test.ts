@@ -5,10 +5,7 @@
 // Mailboxes and aliases made outside the stack config (as an administrator does in the web UI)
 // must survive every provisioning run.
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { after, before, describe, it } from "node:test";
 import { readStackFile } from "../../config/stack-file";
@@ -23,44 +20,14 @@ import {
   renderPostfixadminConfig,
   renderPostfixadminFiles,
 } from "../../components/database/render";
-import { buildImage, runWithFiles } from "../support/docker";
+import { buildImage, copyInto, docker, mustDocker, RunResult, runWithFiles } from "../support/docker";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PREFIX = `mp-test-db-${process.pid}`;
 const NETWORK = `${PREFIX}-net`;
 const MARIADB = `${PREFIX}-mariadb`;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function docker(args: string[]): Result {
-  const r = spawnSync("docker", args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-}
-
-function mustDocker(args: string[]): string {
-  const r = docker(args);
-  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout.trim();
-}
-
-/** Copies files (container path -> content) into a created, not yet started, container. */
-function copyInto(container: string, files: Record<string, string>): void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-db-files-"));
-  try {
-    for (const [file, content] of Object.entries(files)) {
-      const target = path.join(dir, file);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, content, { mode: 0o600 });
-    }
-    mustDocker(["cp", `${dir}/.`, `${container}:/`]);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+type Result = RunResult;
 
 const randomSecret = () => crypto.randomBytes(12).toString("hex");
 

@@ -6,16 +6,13 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { after, before, describe, it } from "node:test";
 import { PlatformConfig } from "../../config/platform";
 import { accountHost, DATABASE_USERS, DatabaseUser, DESIRED_STATE_PATH, MARIADB_HOST, passwordChangeGrant, renderMariadbFiles, renderPostfixadminConfig, renderPostfixadminFiles } from "../../components/database/render";
 import { POSTFIXADMIN_ALIAS, SERVE_UI_ENTRYPOINT } from "../../components/postfixadmin/admin-ui";
 import { renderPostfixadminUiFiles } from "../../components/postfixadmin/render";
 import { SqlEndpoint } from "../../components/types";
-import { buildImage } from "../support/docker";
+import { buildImage, copyInto, docker, mustDocker, RunResult } from "../support/docker";
 import { stackPlatform } from "../support/platforms";
 
 const PREFIX = `mp-test-pfa-ui-${process.pid}`;
@@ -29,37 +26,7 @@ const SETUP_HASH = "$2y$10$abcdefghijklmnopqrstuu5kLu4yhUeF3yS9n3fAT6QGYbx4.D7kW
 const BROWSER = "203.0.113.7";
 const PROXIED = ["X-Forwarded-Proto: https", `X-Forwarded-For: ${BROWSER}`];
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function docker(args: string[]): Result {
-  const r = spawnSync("docker", args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-}
-
-function mustDocker(args: string[]): string {
-  const r = docker(args);
-  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout.trim();
-}
-
-/** Copies files (container path -> content) into a created, not yet started, container, root-only like the deployment's uploads of secrets. */
-function copyInto(container: string, files: Record<string, string>): void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-pfa-files-"));
-  try {
-    for (const [file, content] of Object.entries(files)) {
-      const target = path.join(dir, file);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, content, { mode: 0o600 });
-    }
-    mustDocker(["cp", `${dir}/.`, `${container}:/`]);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+type Result = RunResult;
 
 const randomSecret = () => crypto.randomBytes(12).toString("hex");
 

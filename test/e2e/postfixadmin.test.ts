@@ -6,10 +6,9 @@
 import { strict as assert } from "assert";
 import { randomBytes } from "crypto";
 import { after, before, describe, it } from "node:test";
-import { ImapFlow } from "imapflow";
 import type { Page } from "playwright-core";
 import { WebBrowser } from "./support/browser";
-import { HOSTNAME, normalHeaders, submit } from "./support/mail";
+import { imapClient, normalHeaders, submit } from "./support/mail";
 import { ca, logs, platform, unique } from "./support/platform";
 
 const ADMIN_UI = "postfixadmin.example.test";
@@ -29,14 +28,7 @@ function adminPassword(): string {
 async function imapSubjects(user: string, pass: string, token: string): Promise<string[]> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const client = new ImapFlow({
-      host: "127.0.0.1",
-      port: platform().ports.imaps,
-      secure: true,
-      auth: { user, pass },
-      tls: { ca: ca(), servername: HOSTNAME },
-      logger: false,
-    });
+    const client = imapClient(user, pass);
     await client.connect();
     try {
       const lock = await client.getMailboxLock("INBOX");

@@ -5,9 +5,8 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import { after, before, describe, it } from "node:test";
-import { ImapFlow } from "imapflow";
-import { HOSTNAME } from "./support/mail";
-import { ca, logs, password, platform } from "./support/platform";
+import { imapClient } from "./support/mail";
+import { logs, password, platform } from "./support/platform";
 import { WebSession } from "./support/web-session";
 
 const USER = "dave@example.test";
@@ -15,14 +14,7 @@ const WEBMAIL = "webmail.example.test";
 
 /** Whether IMAP accepts this password for the user. */
 async function imapAccepts(user: string, pass: string): Promise<boolean> {
-  const client = new ImapFlow({
-    host: "127.0.0.1",
-    port: platform().ports.imaps,
-    secure: true,
-    auth: { user, pass },
-    tls: { ca: ca(), servername: HOSTNAME },
-    logger: false,
-  });
+  const client = imapClient(user, pass);
   try {
     await client.connect();
     await client.logout();

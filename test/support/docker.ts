@@ -14,9 +14,36 @@ export interface RunResult {
   stderr: string;
 }
 
-function docker(args: string[], input?: string): RunResult {
+/** Runs the docker CLI; never throws. */
+export function docker(args: string[], input?: string): RunResult {
   const r = spawnSync("docker", args, { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
   return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+/** Runs the docker CLI and returns its trimmed output; throws with both streams when it fails. */
+export function mustDocker(args: string[]): string {
+  const r = docker(args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/**
+ * Copies files (container path -> content) into a created, not yet started, container. The
+ * copies are root-owned (docker cp keeps the copying user) with `mode`, as the deployment's uploads.
+ */
+export function copyInto(container: string, files: Record<string, string>, mode = 0o600): void {
+  if (!Object.keys(files).length) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-files-"));
+  try {
+    for (const [file, content] of Object.entries(files)) {
+      const target = path.join(dir, file);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, content, { mode });
+    }
+    mustDocker(["cp", `${dir}/.`, `${container}:/`]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Builds images/<service> (classic builder, layer cache reused) and returns its tag. */
@@ -39,35 +66,21 @@ export function runWithFiles(
   /** Names that resolve to 127.0.0.1 in the container, e.g. the platform's service aliases. */
   loopbackHosts: string[] = [],
 ): RunResult {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-files-"));
+  const create = docker([
+    "create",
+    "--network",
+    "none",
+    ...loopbackHosts.flatMap((h) => ["--add-host", `${h}:127.0.0.1`]),
+    ...(entrypoint ? ["--entrypoint", entrypoint] : []),
+    image,
+    ...command,
+  ]);
+  if (create.code !== 0) throw new Error(`docker create failed: ${create.stderr}`);
+  const id = create.stdout.trim();
   try {
-    for (const [file, content] of Object.entries(files)) {
-      const target = path.join(dir, file);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, content, { mode: 0o644 });
-    }
-    const create = docker([
-      "create",
-      "--network",
-      "none",
-      ...loopbackHosts.flatMap((h) => ["--add-host", `${h}:127.0.0.1`]),
-      ...(entrypoint ? ["--entrypoint", entrypoint] : []),
-      image,
-      ...command,
-    ]);
-    if (create.code !== 0) throw new Error(`docker create failed: ${create.stderr}`);
-    const id = create.stdout.trim();
-    try {
-      if (Object.keys(files).length) {
-        // docker cp of a folder keeps ownership of the copying user (root), as uploads do.
-        const cp = docker(["cp", `${dir}/.`, `${id}:/`]);
-        if (cp.code !== 0) throw new Error(`docker cp failed: ${cp.stderr}`);
-      }
-      return docker(["start", "-a", id]);
-    } finally {
-      docker(["rm", "-f", id]);
-    }
+    copyInto(id, files, 0o644);
+    return docker(["start", "-a", id]);
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    docker(["rm", "-f", id]);
   }
 }

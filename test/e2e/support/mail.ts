@@ -56,15 +56,20 @@ export async function submit(
   }
 }
 
-export async function imap<T>(user: string, fn: (client: ImapFlow) => Promise<T>): Promise<T> {
-  const client = new ImapFlow({
+/** An IMAPS client (not yet connected) for `user`, with the stack's password unless another is given. */
+export function imapClient(user: string, pass: string = password(user)): ImapFlow {
+  return new ImapFlow({
     host: "127.0.0.1",
     port: platform().ports.imaps,
     secure: true,
-    auth: { user, pass: password(user) },
+    auth: { user, pass },
     tls: { ca: ca(), servername: HOSTNAME },
     logger: false,
   });
+}
+
+export async function imap<T>(user: string, fn: (client: ImapFlow) => Promise<T>): Promise<T> {
+  const client = imapClient(user);
   await client.connect();
   try {
     return await fn(client);
