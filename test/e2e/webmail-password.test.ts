@@ -24,14 +24,20 @@ async function imapAccepts(user: string, pass: string): Promise<boolean> {
   }
 }
 
-async function login(user: string, pass: string): Promise<WebSession> {
+/** Submits Roundcube's login form; returns the session and the answer (302 into the mailbox on success). */
+async function tryLogin(user: string, pass: string): Promise<{ web: WebSession; status: number; message: string }> {
   const web = new WebSession(WEBMAIL);
   const page = await web.get("/");
   const token = /name="_token" value="([^"]+)"/.exec(page.body)?.[1];
   assert.ok(token, `no login form token on the webmail's start page (HTTP ${page.status}):\n${page.body.slice(0, 2000)}`);
   const r = await web.post("/?_task=login", { _token: token, _task: "login", _action: "login", _timezone: "UTC", _url: "", _user: user, _pass: pass });
-  assert.equal(r.status, 302, `expected the login to redirect into the mailbox, got HTTP ${r.status}:\n${r.body.slice(0, 2000)}\n${logs("webmail")}`);
-  return web;
+  return { web, status: r.status, message: /display_message\("([^"]*)"/.exec(r.body)?.[1] ?? "" };
+}
+
+async function login(user: string, pass: string): Promise<WebSession> {
+  const r = await tryLogin(user, pass);
+  assert.equal(r.status, 302, `expected the login to redirect into the mailbox, got HTTP ${r.status} (${r.message})\n${logs("webmail")}`);
+  return r.web;
 }
 
 /** Changes the password on Roundcube's password page; returns the page's message. */
@@ -93,5 +99,32 @@ describe("webmail over HTTPS", () => {
     const rip = /rip=([\d.]+)/.exec(last)?.[1];
     assert.ok(rip, `no IMAP login of ${USER} in Dovecot's log:\n${lines.slice(-5).join("\n")}`);
     assert.ok(!webmailIp.split(" ").includes(rip), `Dovecot logged the webmail container's address ${rip} as the client: ${last}`);
+  });
+});
+
+describe("webmail login rate limit", () => {
+  const ERIN = "erin@example.test";
+
+  before(() => {
+    platform();
+  });
+
+  it("locks an account out of the webmail for a minute after three wrong passwords, while IMAP still serves it", async () => {
+    // Roundcube counts failures per known user: one good login first, waiting out a lock left by
+    // an earlier run of this test (it lasts 60 s).
+    const deadline = Date.now() + 70_000;
+    for (let first = await tryLogin(ERIN, password(ERIN)); first.status !== 302; first = await tryLogin(ERIN, password(ERIN))) {
+      assert.ok(Date.now() < deadline && /Too many failed/.test(first.message), `the first login failed: HTTP ${first.status} (${first.message})`);
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+    for (let i = 1; i <= 3; i++) {
+      const wrong = await tryLogin(ERIN, `wrong-${i}-${password(ERIN)}`);
+      assert.notEqual(wrong.status, 302, `wrong password ${i} logged in`);
+    }
+    const locked = await tryLogin(ERIN, password(ERIN));
+    assert.notEqual(locked.status, 302, "the right password still logged in right after three failures");
+    assert.match(locked.message, /Too many failed login attempts/, `expected Roundcube's lock-out message, saw: ${locked.message}`);
+    // The lock is the webmail's: mail clients keep working (Dovecot slows down failures itself).
+    assert.equal(await imapAccepts(ERIN, password(ERIN)), true, "IMAP refused the account the webmail locked");
   });
 });
