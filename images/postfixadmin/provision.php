@@ -21,8 +21,9 @@
 //     deactivates (active = 0) or, with deleteRemovedMailboxes, deletes it. After that it is
 //     left alone like any other: an administrator may re-activate it in the UI (and turning
 //     deleteRemovedMailboxes on later does not delete it: the UI can). A deployment
-//     older than the record gets it on its next run, holding exactly the addresses of that
-//     run's desired state: what was deactivated earlier, or made by hand, is not touched.
+//     older than the record gets it on its next run, holding the addresses of that run's desired
+//     state and the active ones earlier runs created (PostfixAdmin's log says who created what):
+//     what was deactivated earlier, or made by hand, is not touched.
 //     Deleting keeps the Maildir files on disk: PostfixAdmin only removes database rows, and no
 //     postdeletion script is configured;
 //   - domains are never deactivated or deleted (a domain missing from the state is left alone),
@@ -257,7 +258,24 @@ try {
     fail('cannot create the record of managed addresses (' . MANAGED_TABLE . '): ' . $e->getMessage());
 }
 if (!$recordExisted) {
-    say('record of managed addresses (' . MANAGED_TABLE . ') created: it adopts the mailboxes and aliases of this desired state only; every other existing one is left alone');
+    // A deployment older than the record: besides this state's addresses (adopted below), the
+    // active ones earlier runs created are the config's too, so one the config dropped in this
+    // same deploy is still deactivated. PostfixAdmin's log names who created each row; only this
+    // run uses postfixadmin-cli ("CLI (...)"), the UI logs the administrator's address.
+    try {
+        $adopted = $db->exec(
+            'INSERT IGNORE INTO ' . MANAGED_TABLE . " (kind, address)
+             SELECT 'mailbox', LOWER(m.username) FROM mailbox m
+              WHERE m.active = 1 AND EXISTS (SELECT 1 FROM log l WHERE l.action = 'create_mailbox' AND l.data = m.username AND l.username LIKE 'CLI%')
+             UNION
+             SELECT 'alias', LOWER(a.address) FROM alias a
+              WHERE a.active = 1 AND NOT EXISTS (SELECT 1 FROM mailbox m WHERE m.username = a.address)
+                AND EXISTS (SELECT 1 FROM log l WHERE l.action = 'create_alias' AND l.data = a.address AND l.username LIKE 'CLI%')"
+        );
+    } catch (PDOException $e) {
+        fail('cannot adopt the addresses earlier runs created into ' . MANAGED_TABLE . ': ' . $e->getMessage());
+    }
+    say('record of managed addresses (' . MANAGED_TABLE . ") created: it adopts the $adopted active addresses earlier provisioning runs created (PostfixAdmin's log) and those of this desired state; every other existing one is left alone");
 }
 $managed = ['mailbox' => [], 'alias' => []];
 foreach ($db->query('SELECT kind, address FROM ' . MANAGED_TABLE)->fetchAll(PDO::FETCH_ASSOC) as $row) {
