@@ -4,6 +4,7 @@
 import { strict as assert } from "assert";
 import * as path from "path";
 import { before, describe, it } from "node:test";
+import { cidrsWithout } from "../../config/network";
 import { ProgramRun, RegisteredResource, runProgram } from "../../tools/mock-run/run-program";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -152,8 +153,10 @@ describe("the dev stack under mocks", () => {
     const password = upload(container("webmail"), "/etc/roundcube/plugins/password/config.inc.php");
     assert.match(password, /mysql:\/\/password_change:[^@]+@mariadb:3306\/postfixadmin/, "the password plugin uses the password-change account, not PostfixAdmin's");
     const auth = upload(container("dovecot"), "/etc/dovecot/conf.d/10-auth.conf");
-    assert.match(auth, /^login_trusted_networks = 172\.30\.0\.0\/\d+/m, "Dovecot trusts the webmail's forwarded client address");
-    assert.doesNotMatch(auth, /^login_trusted_networks = .*172\.30\.0\.1\/32/m, "the Docker host (internal gateway) is not trusted");
+    // The internal subnet (where the webmail is) minus its gateway (the Docker host); nothing on the edge.
+    const trusted = /^login_trusted_networks = (.*)$/m.exec(auth)?.[1].split(" ") ?? [];
+    assert.deepEqual(trusted, cidrsWithout("172.30.0.0/24", "172.30.0.1"), "Dovecot trusts the internal subnet but the Docker host's gateway");
+    assert.ok(!trusted.some((n) => n.startsWith("172.30.1.")), `the edge network must not be trusted: ${trusted.join(" ")}`);
   });
 
   it("outputs the DNS records, with the DKIM key, as data and as a zone snippet", () => {
