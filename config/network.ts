@@ -42,3 +42,11 @@ export function cidrsWithout(subnet: string, address: string): string[] {
   }
   return out.sort((a, b) => parseCidr(a).base - parseCidr(b).base);
 }
+
+/**
+ * The platform's own containers: its internal subnet minus the gateway, where processes on the
+ * Docker host appear. Daemons trust forwarded client addresses (and relay) only from here.
+ */
+export function platformPeers(internalSubnet: string): string[] {
+  return cidrsWithout(internalSubnet, gatewayOf(internalSubnet));
+}

@@ -1,7 +1,8 @@
 // Pure renderer of the built-in Piler's configuration (upstream image sutoj/piler 1.4.x): plain
 // values in, container path -> file content out. The component lifts it over Pulumi outputs so
 // the database password and the encryption key stay secret; tests call it directly.
-import { cidrsWithout, gatewayOf } from "../../config/network";
+import { platformPeers } from "../../config/network";
+import { phpString } from "../../render/php";
 import { PlatformConfig } from "../../config/platform";
 import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
 import { Endpoint, SqlEndpoint } from "../types";
@@ -69,7 +70,7 @@ export function pilerMemoryMb(p: Pick<PlatformConfig, "limits" | "tuning">): num
 
 /** smtp.acl lines: the internal subnet minus its gateway, as permits (anything else is denied). */
 export function pilerAccessList(internalSubnet: string): string[] {
-  return cidrsWithout(internalSubnet, gatewayOf(internalSubnet)).map((cidr) => `${cidr} permit`);
+  return platformPeers(internalSubnet).map((cidr) => `${cidr} permit`);
 }
 
 /** A piler.conf value: one line, and Piler's parser keeps everything after the first '='. */
@@ -78,12 +79,6 @@ export function pilerConfValue(key: string, value: string | number): string {
   if (/[\r\n\0]/.test(s)) throw new ArchiveRenderError(`piler.conf ${key}: a value cannot contain a line break`);
   if (s.length > 255) throw new ArchiveRenderError(`piler.conf ${key}: Piler keeps at most 255 characters of a value, got ${s.length}`);
   return s;
-}
-
-/** A PHP single-quoted string literal: only `\` and `'` need escaping there. */
-export function phpString(value: string): string {
-  if (/\0/.test(value)) throw new ArchiveRenderError("a PHP string value cannot contain NUL");
-  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
 export function renderPilerFiles(input: PilerRenderInput): RenderedFiles {

@@ -5,7 +5,7 @@ import { PlatformConfig } from "../../config/platform";
 import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
 import { ArchiveIntake } from "../archive/archive";
 import { DkimKey, Endpoint, SqlEndpoint } from "../types";
-import { cidrsWithout, gatewayOf } from "../../config/network";
+import { gatewayOf, platformPeers } from "../../config/network";
 
 /** Ports inside the containers. */
 export const AMAVIS_INBOUND_PORT = 10024;
@@ -215,7 +215,7 @@ export function renderAmavisFiles(input: ContentFilterRenderInput): RenderedFile
 /** spamd's files: its command line (/etc/default/spamd) and SpamAssassin's config. */
 export function renderSpamdFiles(input: Pick<ContentFilterRenderInput, "platform" | "bayesSql">): RenderedFiles {
   const p = input.platform;
-  const allowedIps = ["127.0.0.1/32", ...cidrsWithout(p.internalSubnet, gatewayOf(p.internalSubnet))].join(",");
+  const allowedIps = ["127.0.0.1/32", ...platformPeers(p.internalSubnet)].join(",");
   return { ...renderAll("spamd", () => ({ allowedIps, maxChildren: SPAMD_CHILDREN })), ...renderSpamAssassinFiles(input) };
 }
 

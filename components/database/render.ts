@@ -4,6 +4,7 @@
 import { AliasConfig, DomainConfig, MailboxConfig, parseCidr } from "../../config/schema";
 import { Tuning } from "../../config/platform";
 import { containerPath, RenderedFiles, renderTemplate } from "../../render/template";
+import { phpString } from "../../render/php";
 import { SqlEndpoint } from "../types";
 
 /** Network alias of the MariaDB container; consumers get it through the component's outputs. */
@@ -79,11 +80,6 @@ export function accountHost(subnet: string): string {
 /** Escapes a value for a single-quoted SQL string literal. */
 export function sqlString(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\0/g, "\\0");
-}
-
-/** Escapes a value for a single-quoted PHP string literal. */
-export function phpString(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
 }
 
 /**

@@ -1,6 +1,6 @@
 // Pure renderer of the DovecotStore's configuration: plain values in, container path -> file
 // content out. The component lifts it over Pulumi outputs; tests call it directly.
-import { cidrsWithout, gatewayOf } from "../../config/network";
+import { platformPeers } from "../../config/network";
 import { PlatformConfig } from "../../config/platform";
 import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
 import { DomainCertificate, Endpoint, SqlEndpoint } from "../types";
@@ -24,7 +24,7 @@ export class DovecotRenderError extends Error {}
 
 /** Who may forward a client's address to Dovecot: with the webmail on, the internal subnet minus its gateway. */
 export function loginTrustedNetworks(platform: Pick<PlatformConfig, "features" | "internalSubnet">): string[] {
-  return platform.features.webmail ? cidrsWithout(platform.internalSubnet, gatewayOf(platform.internalSubnet)) : [];
+  return platform.features.webmail ? platformPeers(platform.internalSubnet) : [];
 }
 
 /**

@@ -2,7 +2,7 @@
 // out. config.local.php (database, password scheme) is not rendered here: the Database component
 // renders it for the provisioning run and hands the same file to the UI, which adds its Apache site
 // and PHP settings.
-import { cidrsWithout, gatewayOf } from "../../config/network";
+import { platformPeers } from "../../config/network";
 import { PlatformConfig } from "../../config/platform";
 import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
 import { DESIRED_STATE_PATH, POSTFIXADMIN_CONFIG_TEMPLATE } from "../database/render";
@@ -22,11 +22,6 @@ export interface PostfixadminUiRenderInput {
 
 export class PostfixadminUiRenderError extends Error {}
 
-/** Addresses Apache believes X-Forwarded-For from: the internal subnet minus its gateway (the Docker host). */
-export function trustedProxies(platform: PlatformConfig): string[] {
-  return cidrsWithout(platform.internalSubnet, gatewayOf(platform.internalSubnet));
-}
-
 /** The UI's own templates: every PostfixAdmin template outside etc/postfixadmin/, which the Database renders. */
 export function uiTemplates(): string[] {
   return templatesOf("postfixadmin").filter((t) => !t.startsWith("postfixadmin/etc/postfixadmin/"));
@@ -44,7 +39,7 @@ export function renderPostfixadminUiFiles(input: PostfixadminUiRenderInput): Ren
   const values: Record<string, TemplateValues> = {
     [POSTFIXADMIN_SITE_TEMPLATE]: {
       serverName: platform.webHostnames.admin,
-      trustedProxies: trustedProxies(platform).join(" "),
+      trustedProxies: platformPeers(platform.internalSubnet).join(" "),
     },
     [POSTFIXADMIN_PHP_TEMPLATE]: {
       sessionLifetimeSeconds: SESSION_LIFETIME_SECONDS,

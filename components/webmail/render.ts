@@ -1,7 +1,8 @@
 // Pure renderer of the Webmail's configuration (Roundcube 1.6, Apache, PHP): plain values in,
 // container path -> file content out. The component lifts it over Pulumi outputs; tests call it directly.
 import { PlatformConfig } from "../../config/platform";
-import { cidrsWithout, gatewayOf } from "../../config/network";
+import { platformPeers } from "../../config/network";
+import { phpList, phpString } from "../../render/php";
 import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
 import { MAILBOX_PASSWORD_SCHEME } from "../database/database";
 import { Endpoint, SqlEndpoint } from "../types";
@@ -37,16 +38,6 @@ export interface WebmailRenderInput {
 
 export class WebmailRenderError extends Error {}
 
-/** A PHP single-quoted string literal: only `\` and `'` need escaping there. */
-export function phpString(value: string): string {
-  if (/[\0]/.test(value)) throw new WebmailRenderError("a PHP string value cannot contain NUL");
-  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
-}
-
-/** A PHP list literal of strings. */
-export function phpList(values: string[]): string {
-  return `[${values.map(phpString).join(", ")}]`;
-}
 
 /** Roundcube's DSN, `mysql://user:pass@host:port/db`; user and password URL-encoded (rcube_db::parse_dsn decodes them). */
 export function mysqlDsn(sql: SqlEndpoint): string {
@@ -89,10 +80,6 @@ export function passwordAlgorithm(scheme: string): string {
   return algorithm;
 }
 
-/** Addresses Apache believes X-Forwarded-For from: the internal subnet minus its gateway (the Docker host). */
-export function trustedProxies(platform: PlatformConfig): string[] {
-  return cidrsWithout(platform.internalSubnet, gatewayOf(platform.internalSubnet));
-}
 
 export function renderWebmailFiles(input: WebmailRenderInput): RenderedFiles {
   const { platform, imap, submission, managesieve, sql, passwordSql, caCertPem, desKey } = input;
@@ -124,7 +111,7 @@ export function renderWebmailFiles(input: WebmailRenderInput): RenderedFiles {
     },
     "roundcube/etc/apache2/sites-enabled/roundcube.conf": {
       serverName: platform.hostname,
-      trustedProxies: trustedProxies(platform).join(" "),
+      trustedProxies: platformPeers(platform.internalSubnet).join(" "),
     },
     "roundcube/etc/php/8.4/apache2/conf.d/90-mail-platform.ini": {
       uploadMaxMb: messageMb,

@@ -36,7 +36,6 @@ import {
   DESIRED_STATE_PATH,
   desiredState,
   mariadbSizing,
-  phpString,
   renderMariadbFiles,
   renderPostfixadminFiles,
   sqlString,
@@ -90,9 +89,8 @@ describe("database renderers (pure)", () => {
     }
   });
 
-  it("escapes quotes and backslashes in SQL and PHP literals", () => {
+  it("escapes quotes and backslashes in SQL literals", () => {
     assert.equal(sqlString(`a'b\\c`), `a\\'b\\\\c`);
-    assert.equal(phpString(`a'b\\c`), `a\\'b\\\\c`);
   });
 
   const dev = stackPlatform("Pulumi.dev.yaml");

@@ -1,5 +1,6 @@
 // PostfixAdmin's web UI: the pure renderer (Apache site, PHP settings) and the component's
 // container under mocks.
+import { platformPeers } from "../../config/network";
 import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
 import { stackPlatform } from "../support/platforms";
@@ -13,7 +14,6 @@ import {
   PostfixadminUiRenderInput,
   renderPostfixadminUiFiles,
   SESSION_LIFETIME_SECONDS,
-  trustedProxies,
 } from "../../components/postfixadmin/render";
 
 const SITE = "/etc/apache2/sites-enabled/postfixadmin.conf";
@@ -67,11 +67,11 @@ describe("renderPostfixadminUiFiles", () => {
   });
 
   it("trusts X-Forwarded-For from the internal subnet minus its gateway", () => {
-    assert.deepEqual(trustedProxies(dev), [
+    assert.deepEqual(platformPeers(dev.internalSubnet), [
       "172.30.0.0/32", "172.30.0.2/31", "172.30.0.4/30", "172.30.0.8/29", "172.30.0.16/28", "172.30.0.32/27", "172.30.0.64/26", "172.30.0.128/25",
     ]);
     assertHas(files[SITE], "RemoteIPHeader X-Forwarded-For", "remoteip header");
-    assertHas(files[SITE], `RemoteIPInternalProxy ${trustedProxies(dev).join(" ")}\n`, "remoteip proxies");
+    assertHas(files[SITE], `RemoteIPInternalProxy ${platformPeers(dev.internalSubnet).join(" ")}\n`, "remoteip proxies");
     assert.ok(!/RemoteIPInternalProxy.*172\.30\.0\.1[ /\n]/.test(files[SITE]), "the gateway must not be trusted");
     const other = render({ ...dev, internalSubnet: "10.9.8.0/24" })[SITE];
     assertHas(other, "RemoteIPInternalProxy 10.9.8.0/32 10.9.8.2/31", "follows internalSubnet");

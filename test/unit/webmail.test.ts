@@ -1,4 +1,6 @@
 // Webmail: the pure renderer (tables of cases) and the component's children under mocks.
+import { platformPeers } from "../../config/network";
+import { phpString } from "../../render/php";
 import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
 import { stackPlatform } from "../support/platforms";
@@ -9,9 +11,7 @@ import { SqlEndpoint } from "../../components/types";
 import {
   mysqlDsn,
   passwordAlgorithm,
-  phpString,
   renderWebmailFiles,
-  trustedProxies,
   WEBMAIL_CA_FILE,
   WebmailRenderInput,
 } from "../../components/webmail/render";
@@ -129,7 +129,7 @@ describe("renderWebmailFiles", () => {
   });
 
   it("trusts X-Forwarded-For from the internal subnet minus its gateway", () => {
-    assert.deepEqual(trustedProxies(input().platform), [
+    assert.deepEqual(platformPeers(input().platform.internalSubnet), [
       "172.30.0.0/32", "172.30.0.2/31", "172.30.0.4/30", "172.30.0.8/29", "172.30.0.16/28", "172.30.0.32/27", "172.30.0.64/26", "172.30.0.128/25",
     ]);
     assertHas(files[SITE], "RemoteIPInternalProxy 172.30.0.0/32 172.30.0.2/31", "remoteip");
@@ -146,6 +146,7 @@ describe("renderWebmailFiles", () => {
     ["plain", "abc", "'abc'"],
   ];
   for (const [name, value, literal] of escapes) it(`writes PHP string literals safely (${name})`, () => assert.equal(phpString(value), literal));
+  it("refuses a PHP string value with NUL, which would end the literal early", () => assert.throws(() => phpString("a\0b"), /NUL/));
 
   it("URL-encodes DSN credentials", () => {
     assert.equal(mysqlDsn({ ...sql, user: "u@x", password: "p:a/s@s%'" }), "mysql://u%40x:p%3Aa%2Fs%40s%25'@mariadb:3306/roundcube");

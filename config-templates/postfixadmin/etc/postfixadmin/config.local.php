@@ -10,14 +10,14 @@
 $CONF['configured'] = true;
 // bcrypt hash of a random password nobody needs day to day; set so setup.php can never be
 // "claimed" by whoever reaches it first (the UI's site refuses setup.php as well).
-$CONF['setup_password'] = '{{ setupPasswordHash }}';
+$CONF['setup_password'] = {{ setupPasswordHash }};
 
 $CONF['database_type'] = 'mysqli';
-$CONF['database_host'] = '{{ databaseHost }}';
+$CONF['database_host'] = {{ databaseHost }};
 $CONF['database_port'] = '{{ databasePort }}';
-$CONF['database_user'] = '{{ databaseUser }}';
-$CONF['database_password'] = '{{ databasePassword }}';
-$CONF['database_name'] = '{{ databaseName }}';
+$CONF['database_user'] = {{ databaseUser }};
+$CONF['database_password'] = {{ databasePassword }};
+$CONF['database_name'] = {{ databaseName }};
 
 // crypt(3) SHA-512: stored as "$6$<salt>$<hash>" without a {SCHEME} prefix, which Dovecot reads
 // with default_pass_scheme = SHA512-CRYPT (components/database exports MAILBOX_PASSWORD_SCHEME).
