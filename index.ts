@@ -60,12 +60,20 @@ const database = new Database(
 
 // Off unless features.archive: then every message is copied to the archive's intake, an existing
 // archive server's (archive.intake) or the built-in Piler's, which searches through Manticore.
+// Services that read the database start after it; `startAfter` orders them without tying their
+// config to the database's containers, so re-provisioning or a MariaDB restart re-creates none of them.
+const afterDatabase = [database.ready.server];
+const afterProvisioning = [database.ready.provisioned];
+
 const searchIndex =
   platform.features.archive && !platform.archive.intake ? new SearchIndex(`${name}-search`, { platform, internalNetwork }, onHost) : undefined;
 const archive = platform.features.archive
   ? new Archive(
       `${name}-archive`,
-      { platform, builtin: searchIndex ? { internalNetwork, sql: database.pilerSql, search: searchIndex.sqlEndpoint } : undefined },
+      {
+        platform,
+        builtin: searchIndex ? { internalNetwork, sql: database.pilerSql, search: searchIndex.sqlEndpoint, startAfter: afterDatabase } : undefined,
+      },
       onHost,
     )
   : undefined;
@@ -82,6 +90,7 @@ const contentFilter = new ContentFilter(
     internalNetwork,
     edgeNetwork,
     bayesSql: database.bayesSql,
+    startAfter: afterDatabase,
     dkimKeys: dkim.keys,
     reinjection,
     archive: archive?.intake,
@@ -97,6 +106,7 @@ const mailStore = new DovecotStore(
     internalNetwork,
     edgeNetwork,
     sql: database.dovecotSql,
+    startAfter: afterProvisioning,
     certificates: certificates.certificates,
     spamd: contentFilter.spamdEndpoint,
   },
@@ -111,6 +121,7 @@ const gateway = new PostfixGateway(
     internalNetwork,
     edgeNetwork,
     sql: database.postfixSql,
+    startAfter: afterProvisioning,
     certificates: certificates.certificates,
     lmtp: mailStore.lmtpEndpoint,
     sasl: mailStore.saslEndpoint,
@@ -133,6 +144,7 @@ const webmail = platform.features.webmail
         managesieve: mailStore.managesieveEndpoint,
         sql: database.roundcubeSql,
         passwordSql: database.passwordChangeSql,
+        startAfter: afterProvisioning,
         caCertPem: certificates.caCertPem,
       },
       onHost,
@@ -143,7 +155,7 @@ const webmail = platform.features.webmail
 const adminUi = platform.features.admin
   ? new PostfixAdminUi(
       `${name}-admin`,
-      { platform, image: host.images.postfixadmin, internalNetwork, config: database.postfixadminConfig },
+      { platform, image: host.images.postfixadmin, internalNetwork, config: database.postfixadminConfig, startAfter: afterProvisioning },
       onHost,
     )
   : undefined;
@@ -162,7 +174,8 @@ const proxy = new ReverseProxy(
   onHost,
 );
 
-const records = pulumi.all([dkim.keys, proxy.mtaStsPolicies]).apply(([keys, policies]) => [
+// From the public keys alone: records derived from the private keys would be secret, and print as [secret].
+const records = pulumi.all([dkim.publicKeys, proxy.mtaStsPolicies]).apply(([keys, policies]) => [
   ...dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
   ...mtaStsDnsRecords(policies),
   ...tlsRptDnsRecords(platform.domains),

@@ -38,6 +38,9 @@ export interface DkimKey {
   publicKeyBase64: string;
 }
 
+/** A DKIM key's public half: what its DNS record publishes. */
+export type DkimPublicKey = Omit<DkimKey, "privateKeyPem">;
+
 /** A Docker network a container joins, by name. */
 export interface NetworkRef {
   name: pulumi.Input<string>;

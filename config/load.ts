@@ -2,6 +2,7 @@
 // the typed PlatformConfig.
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig, resolvePlatform } from "./platform";
+import { environmentProblems } from "./environment";
 import { CONFIG_NAMESPACE, ConfigError, validateStack } from "./validate";
 
 /** Pulumi stores every config value as a string; structured and typed values arrive as JSON. */
@@ -28,6 +29,7 @@ export function loadPlatformConfig(): PlatformConfig {
     Object.fromEntries(Object.entries(pulumi.runtime.allConfig()).map(([k, v]) => [k, decodeConfigValue(v)])),
   );
   const result = validateStack(raw);
-  if (!result.ok) throw new ConfigError(result.problems);
+  const environment = environmentProblems(process.env);
+  if (!result.ok || environment.length) throw new ConfigError([...(result.ok ? [] : result.problems), ...environment]);
   return resolvePlatform(result.value, pulumi.getStack());
 }

@@ -10,6 +10,8 @@ export interface StackFile {
   stack: string;
   /** Values under the project's namespace, keys without the prefix. */
   values: Record<string, unknown>;
+  /** Every `namespace:key` with its value as written. */
+  raw: Record<string, unknown>;
   /** Every `namespace:key` as a string, the form `pulumi.runtime.setAllConfig` takes. */
   flat: Record<string, string>;
 }
@@ -21,5 +23,5 @@ export function readStackFile(file: string): StackFile {
     Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
   );
   const m = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file));
-  return { stack: m ? m[1] : "dev", values: namespaceValues(config), flat };
+  return { stack: m ? m[1] : "dev", values: namespaceValues(config), raw: config, flat };
 }

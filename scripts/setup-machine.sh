@@ -2,7 +2,9 @@
 # Everything the test suite needs on a fresh Debian machine, as root: the Docker engine,
 # debootstrap for the base image, openssl for test key material, Debian's Chromium for the e2e
 # browser tests (playwright-core drives /usr/bin/chromium; it never downloads a browser of its own).
-# Idempotent and quick when warm.
+# Idempotent and quick when warm. Our CI machines' setup, never a user's: with ensure-docker.sh,
+# which it runs, the only script that installs system packages (base-image.sh and deploy-dev.sh
+# say what is missing instead).
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)

@@ -1,10 +1,13 @@
 // npm run render -- <stack file> <dir> [--working-secrets]
 // Writes every config file the stack's containers would receive, one folder per container, so a
-// reviewer can diff a configuration change in a pull request. Secrets are masked unless
-// --working-secrets is given (the daemon tests need keys a daemon can parse; never commit those).
+// reviewer can diff a configuration change in a pull request, and next to them each container's
+// other settings (<dir>/<name>/.settings.json: image, ports, volumes, healthcheck, ...), which
+// `npm run diff` compares too. Secrets are masked unless --working-secrets is given (the daemon
+// tests need keys a daemon can parse; never commit those); secret settings are always masked.
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../config/validate";
+import { containerSettings, imageService } from "./container-settings";
 import { runProgram } from "./mock-run/run-program";
 
 export interface ManifestContainer {
@@ -30,9 +33,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const run = await runProgram(path.resolve(stackFile), working ? "real" : "masked");
-  const images = new Map(
-    run.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => [r.state.imageId as string, r.inputs.build?.label?.["mail-platform.service"] as string]),
-  );
+  const images = new Map(run.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => [r.state.imageId as string, r]));
   fs.rmSync(outDir, { recursive: true, force: true });
   const containers: ManifestContainer[] = [];
   for (const r of run.resources.filter((x) => x.type === "docker:index/container:Container")) {
@@ -42,9 +43,11 @@ async function main(): Promise<void> {
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, u.content ?? "");
     }
+    fs.mkdirSync(path.join(outDir, r.inputs.name), { recursive: true });
+    fs.writeFileSync(path.join(outDir, r.inputs.name, ".settings.json"), JSON.stringify(containerSettings(r, images), null, 2) + "\n");
     containers.push({
       name: r.inputs.name,
-      service: images.get(r.inputs.image) ?? "unknown",
+      service: imageService(images.get(r.inputs.image)) ?? "unknown",
       role: ((r.inputs.labels ?? []) as { label: string; value: string }[]).find((l) => l.label === "mail-platform.service")?.value ?? "unknown",
       envs: r.inputs.envs ?? [],
       command: r.inputs.command ?? [],

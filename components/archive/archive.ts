@@ -59,6 +59,8 @@ export interface ArchiveBuiltinArgs {
   sql: pulumi.Input<SqlEndpoint>;
   /** SearchIndex.sqlEndpoint: Manticore's MySQL protocol. */
   search: pulumi.Input<Endpoint>;
+  /** What Piler starts after (Database.ready.server): ordering only, see ServiceContainerArgs.startAfter. */
+  startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 export interface ArchiveArgs {
@@ -153,6 +155,7 @@ export class Archive extends pulumi.ComponentResource {
       `${name}-container`,
       {
         service: "piler",
+        startAfter: builtin.startAfter,
         containerName: `${platform.instanceName}-piler`,
         image: image.imageId,
         // Internal only: Amavis sends the copies there, the ReverseProxy serves the UI from there.

@@ -48,6 +48,8 @@ export interface ContentFilterArgs {
   reinjection: pulumi.Input<Endpoint>;
   /** The archive's intake (Archive.intake); absent when archiving is off. */
   archive?: pulumi.Input<ArchiveIntake>;
+  /** What this service starts after (Database.ready): ordering only, see ServiceContainerArgs.startAfter. */
+  startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class ContentFilter extends pulumi.ComponentResource {
@@ -95,6 +97,7 @@ export class ContentFilter extends pulumi.ComponentResource {
     const spamd = serviceContainer(
       `${name}-spamd`,
       {
+        startAfter: args.startAfter,
         dnsResolvers: p.dnsResolvers,
         service: "spamd",
         containerName: `${p.instanceName}-spamd`,
@@ -112,6 +115,7 @@ export class ContentFilter extends pulumi.ComponentResource {
     const amavis = serviceContainer(
       `${name}-amavis`,
       {
+        startAfter: args.startAfter,
         dnsResolvers: p.dnsResolvers,
         service: "amavis",
         containerName: `${p.instanceName}-amavis`,

@@ -58,9 +58,9 @@ export interface DatabaseArgs {
 export class Database extends pulumi.ComponentResource {
   /** MariaDB on the internal network (alias `mariadb`, port 3306). */
   public readonly endpoint: pulumi.Output<Endpoint>;
-  /** Postfix's read-only account on the PostfixAdmin database; resolves once provisioning succeeded. Secret. */
+  /** Postfix's read-only account on the PostfixAdmin database (start after `ready.provisioned`). Secret. */
   public readonly postfixSql: pulumi.Output<SqlEndpoint>;
-  /** Dovecot's read-only account on the PostfixAdmin database; resolves once provisioning succeeded. Secret. */
+  /** Dovecot's read-only account on the PostfixAdmin database (start after `ready.provisioned`). Secret. */
   public readonly dovecotSql: pulumi.Output<SqlEndpoint>;
   /** PostfixAdmin's read-write account on its database (for a later web UI). Secret. */
   public readonly postfixadminSql: pulumi.Output<SqlEndpoint>;
@@ -70,14 +70,21 @@ export class Database extends pulumi.ComponentResource {
   public readonly mailboxPasswords: pulumi.Output<Record<string, string>>;
   /** Roundcube's own database and account. Secret. */
   public readonly roundcubeSql: pulumi.Output<SqlEndpoint>;
-  /** The account that may change a mailbox's password in PostfixAdmin's tables, and nothing else; resolves once provisioning succeeded. Secret. */
+  /** The account that may change a mailbox's password in PostfixAdmin's tables, and nothing else (start after `ready.provisioned`). Secret. */
   public readonly passwordChangeSql: pulumi.Output<SqlEndpoint>;
   /** The built-in Piler's database and account. Secret. */
   public readonly pilerSql: pulumi.Output<SqlEndpoint>;
-  /** PostfixAdmin's config.local.php for its web UI; resolves once the schema is provisioned. Secret. */
+  /** PostfixAdmin's config.local.php for its web UI (start after `ready.provisioned`). Secret. */
   public readonly postfixadminConfig: pulumi.Output<RenderedFiles>;
   /** Initial password per PostfixAdmin super-administrator (`web.admins`); never reset later. Secret. */
   public readonly adminPasswords: pulumi.Output<Record<string, string>>;
+  /**
+   * What a consumer starts after (`startAfter`, i.e. dependsOn: ordering without re-creating it):
+   * `server` once MariaDB is healthy (its own databases and accounts exist), `provisioned` once
+   * the provisioning run has succeeded (PostfixAdmin's tables, mailboxes and grants exist); the
+   * latter fails the deployment, with the run's output, when provisioning failed.
+   */
+  public readonly ready: { server: pulumi.Resource; provisioned: pulumi.Output<pulumi.Resource> };
 
   constructor(name: string, args: DatabaseArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(DATABASE_TYPE, name, {}, opts);
@@ -140,9 +147,12 @@ export class Database extends pulumi.ComponentResource {
       { parent: this, deleteBeforeReplace: true },
     );
 
+    // The endpoints carry the account, not the containers' outputs: a consumer that took
+    // mariadb.id (or the provisioning run's exit code) into its config would be re-created by the
+    // engine whenever MariaDB is replaced (or provisioning re-runs). Ordering is `ready`'s job.
     const account = (user: DatabaseUser, database: string): pulumi.Output<SqlEndpoint> =>
       pulumi.secret(
-        pulumi.all([mariadb.id, accountPasswords[user].result]).apply(([, password]) => ({
+        accountPasswords[user].result.apply((password) => ({
           host: MARIADB_HOST,
           port: MARIADB_PORT,
           database,
@@ -203,32 +213,23 @@ export class Database extends pulumi.ComponentResource {
     );
 
     // Whether or not the provider itself objects to a non-zero exit, this fails the deployment with
-    // the run's output, and keeps the SQL outputs (and so Postfix and Dovecot) from resolving.
+    // the run's output before any service that reads PostfixAdmin's tables is created.
     const provisioned = pulumi.all([provision.exitCode, provision.containerLogs]).apply(([exitCode, logs]) => {
       const problem = provisioningFailure(`${platform.instanceName}-postfixadmin-provision`, exitCode, logs);
       if (problem) throw new pulumi.ResourceError(problem, this);
-      return true;
+      return provision as pulumi.Resource;
     });
+    this.ready = { server: mariadb, provisioned };
 
-    const afterProvisioning = (user: DatabaseUser): pulumi.Output<SqlEndpoint> =>
-      pulumi.secret(
-        pulumi.all([provisioned, accountPasswords[user].result]).apply(([, password]) => ({
-          host: MARIADB_HOST,
-          port: MARIADB_PORT,
-          database: DATABASE_NAMES.postfixadmin,
-          user: DATABASE_USERS[user],
-          password,
-        })),
-      );
-    this.postfixSql = afterProvisioning("postfix");
-    this.dovecotSql = afterProvisioning("dovecot");
-    this.passwordChangeSql = afterProvisioning("passwordChange");
+    this.postfixSql = account("postfix", DATABASE_NAMES.postfixadmin);
+    this.dovecotSql = account("dovecot", DATABASE_NAMES.postfixadmin);
+    this.passwordChangeSql = account("passwordChange", DATABASE_NAMES.postfixadmin);
     this.postfixadminConfig = pulumi.secret(
-      pulumi.all([provisioned, this.postfixadminSql, setupHash]).apply(([, sql, hash]) => renderPostfixadminConfig({ sql, setupPasswordHash: hash })),
+      pulumi.all([this.postfixadminSql, setupHash]).apply(([sql, hash]) => renderPostfixadminConfig({ sql, setupPasswordHash: hash })),
     );
-    this.adminPasswords = pulumi.secret(pulumi.all([provisioned, pulumi.all(adminPasswords)]).apply(([, passwords]) => passwords));
-    this.endpoint = mariadb.id.apply(() => ({ host: MARIADB_HOST, port: MARIADB_PORT }));
-    this.mailboxPasswords = pulumi.secret(pulumi.all([provisioned, pulumi.all(mailboxPasswords)]).apply(([, passwords]) => passwords));
+    this.adminPasswords = pulumi.secret(pulumi.all(adminPasswords));
+    this.endpoint = pulumi.output<Endpoint>({ host: MARIADB_HOST, port: MARIADB_PORT });
+    this.mailboxPasswords = pulumi.secret(pulumi.all(mailboxPasswords));
 
     this.registerOutputs({
       endpoint: this.endpoint,

@@ -25,6 +25,8 @@ export interface DovecotStoreArgs {
   certificates: pulumi.Input<DomainCertificate[]>;
   /** The ContentFilter's spamd, the learning target of users' moves into and out of Junk. */
   spamd: pulumi.Input<Endpoint>;
+  /** What this service starts after (Database.ready): ordering only, see ServiceContainerArgs.startAfter. */
+  startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class DovecotStore extends pulumi.ComponentResource {
@@ -56,6 +58,7 @@ export class DovecotStore extends pulumi.ComponentResource {
     this.container = serviceContainer(
       `${name}-container`,
       {
+        startAfter: args.startAfter,
         dnsResolvers: platform.dnsResolvers,
         service: "dovecot",
         containerName: `${platform.instanceName}-dovecot`,

@@ -42,32 +42,42 @@ export class DockerHost extends pulumi.ComponentResource {
     // The gateways are set, not left to Docker, because the relay rules exclude them by address.
     // internal: Docker adds no gateway route, so a container that is only here cannot reach or be
     // reached from outside the host, whatever happens to the firewall.
+    // Delete before replace: the names are fixed, so a changed subnet could not create the new
+    // network beside the old one. The engine then re-creates the containers on it first.
+    const network = { ...child, deleteBeforeReplace: true };
     this.internalNetwork = new docker.Network(
       `${name}-internal`,
       { name: `${args.instanceName}-internal`, driver: "bridge", internal: true, ipamConfigs: [{ subnet: args.internalSubnet, gateway: gatewayOf(args.internalSubnet) }] },
-      child,
+      network,
     );
     this.edgeNetwork = new docker.Network(
       `${name}-edge`,
       { name: `${args.instanceName}-edge`, driver: "bridge", ipamConfigs: [{ subnet: args.edgeSubnet, gateway: gatewayOf(args.edgeSubnet) }] },
-      child,
+      network,
     );
 
+    // The provider rebuilds an image only when its name or build inputs change, so the tag names
+    // both the build context's content and the base image's id: a refreshed base image
+    // (scripts/base-image.sh --refresh, with Debian's security updates) rebuilds every image.
+    const base = docker.getRemoteImageOutput({ name: args.baseImage }, { parent: this, provider: this.provider });
     this.images = {};
     for (const service of args.images) {
-      const context = path.join(IMAGES_DIR, service);
       const image = new docker.RemoteImage(
         `${name}-image-${service}`,
         {
-          name: `${args.instanceName}/${service}:${contextHash(context)}`,
+          name: base.id.apply((baseId) => `${args.instanceName}/${service}:${contextHash(path.join(IMAGES_DIR, service), baseId)}`),
           keepLocally: true,
           build: {
-            context,
+            // Relative to the project (the provider runs in its directory): an absolute path
+            // would rebuild every image when another checkout deploys the same stack.
+            context: path.posix.join("images", service),
             dockerfile: "Dockerfile",
             buildArgs: { BASE_IMAGE: args.baseImage },
-            // The engines we target have no buildx; the classic builder needs none.
+            // The provider's one build path that needs no buildx on the deploying machine; it
+            // still builds with the engine's BuildKit, which the containerd image store breaks
+            // (kreuzwerker/terraform-provider-docker#534; scripts/deploy-dev.sh checks for it).
             useLegacyBuilder: true,
-            label: { "mail-platform.service": service },
+            labels: { "mail-platform.service": service },
           },
         },
         child,

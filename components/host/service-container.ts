@@ -54,6 +54,23 @@ export interface ServiceContainerArgs {
   stopTimeoutSeconds?: number;
   /** Extra labels. */
   labels?: Record<string, pulumi.Input<string>>;
+  /**
+   * Resources this service starts after, for ordering only. They go into `dependsOn`, never into
+   * an input: the engine re-creates every container whose replace-forcing inputs derive from a
+   * replaced container's outputs, so a re-run of, say, the provisioning run must not reach here.
+   */
+  startAfter?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * Seconds in the form Go's time.Duration prints them (`1m30s`, not `90s`): the provider stores
+ * Docker's value read back that way, and any other spelling shows as a change on every `up`.
+ */
+export function goDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h ? `${h}h${m}m${s}s` : m ? `${m}m${s}s` : `${s}s`;
 }
 
 /** sha256 of the rendered files, for a label: a config change then shows in `pulumi preview`. */
@@ -63,12 +80,28 @@ export function filesHash(files: RenderedFiles): string {
   return h.digest("hex").slice(0, 16);
 }
 
+/**
+ * The settings the provider writes to its state but never applies to a running container (tmpfs,
+ * and the health check in provider releases before kreuzwerker#989), hashed into a label: labels
+ * force a replacement, so a changed setting reaches the container under every provider release.
+ */
+export function unappliedSettingsHash(settings: { tmpfs?: Record<string, string>; healthcheck: unknown }): string {
+  return crypto.createHash("sha256").update(JSON.stringify([settings.tmpfs ?? {}, settings.healthcheck])).digest("hex").slice(0, 16);
+}
+
 export function serviceContainer(name: string, args: ServiceContainerArgs, opts: pulumi.CustomResourceOptions): docker.Container {
   const files = pulumi.output(args.files);
   const modes = args.fileModes ?? {};
   // The hash of secret material reveals nothing about it, and a readable hash is what makes a
   // config change reviewable in a preview.
   const configHash = pulumi.unsecret(files.apply(filesHash));
+  const healthcheck = {
+    tests: ["CMD", ...args.healthcheck],
+    interval: goDuration(10),
+    timeout: goDuration(5),
+    retries: 3,
+    startPeriod: goDuration(args.startPeriodSeconds ?? 60),
+  };
   return new docker.Container(
     name,
     {
@@ -94,22 +127,24 @@ export function serviceContainer(name: string, args: ServiceContainerArgs, opts:
           .sort()
           .map((file) => ({ file, content: f[file], permissions: modes[file] ?? "0644" })),
       ),
-      healthcheck: {
-        tests: ["CMD", ...args.healthcheck],
-        interval: "10s",
-        timeout: "5s",
-        retries: 3,
-        startPeriod: `${args.startPeriodSeconds ?? 60}s`,
-      },
+      healthcheck,
       memory: args.memoryMb,
+      // No swap beyond the limit. Left unset, Docker makes it twice the memory, which the
+      // provider reads back as a change on every `up`.
+      memorySwap: args.memoryMb,
       logDriver: "json-file",
       logOpts: { "max-size": "20m", "max-file": "5" },
       labels: [
         { label: "mail-platform.service", value: args.service },
         { label: "mail-platform.config-hash", value: configHash },
+        { label: "mail-platform.settings-hash", value: unappliedSettingsHash({ tmpfs: args.tmpfs, healthcheck }) },
         ...Object.entries(args.labels ?? {}).map(([label, value]) => ({ label, value })),
       ],
     },
-    opts,
+    { ...opts, dependsOn: [...dependsOnList(opts.dependsOn), ...(args.startAfter ?? [])] },
   );
+}
+
+function dependsOnList(d: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+  return d === undefined ? [] : Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>];
 }

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { DomainConfig } from "../../config/schema";
-import { DkimKey } from "../types";
+import { DkimKey, DkimPublicKey } from "../types";
 
 export const DKIM_KEYS_TYPE = "mail-platform:pki:DkimKeys";
 
@@ -22,6 +22,12 @@ export function dkimPublicKeyValue(publicKeyPem: string): string {
 export class DkimKeys extends pulumi.ComponentResource {
   /** One key per domain, in config order. */
   public readonly keys: pulumi.Output<DkimKey[]>;
+  /**
+   * The same keys' public halves alone, for the DNS records. Built apart from `keys`: anything
+   * derived from an object holding a secret is secret, and `pulumi stack output dns` would then
+   * print `[secret]` for records that are meant to be published.
+   */
+  public readonly publicKeys: pulumi.Output<DkimPublicKey[]>;
 
   constructor(name: string, args: DkimKeysArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(DKIM_KEYS_TYPE, name, {}, opts);
@@ -29,14 +35,15 @@ export class DkimKeys extends pulumi.ComponentResource {
       // RSA-2048: what every verifier accepts; Ed25519 DKIM (RFC 8463) is still ignored by many.
       // The selector is in the resource name, so a new selector means a new key (a rotation).
       const key = new tls.PrivateKey(`${name}-${d.name}-${d.dkimSelector}`, { algorithm: "RSA", rsaBits: 2048 }, { parent: this });
-      return pulumi.output({
-        domain: d.name,
-        selector: d.dkimSelector,
-        privateKeyPem: pulumi.secret(key.privateKeyPem),
-        publicKeyBase64: key.publicKeyPem.apply(dkimPublicKeyValue),
-      });
+      const publicKeyBase64 = key.publicKeyPem.apply(dkimPublicKeyValue);
+      const publicKey = publicKeyBase64.apply((p): DkimPublicKey => ({ domain: d.name, selector: d.dkimSelector, publicKeyBase64: p }));
+      return {
+        publicKey,
+        key: pulumi.all([publicKey, pulumi.secret(key.privateKeyPem)]).apply(([pub, privateKeyPem]): DkimKey => ({ ...pub, privateKeyPem })),
+      };
     });
-    this.keys = pulumi.all(keys);
-    this.registerOutputs({ keys: this.keys });
+    this.keys = pulumi.all(keys.map((k) => k.key));
+    this.publicKeys = pulumi.all(keys.map((k) => k.publicKey));
+    this.registerOutputs({ keys: this.keys, publicKeys: this.publicKeys });
   }
 }

@@ -32,6 +32,8 @@ export interface PostfixGatewayArgs {
   inboundFilter: pulumi.Input<Endpoint>;
   /** Amavis, originating policy that DKIM-signs (ContentFilter.originatingFilter). */
   originatingFilter: pulumi.Input<Endpoint>;
+  /** What this service starts after (Database.ready): ordering only, see ServiceContainerArgs.startAfter. */
+  startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class PostfixGateway extends pulumi.ComponentResource {
@@ -65,6 +67,7 @@ export class PostfixGateway extends pulumi.ComponentResource {
     serviceContainer(
       `${name}-container`,
       {
+        startAfter: args.startAfter,
         dnsResolvers: p.dnsResolvers,
         service: "postfix",
         containerName: `${p.instanceName}-postfix`,

@@ -44,6 +44,8 @@ export interface PostfixAdminUiArgs {
   internalNetwork: NetworkRef;
   /** Database.postfixadminConfig: /etc/postfixadmin/config.local.php; resolves once the schema is provisioned. Secret. */
   config: pulumi.Input<RenderedFiles>;
+  /** What this service starts after (Database.ready): ordering only, see ServiceContainerArgs.startAfter. */
+  startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class PostfixAdminUi extends pulumi.ComponentResource {
@@ -72,6 +74,7 @@ export class PostfixAdminUi extends pulumi.ComponentResource {
     this.container = serviceContainer(
       `${name}-container`,
       {
+        startAfter: args.startAfter,
         service: "postfixadmin",
         containerName: `${platform.instanceName}-postfixadmin`,
         image: args.image,

@@ -55,6 +55,8 @@ export interface WebmailArgs {
   passwordSql: pulumi.Input<SqlEndpoint>;
   /** The stack's CA, so Roundcube verifies Dovecot's and Postfix's certificates; empty string when certificates are public. */
   caCertPem: pulumi.Input<string>;
+  /** What this service starts after (Database.ready): ordering only, see ServiceContainerArgs.startAfter. */
+  startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class Webmail extends pulumi.ComponentResource {
@@ -85,6 +87,7 @@ export class Webmail extends pulumi.ComponentResource {
     this.container = serviceContainer(
       `${name}-container`,
       {
+        startAfter: args.startAfter,
         service: "webmail",
         containerName: `${platform.instanceName}-webmail`,
         image: args.image,

@@ -173,8 +173,8 @@ describe("ContentFilter config read by the daemons", () => {
   const images: Record<string, string> = {};
   const inputs: Record<string, ContentFilterRenderInput> = {};
   const platforms: Record<string, PlatformConfig> = {};
-  before(() => {
-    for (const service of ["amavis", "spamd", "clamav"]) images[service] = buildImage(service);
+  before(async () => {
+    for (const service of ["amavis", "spamd", "clamav"]) images[service] = await buildImage(service);
     for (const stack of STACKS) {
       platforms[stack] = stackPlatform(stack);
       inputs[stack] = inputOf(platforms[stack]);

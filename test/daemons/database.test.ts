@@ -50,10 +50,10 @@ describe("database daemons", () => {
   let mariadbFiles: Record<string, string> = {};
   let runCount = 0;
 
-  before(() => {
+  before(async () => {
     const t0 = Date.now();
-    mariadbImage = buildImage("mariadb");
-    postfixadminImage = buildImage("postfixadmin");
+    mariadbImage = await buildImage("mariadb");
+    postfixadminImage = await buildImage("postfixadmin");
     console.log(`# images built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     // Internal: nothing in this test may reach beyond its own containers.
     mustDocker(["network", "create", "--internal", "--label", "mail-platform.test=database", NETWORK]);

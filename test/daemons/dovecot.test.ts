@@ -130,8 +130,8 @@ cat /tmp/learned 2>/dev/null
 `;
 
 let image: string;
-before(() => {
-  image = buildImage("dovecot");
+before(async () => {
+  image = await buildImage("dovecot");
 });
 
 for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {

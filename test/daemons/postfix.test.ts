@@ -144,8 +144,8 @@ function postconfValues(text: string): Record<string, string> {
 }
 
 let image = "";
-before(() => {
-  image = buildImage("postfix");
+before(async () => {
+  image = await buildImage("postfix");
 });
 
 for (const [stackFile, algorithm] of [["Pulumi.dev.yaml", "ec"], ["Pulumi.prod.yaml", "rsa"]] as const) {

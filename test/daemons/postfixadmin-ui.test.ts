@@ -111,10 +111,10 @@ describe("PostfixAdmin web UI", () => {
 
   const adminHash = () => query(`SELECT password FROM admin WHERE username = '${ADMIN}'`)[0]?.[0];
 
-  before(() => {
+  before(async () => {
     const t0 = Date.now();
-    const mariadbImage = buildImage("mariadb");
-    postfixadminImage = buildImage("postfixadmin");
+    const mariadbImage = await buildImage("mariadb");
+    postfixadminImage = await buildImage("postfixadmin");
     console.log(`# images built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     // Internal: nothing in this test may reach beyond its own containers.
     mustDocker(["network", "create", "--internal", "--label", "mail-platform.test=postfixadmin-ui", NETWORK]);

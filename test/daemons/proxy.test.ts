@@ -126,8 +126,8 @@ function parseProbes(out: string): Map<string, Seen> {
 const header = (s: Seen, name: string): string[] => s.headers.filter(([k]) => k === name).map(([, v]) => v);
 
 let image: string;
-before(() => {
-  image = buildImage("proxy");
+before(async () => {
+  image = await buildImage("proxy");
 });
 
 for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {

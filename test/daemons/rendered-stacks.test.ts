@@ -61,9 +61,9 @@ for (const stack of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
   describe(`${stack}: every container's rendered config is accepted by its daemon`, () => {
     let containers: RenderedContainer[];
     const images: Record<string, string> = {};
-    before(() => {
+    before(async () => {
       containers = renderedStack(stack);
-      for (const c of containers) images[c.service] ??= buildImage(c.service);
+      for (const c of containers) images[c.service] ??= await buildImage(c.service);
     });
 
     it("renders a container for every service the platform runs", () => {

@@ -76,8 +76,8 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
     let image = "";
     let files: RenderedFiles = {};
     let out = "";
-    before(() => {
-      image = buildImage("webmail");
+    before(async () => {
+      image = await buildImage("webmail");
       files = renderWebmailFiles(stackInput(stackFile));
       const r = runWithFiles(image, files, ["-c", checks(files)], "/bin/bash");
       out = explain(r);

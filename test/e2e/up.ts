@@ -6,7 +6,7 @@ import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { readStackFile } from "../../config/stack-file";
-import { deploy } from "./harness/deploy";
+import { deploy, StepRecord } from "./harness/deploy";
 
 export const E2E_DIR = path.resolve(__dirname, "..", "..", ".e2e");
 export const DEFAULT_STACK = path.join(__dirname, "Pulumi.e2e.yaml");
@@ -26,6 +26,8 @@ export interface Endpoints {
   outputs: Record<string, unknown>;
   /** Container name -> id, to check a second apply recreates nothing. */
   containers: Record<string, string>;
+  /** What the last deploy did to each resource (create, same, update, replace, delete, ...). */
+  steps: StepRecord[];
   deploySeconds: number;
 }
 
@@ -39,10 +41,17 @@ async function main(): Promise<void> {
   const marker = path.join(stack.storage.ssdRoot, ".e2e-owner");
   const owner = fs.existsSync(stateFile) ? (JSON.parse(fs.readFileSync(stateFile, "utf8")).owner as string | undefined) : undefined;
   if (!owner || !fs.existsSync(marker) || fs.readFileSync(marker, "utf8") !== owner) {
-    // A new stack: its containers go first, so nothing writes into the data while it is removed.
+    // A new stack: its containers go first, so nothing writes into the data while it is removed,
+    // then its networks (with any test host still on them), which a fresh deploy must create.
     if (stack.instanceName) {
       const ids = spawnSync("docker", ["ps", "-aq", "--filter", `name=^${stack.instanceName}-`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
       if (ids.length) spawnSync("docker", ["rm", "-f", ...ids]);
+      const nets = spawnSync("docker", ["network", "ls", "-q", "--filter", `name=^${stack.instanceName}-`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+      for (const net of nets) {
+        const attached = spawnSync("docker", ["network", "inspect", "-f", "{{range $id, $c := .Containers}}{{$id}} {{end}}", net], { encoding: "utf8" }).stdout.split(" ").filter((x) => x.trim());
+        if (attached.length) spawnSync("docker", ["rm", "-f", ...attached]);
+        spawnSync("docker", ["network", "rm", net]);
+      }
     }
     for (const root of [stack.storage.ssdRoot, stack.storage.bulkRoot]) fs.rmSync(root, { recursive: true, force: true });
     fs.rmSync(stateFile, { force: true });
@@ -51,7 +60,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(marker, id);
     fs.writeFileSync(stateFile, JSON.stringify({ owner: id }), { mode: 0o600 });
   }
-  const { run, seconds } = await deploy(stackFile, stateFile);
+  const { run, seconds, steps } = await deploy(stackFile, stateFile);
   const values = readStackFile(stackFile).values as { bindAddress?: string; ports?: Record<string, number> };
   const caFile = path.join(E2E_DIR, "ca.pem");
   fs.writeFileSync(caFile, String(run.outputs.caCertificate ?? ""));
@@ -69,10 +78,13 @@ async function main(): Promise<void> {
     webUrls: (run.outputs.webUrls ?? {}) as Record<string, string>,
     outputs: { dns: run.outputs.dns, dnsZone: run.outputs.dnsZone },
     containers,
+    steps,
     deploySeconds: seconds,
   };
   fs.writeFileSync(path.join(E2E_DIR, "endpoints.json"), JSON.stringify(endpoints, null, 2), { mode: 0o600 });
-  console.log(`deployed ${Object.keys(containers).length} containers in ${seconds.toFixed(1)} s; endpoints in .e2e/endpoints.json`);
+  const changed = steps.filter((s) => s.kind !== "same");
+  for (const s of changed) console.log(`  ${s.kind} ${s.name}${s.reason ? ` (${s.reason})` : ""}`);
+  console.log(`deployed ${Object.keys(containers).length} containers in ${seconds.toFixed(1)} s (${changed.length} of ${steps.length} steps changed something); endpoints in .e2e/endpoints.json`);
 }
 
 if (require.main === module) {

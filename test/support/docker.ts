@@ -4,6 +4,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { buildImage as buildWithEngine, refuseUnsupportedBuilder } from "../e2e/harness/build";
+import { Engine } from "../e2e/harness/engine";
 
 export const BASE_IMAGE = process.env.MAIL_PLATFORM_BASE_IMAGE ?? "mail-platform/debian:trixie";
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -46,11 +48,19 @@ export function copyInto(container: string, files: Record<string, string>, mode 
   }
 }
 
-/** Builds images/<service> (classic builder, layer cache reused) and returns its tag. */
-export function buildImage(service: string): string {
+let builderChecked: Promise<void> | undefined;
+
+/**
+ * Builds images/<service> and returns its tag. It builds the way the e2e deploy (and the real
+ * provider) does, BuildKit through the engine API, so both share one layer cache.
+ */
+export async function buildImage(service: string): Promise<string> {
   const tag = `mail-platform-test/${service}:latest`;
-  const r = docker(["build", "-q", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, "-t", tag, path.join(ROOT, "images", service)]);
-  if (r.code !== 0) throw new Error(`building images/${service} failed:\n${r.stdout}\n${r.stderr}`);
+  // The docker CLI these helpers run talks to DOCKER_HOST; the builds must reach the same engine.
+  const engine = process.env.DOCKER_HOST ? Engine.fromHost(process.env.DOCKER_HOST) : new Engine();
+  builderChecked ??= refuseUnsupportedBuilder(engine);
+  await builderChecked;
+  await buildWithEngine(engine, { context: path.join(ROOT, "images", service), tag, buildArgs: { BASE_IMAGE } });
   return tag;
 }
 

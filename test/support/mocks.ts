@@ -1,18 +1,10 @@
 // The one mocks module for unit tests: records every resource the program registers and gives
 // each one believable outputs, so a test can assert on child inputs and wiring.
 import * as pulumi from "@pulumi/pulumi";
-import { secretPaths, unwrapSecrets } from "../../tools/mock-run/secrets";
+import { installRecordingMonitor, RecordingMonitor, Registration } from "../../tools/mock-run/recording-monitor";
 
-export interface RecordedResource {
-  type: string;
-  name: string;
-  /** Inputs with secrets unwrapped to their values. */
-  inputs: Record<string, any>;
-  /** Paths of the inputs that arrived as secrets, e.g. `uploads` or `envs[1]`. */
-  secretInputs: string[];
-  /** The parent's URN-derived name isn't exposed by mocks; `provider` is, as a URN::id string. */
-  provider?: string;
-}
+/** A registration as the engine would receive it: inputs (secrets unwrapped, `secretInputs` says where they were), options, dependencies. */
+export type RecordedResource = Registration;
 
 export const recorded: RecordedResource[] = [];
 
@@ -48,24 +40,26 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, a
  * Installs the mocks and the stack config. Call before importing the program or a component.
  * `config` holds `mail-platform:<key>` -> JSON or plain string, as `Pulumi.<stack>.yaml` gives it.
  */
-export function installMocks(config: Record<string, string> = {}, stack = "unit"): void {
+export function installMocks(
+  config: Record<string, string> = {},
+  stack = "unit",
+  /** Outputs to report beyond mockOutputs' for some resources (a provisioning run's log, say). */
+  extraOutputs: (type: string, name: string) => Record<string, any> = () => ({}),
+): void {
   recorded.length = 0;
   pulumi.runtime.setAllConfig(config);
-  pulumi.runtime.setMocks(
-    {
-      newResource(args: pulumi.runtime.MockResourceArgs) {
-        const inputs = unwrapSecrets(args.inputs);
-        recorded.push({ type: args.type, name: args.name, inputs, secretInputs: secretPaths(args.inputs), provider: args.provider });
-        return { id: `${args.name}-id`, state: mockOutputs(args.type, args.name, inputs) };
-      },
-      call(args: pulumi.runtime.MockCallArgs) {
-        return args.inputs;
-      },
+  const monitor: RecordingMonitor = new RecordingMonitor({
+    newResource(args: pulumi.runtime.MockResourceArgs) {
+      const registration = monitor.registration(args.type, args.name, args.inputs, args.provider);
+      recorded.push(registration);
+      return { id: `${args.name}-id`, state: { ...mockOutputs(args.type, args.name, registration.inputs), ...extraOutputs(args.type, args.name) } };
     },
-    "mail-platform",
-    stack,
-    false,
-  );
+    call(args: pulumi.runtime.MockCallArgs) {
+      if (args.token === "docker:index/getRemoteImage:getRemoteImage") return { id: `sha256:mock-base-${args.inputs.name}`, name: args.inputs.name, repoDigest: "" };
+      throw new Error(`no mock for the data source ${args.token}`);
+    },
+  });
+  installRecordingMonitor(monitor, "mail-platform", stack, false);
 }
 
 /** Resolves an Output in a test (mocks run with preview=false, so every output is known). */

@@ -2,31 +2,11 @@ import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, isSecret, mockOutputs, ofType, recorded, settle, valueOf } from "../support/mocks";
-import { secretPaths, unwrapSecrets } from "../../tools/mock-run/secrets";
+import { installMocks, isSecret, ofType, settle, valueOf } from "../support/mocks";
 
-// The shared mocks report no exit code for containers; the provisioning run reports one for real.
-// Same recording as installMocks, plus the exit code and output of the provisioning run.
-installMocks();
-pulumi.runtime.setMocks(
-  {
-    newResource(args: pulumi.runtime.MockResourceArgs) {
-      const inputs = unwrapSecrets(args.inputs);
-      recorded.push({ type: args.type, name: args.name, inputs, secretInputs: secretPaths(args.inputs), provider: args.provider });
-      const state = mockOutputs(args.type, args.name, inputs);
-      if (args.type === "docker:index/container:Container" && args.name.endsWith("-provision")) {
-        state.exitCode = 0;
-        state.containerLogs = "provision: done\n";
-      }
-      return { id: `${args.name}-id`, state };
-    },
-    call(args: pulumi.runtime.MockCallArgs) {
-      return args.inputs;
-    },
-  },
-  "mail-platform",
-  "unit",
-  false,
+// The provisioning run reports its exit code and output, as the provider does for an attached container.
+installMocks({}, "unit", (type, name) =>
+  type === "docker:index/container:Container" && name.endsWith("-provision") ? { exitCode: 0, containerLogs: "provision: done\n" } : {},
 );
 
 import { Database, MAILBOX_PASSWORD_SCHEME, provisioningFailure } from "../../components/database/database";

@@ -37,7 +37,26 @@ describe("DockerHost", () => {
     const [image] = ofType("docker:index/remoteImage:RemoteImage");
     assert.match(image.inputs.name, /^mp-unit\/postfix:[0-9a-f]{12}$/);
     assert.equal(image.inputs.build.buildArgs.BASE_IMAGE, "mail-platform/debian:trixie");
-    assert.match(image.inputs.build.context, /images\/postfix$/);
     assert.equal(image.inputs.keepLocally, true);
+    // `labels` is what the provider's build reads; `label` only reaches buildx builds.
+    assert.deepEqual(image.inputs.build.labels, { "mail-platform.service": "postfix" });
+    assert.equal(image.inputs.build.label, undefined);
+  });
+
+  it("names the build context relative to the project, so another checkout of the same stack rebuilds nothing", () => {
+    const [image] = ofType("docker:index/remoteImage:RemoteImage");
+    assert.equal(image.inputs.build.context, "images/postfix");
+  });
+
+  it("tags each image with its base image's id, so a refreshed base image rebuilds it", async () => {
+    const { contextHash } = await import("../../components/host/image-hash");
+    const [image] = ofType("docker:index/remoteImage:RemoteImage");
+    const dir = require("path").resolve(__dirname, "..", "..", "images", "postfix");
+    assert.equal(image.inputs.name, `mp-unit/postfix:${contextHash(dir, "sha256:mock-base-mail-platform/debian:trixie")}`);
+    assert.notEqual(contextHash(dir, "sha256:one"), contextHash(dir, "sha256:two"));
+  });
+
+  it("replaces its networks delete-before-replace: their names are fixed, so a new one cannot be made beside the old", () => {
+    for (const n of ofType("docker:index/network:Network")) assert.equal(n.options?.deleteBeforeReplace, true, n.name);
   });
 });

@@ -89,11 +89,46 @@ export function locallySignedCert(mode: SecretsMode, name: string, inputs: Recor
   return { certPem: out["cert.pem"] };
 }
 
+/** The random provider's character classes and defaults (terraform-provider-random, random_password). */
+const CLASSES = {
+  upper: "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+  lower: "abcdefghijklmnopqrstuvwxyz",
+  numeric: "0123456789",
+  special: "!@#$%&*()-_=+[]{}<>:?",
+};
+
+function pick(alphabet: string, count: number): string[] {
+  return [...crypto.randomBytes(count)].map((b) => alphabet[b % alphabet.length]);
+}
+
 export function randomPassword(mode: SecretsMode, name: string, inputs: Record<string, any>): Record<string, string> {
   if (mode === "masked") return { result: MASK(`password ${name}`), bcryptHash: MASK(`bcrypt hash of password ${name}`) };
-  const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-  const bytes = crypto.randomBytes(inputs.length ?? 32);
-  const result = [...bytes].map((b) => alphabet[b % alphabet.length]).join("");
-  // The random provider's bcryptHash: cost 10, $2a$ prefix.
-  return { result, bcryptHash: bcrypt.hashSync(result, 10) };
+  const classes = {
+    upper: inputs.upper !== false ? CLASSES.upper : "",
+    lower: inputs.lower !== false ? CLASSES.lower : "",
+    numeric: inputs.numeric !== false ? CLASSES.numeric : "",
+    special: inputs.special !== false ? (inputs.overrideSpecial ?? CLASSES.special) : "",
+  };
+  const minimums: [string, number][] = [
+    [classes.upper, inputs.minUpper ?? 0],
+    [classes.lower, inputs.minLower ?? 0],
+    [classes.numeric, inputs.minNumeric ?? 0],
+    [classes.special, inputs.minSpecial ?? 0],
+  ];
+  const required = minimums.flatMap(([alphabet, n]) => pick(alphabet, n));
+  const length: number = inputs.length ?? 32;
+  const chars = [...required, ...pick(Object.values(classes).join(""), length - required.length)];
+  // The provider shuffles so the guaranteed characters do not sit at the front.
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = crypto.randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j], chars[i]];
+  }
+  const result = chars.join("");
+  // The random provider's bcryptHash: cost 10 from Go's x/crypto/bcrypt, which writes $2a$.
+  return { result, bcryptHash: bcrypt.hashSync(result, 10).replace(/^\$2b\$/, () => "$2a$") };
+}
+
+/** An image id as the engine reports it (`sha256:` and 64 hex digits), stable for the same name. */
+export function imageId(of: string): string {
+  return `sha256:${crypto.createHash("sha256").update(of).digest("hex")}`;
 }

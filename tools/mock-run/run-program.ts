@@ -1,38 +1,42 @@
-// Runs the real program (index.ts) for a stack file under pulumi.runtime.setMocks and records
-// every resource it registers with its resolved inputs. The render tool and the tests read the
-// platform from here, so what they check is what `pulumi up` would be handed.
+// Runs the real program (index.ts) for a stack file under Pulumi's mocks and records every resource
+// it registers: resolved inputs, the options and dependencies the engine would receive, and the
+// outputs. The render tool, the tests and the live deploy harness read the platform from here, so
+// what they check is what `pulumi up` would be handed. The stack's config reaches the program the
+// way the CLI hands it over (project-config.ts), and outputs come back the way the engine returns
+// them: secret where the provider or the inputs make them secret.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../../config/stack-file";
 import * as material from "./material";
-import { secretPaths, unwrapSecrets } from "./secrets";
+import { cliStackConfig } from "./project-config";
+import { isSecretEnvelope, secretEnvelope, secretPaths, unwrapSecrets } from "./secrets";
+import { installRecordingMonitor, RecordingMonitor, Registration } from "./recording-monitor";
 
-export interface RegisteredResource {
-  type: string;
-  name: string;
-  /** Inputs with secrets unwrapped. */
-  inputs: Record<string, any>;
-  /** Paths of the inputs that were secrets. */
-  secretInputs: string[];
+export type { Registration } from "./recording-monitor";
+
+export interface RegisteredResource extends Registration {
+  /** Outputs as the program saw them (inputs merged with what the provider returned), secrets unwrapped. */
   state: Record<string, any>;
-  /** `urn::id` of the provider the resource was registered with, if any. */
-  provider?: string;
 }
 
 export interface ProgramRun {
   stack: string;
   resources: RegisteredResource[];
+  /** Stack outputs, secrets unwrapped. */
   outputs: Record<string, unknown>;
+  /** Dotted paths of the stack outputs that are secret, as `pulumi stack output` would show them. */
+  secretOutputs: string[];
 }
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
+/** What a provider would return for a resource, beyond its inputs: ids, digests, keys. */
 function outputsFor(mode: material.SecretsMode, type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
     case "docker:index/remoteImage:RemoteImage":
-      return { imageId: inputs.name };
+      return { imageId: material.imageId(`image ${inputs.name}`) };
     case "docker:index/container:Container":
       // A one-shot (attached) container has finished by the time the provider returns.
       return inputs.attach ? { exitCode: 0, containerLogs: "" } : {};
@@ -48,6 +52,16 @@ function outputsFor(mode: material.SecretsMode, type: string, name: string, inpu
       return material.locallySignedCert(mode, name, inputs);
     default:
       return {};
+  }
+}
+
+/** What a data source (invoke) would answer. */
+function invokeResult(token: string, inputs: Record<string, any>): Record<string, any> {
+  switch (token) {
+    case "docker:index/getRemoteImage:getRemoteImage":
+      return { id: material.imageId(`image ${inputs.name}`), name: inputs.name, repoDigest: "" };
+    default:
+      throw new Error(`the mock run does not know the data source ${token}`);
   }
 }
 
@@ -78,40 +92,63 @@ function standInPemFiles(values: Record<string, unknown>, mode: material.Secrets
 }
 
 /**
- * Applies one registered resource for real (the live deployment harness) and returns its outputs,
- * which replace the generated ones. Called in registration order; a resource is only registered
- * once everything it depends on has been applied.
+ * What the deploy harness does with one registration: the outputs the provider would report (they
+ * replace the generated ones), or, in a preview, the outputs known before the step runs (keys left
+ * out are unknown, like a created or replaced resource's computed outputs in `pulumi preview`).
  */
-export type Applier = (resource: { type: string; name: string; inputs: Record<string, any>; provider?: string }, generated: Record<string, any>) => Promise<Record<string, any>>;
+export type Applier = (resource: Registration, generated: Record<string, any>) => Promise<Record<string, any>>;
+/** Answers a data source call (an invoke such as docker.getRemoteImage) the way the provider would. */
+export type Invoker = (token: string, inputs: Record<string, any>, provider: string | undefined) => Promise<Record<string, any>>;
 
-export async function runProgram(stackFile: string, mode: material.SecretsMode, apply?: Applier): Promise<ProgramRun> {
+export interface RunOptions {
+  apply?: Applier;
+  invoke?: Invoker;
+  /** Run as `pulumi preview` does: unknown values stay unknown in inputs and outputs. */
+  preview?: boolean;
+}
+
+/** Marks the outputs the engine would report as secret: the provider's secret outputs, and every output whose input was secret. */
+function engineSecrets(state: Record<string, any>, rawInputs: Record<string, unknown>, additionalSecretOutputs: string[]): Record<string, any> {
+  return Object.fromEntries(
+    Object.entries(state).map(([k, v]) => [k, isSecretEnvelope(rawInputs[k]) || additionalSecretOutputs.includes(k) ? secretEnvelope(v) : v]),
+  );
+}
+
+export async function runProgram(stackFile: string, mode: material.SecretsMode, options: RunOptions = {}): Promise<ProgramRun> {
   const file = readStackFile(stackFile);
   const resources: RegisteredResource[] = [];
-  pulumi.runtime.setAllConfig({ ...file.flat, ...standInPemFiles(file.values, mode) });
-  await pulumi.runtime.setMocks(
+  pulumi.runtime.setAllConfig({ ...cliStackConfig(file), ...standInPemFiles(file.values, mode) });
+  const monitor: RecordingMonitor = new RecordingMonitor(
     {
-      async newResource(args) {
-        const inputs = unwrapSecrets(args.inputs);
-        const generated = outputsFor(mode, args.type, args.name, inputs);
-        const applied = apply ? await apply({ type: args.type, name: args.name, inputs, provider: args.provider }, generated) : generated;
-        const state = { ...inputs, ...applied };
-        resources.push({ type: args.type, name: args.name, inputs, secretInputs: secretPaths(args.inputs), state, provider: args.provider });
-        return { id: (applied.id as string | undefined) ?? `${args.name}-id`, state };
+      async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+        const registration: Registration = monitor.registration(args.type, args.name, args.inputs, args.provider);
+        const generated = outputsFor(mode, args.type, args.name, registration.inputs);
+        const applied: Record<string, any> = options.apply ? await options.apply(registration, generated) : generated;
+        const { id, ...outputs } = applied;
+        // A preview reports only what is known before the step runs; an update reports everything.
+        const state = options.preview ? outputs : { ...registration.inputs, ...outputs };
+        resources.push({ ...registration, state: { id, ...state } });
+        const rawInputs = args.inputs as Record<string, unknown>;
+        return {
+          id: (id as string | undefined) ?? (options.preview ? undefined : `${args.name}-id`),
+          state: engineSecrets(state, rawInputs, registration.options.additionalSecretOutputs),
+        };
       },
-      call(args) {
-        return args.inputs;
+      async call(args: pulumi.runtime.MockCallArgs): Promise<Record<string, any>> {
+        return options.invoke ? options.invoke(args.token, unwrapSecrets(args.inputs), args.provider) : invokeResult(args.token, unwrapSecrets(args.inputs));
       },
     },
-    "mail-platform",
-    file.stack,
-    false,
   );
+  installRecordingMonitor(monitor, "mail-platform", file.stack, options.preview ?? false);
+  const program = require.resolve(path.join(ROOT, "index.ts"));
+  // A second run in the same process (a baseline and a change) must execute the program again.
+  delete require.cache[program];
   const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(path.join(ROOT, "index.ts"));
+    return require(program);
   })) as Record<string, unknown>;
   // Registrations whose inputs were still resolving when the program returned.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
-  return { stack: file.stack, resources, outputs: outputs ?? {} };
+  return { stack: file.stack, resources, outputs: outputs ?? {}, secretOutputs: secretPaths(monitor.stackOutputs ?? {}) };
 }

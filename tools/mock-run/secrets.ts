@@ -1,6 +1,7 @@
 // Under mocks, an input that was a Pulumi secret arrives wrapped in the wire format's secret
 // envelope. These helpers unwrap it, and say where secrets were, so tests can assert that what
 // must be secret is.
+import { isUnknown } from "@pulumi/pulumi";
 
 /** The wire format's marker for a secret value (sdk/nodejs/runtime/rpc.ts, specialSecretSig). */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -10,8 +11,25 @@ export function isSecretEnvelope(v: unknown): v is { value: unknown } {
   return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 }
 
-/** The value with every secret envelope replaced by its content. */
+/** The value wrapped the way the engine marks a secret on the wire. */
+export function secretEnvelope(value: unknown): { value: unknown } {
+  return isSecretEnvelope(value) ? value : ({ [SIG_KEY]: SECRET_SIG, value } as { value: unknown });
+}
+
+/**
+ * How an unknown value (a preview's not-yet-computed output) appears in recorded inputs: the
+ * engine's own wire marker for it (sdk/nodejs/runtime/rpc.ts, unknownValue).
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Whether a recorded value is, or contains, an unknown. */
+export function containsUnknown(v: unknown): boolean {
+  return v === UNKNOWN || (typeof v === "object" && v !== null && Object.values(v).some(containsUnknown));
+}
+
+/** The value with every secret envelope replaced by its content, and every unknown by UNKNOWN. */
 export function unwrapSecrets(v: unknown): any {
+  if (isUnknown(v)) return UNKNOWN;
   if (isSecretEnvelope(v)) return unwrapSecrets(v.value);
   if (Array.isArray(v)) return v.map(unwrapSecrets);
   if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));

@@ -37,6 +37,51 @@ export class Engine {
     });
   }
 
+  /**
+   * Sends a raw body and hands each line of a successful answer to `onLine` as it arrives: the
+   * build endpoint streams JSON lines for as long as the build runs, too long to wait for whole.
+   * A failed status (or a throwing `onLine`) rejects with the answer's text.
+   */
+  streamLines(method: string, path: string, body: Buffer, contentType: string, onLine: (line: string) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { socketPath: this.socketPath, method, path, headers: { "Content-Type": contentType, "Content-Length": body.length } },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          res.setEncoding("utf8");
+          let text = "";
+          let pending = "";
+          res.on("data", (chunk: string) => {
+            if (status >= 300) {
+              text += chunk;
+              return;
+            }
+            const lines = (pending + chunk).split("\n");
+            pending = lines.pop() ?? "";
+            try {
+              for (const line of lines) onLine(line);
+            } catch (e) {
+              req.destroy();
+              reject(e);
+            }
+          });
+          res.on("end", () => {
+            if (status >= 300) return reject(new EngineError(status, `${method} ${path}: ${status} ${text.trim()}`));
+            try {
+              if (pending) onLine(pending);
+              resolve();
+            } catch (e) {
+              reject(e);
+            }
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
   /** A request that must succeed; returns the parsed JSON body (or null for an empty one). */
   async call(method: string, path: string, body?: unknown, contentType?: string): Promise<any> {
     const r = await this.request(method, path, body, contentType);
