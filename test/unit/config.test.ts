@@ -204,6 +204,17 @@ describe("bad configs report each problem with its key", () => {
   });
 });
 
+describe("the deploying shell's environment", () => {
+  it("refuses the Docker variables that would make the provider deploy elsewhere than dockerHost, naming each", async () => {
+    const { environmentProblems } = await import("../../config/environment");
+    const problems = environmentProblems({ DOCKER_CONTEXT: "prod", DOCKER_CERT_PATH: "/home/me/.docker", DOCKER_HOST: "tcp://x:2376", DOCKER_SSH_OPTS: "-i key" });
+    assert.deepEqual(problems.map((p) => p.key), ["environment variable DOCKER_CONTEXT", "environment variable DOCKER_CERT_PATH"]);
+    assert.match(problems[0].found, /instead of dockerHost/);
+    assert.match(problems[0].expected, /unset DOCKER_CONTEXT/);
+    assert.doesNotMatch(JSON.stringify(problems), /home\/me/, "values are not echoed: certificate material may be among them");
+  });
+});
+
 describe("archive settings", () => {
   it("accepts an external archive intake and defaults the copy address later", () => {
     const r = validateStack({ ...base(), features: { archive: true }, archive: { intake: { host: "piler.example.com" } } });

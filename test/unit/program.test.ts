@@ -46,6 +46,24 @@ describe("the dev stack under mocks", () => {
     ]);
   });
 
+  it("publishes the DNS records in plain text, as `pulumi stack output dns` prints them, and keeps the passwords secret", () => {
+    const secret = (output: string) => run.secretOutputs.some((p) => p === output || p.startsWith(`${output}.`) || p.startsWith(`${output}[`));
+    assert.equal(secret("dns"), false, `dns must not be secret; secret outputs: ${run.secretOutputs.join(", ")}`);
+    assert.equal(secret("dnsZone"), false, "dnsZone must not be secret");
+    assert.ok((run.outputs.dnsZone as string).includes("_domainkey"), "the zone snippet has the DKIM record");
+    for (const output of ["mailboxPasswords", "adminPasswords", "archiveAdminPassword"]) assert.equal(secret(output), true, `${output} must be secret`);
+  });
+
+  it("gives no service's configuration the database's or the provisioning run's outputs (ordering is dependsOn)", () => {
+    const db = run.resources.filter((r) => /-db-(mariadb|provision)$/.test(r.name)).map((r) => r.urn);
+    const tied = containers()
+      .filter((c) => !c.inputs.attach)
+      .flatMap((c) => Object.entries(c.propertyDependencies).filter(([, deps]) => deps.some((d) => db.includes(d) && d !== c.urn)).map(([k]) => `${c.inputs.name}.${k}`));
+    assert.deepEqual(tied, [], "the engine would re-create these whenever MariaDB is replaced or provisioning re-runs");
+    const postfix = container("postfix");
+    assert.ok(db.some((d) => postfix.dependencies.includes(d)), "Postfix still starts after the provisioning run");
+  });
+
   it("puts every Docker resource on the stack's own engine provider", () => {
     const docker = run.resources.filter((r) => r.type.startsWith("docker:"));
     const strays = docker.filter((r) => !r.provider?.includes("pulumi:providers:docker::mp-dev-engine"));

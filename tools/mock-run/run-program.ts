@@ -28,6 +28,8 @@ export interface ProgramRun {
   outputs: Record<string, unknown>;
   /** Dotted paths of the stack outputs that are secret, as `pulumi stack output` would show them. */
   secretOutputs: string[];
+  /** The data sources the program called (invoke tokens). */
+  invokes: string[];
 }
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -117,6 +119,7 @@ function engineSecrets(state: Record<string, any>, rawInputs: Record<string, unk
 export async function runProgram(stackFile: string, mode: material.SecretsMode, options: RunOptions = {}): Promise<ProgramRun> {
   const file = readStackFile(stackFile);
   const resources: RegisteredResource[] = [];
+  const invokes: string[] = [];
   pulumi.runtime.setAllConfig({ ...cliStackConfig(file), ...standInPemFiles(file.values, mode) });
   const monitor: RecordingMonitor = new RecordingMonitor(
     {
@@ -124,17 +127,17 @@ export async function runProgram(stackFile: string, mode: material.SecretsMode, 
         const registration: Registration = monitor.registration(args.type, args.name, args.inputs, args.provider);
         const generated = outputsFor(mode, args.type, args.name, registration.inputs);
         const applied: Record<string, any> = options.apply ? await options.apply(registration, generated) : generated;
-        const { id, ...outputs } = applied;
+        const { id: appliedId, ...outputs } = applied;
+        // A preview does not know a created or replaced resource's id; an update always does.
+        const id = (appliedId as string | undefined) ?? (options.preview ? undefined : `${args.name}-id`);
         // A preview reports only what is known before the step runs; an update reports everything.
         const state = options.preview ? outputs : { ...registration.inputs, ...outputs };
         resources.push({ ...registration, state: { id, ...state } });
         const rawInputs = args.inputs as Record<string, unknown>;
-        return {
-          id: (id as string | undefined) ?? (options.preview ? undefined : `${args.name}-id`),
-          state: engineSecrets(state, rawInputs, registration.options.additionalSecretOutputs),
-        };
+        return { id, state: engineSecrets(state, rawInputs, registration.options.additionalSecretOutputs) };
       },
       async call(args: pulumi.runtime.MockCallArgs): Promise<Record<string, any>> {
+        invokes.push(args.token);
         return options.invoke ? options.invoke(args.token, unwrapSecrets(args.inputs), args.provider) : invokeResult(args.token, unwrapSecrets(args.inputs));
       },
     },
@@ -150,5 +153,5 @@ export async function runProgram(stackFile: string, mode: material.SecretsMode, 
   // Registrations whose inputs were still resolving when the program returned.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
-  return { stack: file.stack, resources, outputs: outputs ?? {}, secretOutputs: secretPaths(monitor.stackOutputs ?? {}) };
+  return { stack: file.stack, resources, outputs: outputs ?? {}, secretOutputs: secretPaths(monitor.stackOutputs ?? {}), invokes };
 }
