@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import type { Registration } from "../../tools/mock-run/recording-monitor";
 import { UNKNOWN } from "../../tools/mock-run/secrets";
 import { refuseUnmodelled } from "../e2e/harness/appliers";
+import { refuseUnsupportedBuilder } from "../e2e/harness/build";
 import { Engine } from "../e2e/harness/engine";
 import { dependentReplacements, diffInputs, GraphNode, planStep } from "../e2e/harness/plan";
 import { goDurationString, parseGoDuration } from "../e2e/harness/readback";
@@ -124,5 +125,18 @@ describe("e2e deploy harness: the engine's dependent-replacement cascade", () =>
   });
   it("skips resources already registered in this update, as the engine does", () => {
     assert.deepEqual(dependentReplacements("db", graph, new Set(["postfix"])).map((n) => n.urn), ["provision"]);
+  });
+});
+
+describe("e2e deploy harness: engines the provider cannot build on", () => {
+  const engineAnswering = (info: Record<string, unknown>) => ({ call: async () => info }) as unknown as Engine;
+  it("refuses an engine with the containerd image store, where the provider's BuildKit build fails (kreuzwerker#534)", async () => {
+    await assert.rejects(
+      refuseUnsupportedBuilder(engineAnswering({ Driver: "overlayfs", DriverStatus: [["driver-type", "io.containerd.snapshotter.v1"]] })),
+      /containerd-snapshotter": false[\s\S]*issues\/534|issues\/534[\s\S]*containerd-snapshotter": false/,
+    );
+  });
+  it("accepts the graph-driver image store", async () => {
+    await refuseUnsupportedBuilder(engineAnswering({ Driver: "overlay2", DriverStatus: [["Backing Filesystem", "extfs"]] }));
   });
 });
