@@ -6,7 +6,7 @@ import * as path from "path";
 import type { Registration } from "../../../tools/mock-run/recording-monitor";
 import { buildImage, refuseUnsupportedBuilder } from "./build";
 import { CONTRACT, inputPaths, MAP_INPUTS, OPTIONS, ruleFor } from "./contract";
-import { Engine } from "./engine";
+import { demux, Engine } from "./engine";
 import { Change } from "./plan";
 import { createBody, parseGoDuration, providerRead, readBackDiff } from "./readback";
 import { ResourceRecord } from "./state";
@@ -142,8 +142,7 @@ function uploadTar(u: { file: string; content: string; permissions?: string; exe
 }
 
 async function containerLogs(engine: Engine, id: string): Promise<string> {
-  const r = await engine.request("GET", `/containers/${id}/logs?stdout=1&stderr=1`);
-  return r.body.replace(/[\x00-\x02]\x00\x00\x00[\s\S]{4}/g, "");
+  return demux((await engine.request("GET", `/containers/${id}/logs?stdout=1&stderr=1`)).body);
 }
 
 async function logTail(engine: Engine, id: string): Promise<string> {

@@ -57,6 +57,10 @@ const replace = (provider: string, source: string, extra: Partial<InputRule> = {
 const update = (provider: string, source: string, extra: Partial<InputRule> = {}): InputRule => ({ effect: "update", provider, source, ...extra });
 const recorded = (provider: string, source: string, extra: Partial<InputRule> = {}): InputRule => ({ effect: "recorded", provider, source, ...extra });
 
+/** A certificate subject: every field replace-forcing, as the whole block is. */
+const subjectRule = (source: string): InputRule =>
+  replace("RequiresReplace.", source, { fields: { commonName: replace("RequiresReplace.", source), organization: replace("RequiresReplace.", source) } });
+
 const forceNewFields = (names: string[], what: string): Record<string, InputRule> =>
   Object.fromEntries(names.map((n) => [n, replace(`part of ${what}; ForceNew`, CONTAINER_SCHEMA)]));
 
@@ -184,9 +188,7 @@ export const CONTRACT: Record<string, ResourceContract> = {
     inputs: {
       privateKeyPem: replace("RequiresReplace.", `${TLS}resource_cert_request.go`),
       dnsNames: replace("RequiresReplace.", `${TLS}resource_cert_request.go`),
-      subject: replace("RequiresReplace.", `${TLS}resource_cert_request.go`, {
-        fields: { commonName: replace("RequiresReplace.", `${TLS}resource_cert_request.go`), organization: replace("RequiresReplace.", `${TLS}resource_cert_request.go`) },
-      }),
+      subject: subjectRule(`${TLS}resource_cert_request.go`),
     },
   },
   "tls:index/selfSignedCert:SelfSignedCert": {
@@ -195,9 +197,7 @@ export const CONTRACT: Record<string, ResourceContract> = {
     harness: "openssl req -x509 with the CA extensions asked for.",
     inputs: {
       privateKeyPem: replace("RequiresReplace.", `${TLS}resource_self_signed_cert.go`),
-      subject: replace("RequiresReplace.", `${TLS}resource_self_signed_cert.go`, {
-        fields: { commonName: replace("RequiresReplace.", `${TLS}resource_self_signed_cert.go`), organization: replace("RequiresReplace.", `${TLS}resource_self_signed_cert.go`) },
-      }),
+      subject: subjectRule(`${TLS}resource_self_signed_cert.go`),
       validityPeriodHours: replace("RequiresReplace.", `${TLS}common_cert.go`),
       allowedUses: replace("RequiresReplace.", `${TLS}common_cert.go`),
       isCaCertificate: replace("RequiresReplace.", `${TLS}common_cert.go`),

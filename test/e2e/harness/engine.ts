@@ -1,7 +1,6 @@
 // A small client for the Docker Engine API on the local socket: the same API the Pulumi Docker
 // provider drives, so the harness creates containers with the same fields (exec-form health
-// checks, binds, tmpfs, uploads as tar archives) rather than a CLI approximation of them.
-import { spawnSync } from "child_process";
+// checks, binds, tmpfs, uploads as tar archives, BuildKit builds) rather than a CLI approximation.
 import * as http from "http";
 
 export class EngineError extends Error {
@@ -107,12 +106,6 @@ export class Engine {
 }
 
 /** The engine's multiplexed stream framing (8-byte headers) read as plain text, good enough for logs. */
-function demux(raw: string): string {
+export function demux(raw: string): string {
   return raw.replace(/[\x00-\x02]\x00\x00\x00[\s\S]{4}/g, "");
-}
-
-/** Runs the docker CLI (image builds use it: the engine's build endpoint needs a tar of the context). */
-export function dockerCli(args: string[], host?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync("docker", args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...(host ? { DOCKER_HOST: host } : {}) } });
-  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
