@@ -2,8 +2,8 @@
 // Reads the stack config once, then wires the components together through their outputs only.
 import * as pulumi from "@pulumi/pulumi";
 import { loadPlatformConfig } from "./config/load";
-import { Archive, PILER_CSP } from "./components/archive/archive";
-import { SearchIndex } from "./components/search/search-index";
+import { servedWebHostnames } from "./config/platform";
+import { Archive } from "./components/archive/archive";
 import { ContentFilter } from "./components/contentfilter/content-filter";
 import { Database } from "./components/database/database";
 import { DovecotStore } from "./components/dovecot/dovecot-store";
@@ -12,38 +12,27 @@ import { Certificates } from "./components/pki/certificates";
 import { DkimKeys } from "./components/pki/dkim";
 import { dnsRecords, webAppDnsRecords, zoneSnippet } from "./components/pki/dns-records";
 import { PostfixGateway } from "./components/postfix/postfix-gateway";
-import { mtaStsDnsRecords, ReverseProxy, tlsRptDnsRecords, WebApp } from "./components/proxy/reverse-proxy";
-import { Endpoint } from "./components/types";
-import { Webmail, WEBMAIL_CSP } from "./components/webmail/webmail";
-import { POSTFIXADMIN_CSP, PostfixAdminUi } from "./components/postfixadmin/admin-ui";
-import { servedWebHostnames } from "./config/platform";
+import { PostfixAdminUi } from "./components/postfixadmin/admin-ui";
+import { mtaStsDnsRecords, tlsRptDnsRecords } from "./components/proxy/mta-sts";
+import { ReverseProxy } from "./components/proxy/reverse-proxy";
+import { SearchIndex } from "./components/search/search-index";
+import { Endpoint, WebApp } from "./components/types";
+import { Webmail } from "./components/webmail/webmail";
 
 const platform = loadPlatformConfig();
 const name = platform.instanceName;
 
+// The engine, the two networks, and the project images, each built when a component below asks for it.
 const host = new DockerHost(name, {
   dockerHost: platform.dockerHost,
   instanceName: platform.instanceName,
   internalSubnet: platform.internalSubnet,
   edgeSubnet: platform.edgeSubnet,
   baseImage: platform.baseImage,
-  // Only what the stack runs is built: the webmail's image alone takes a minute and a half.
-  images: [
-    "mariadb",
-    "postfixadmin",
-    "postfix",
-    "dovecot",
-    "amavis",
-    "spamd",
-    "clamav",
-    "proxy",
-    ...(platform.features.webmail ? ["webmail"] : []),
-  ],
 });
 // Every service resource lives on the configured engine.
 const onHost: pulumi.ComponentResourceOptions = { providers: { docker: host.provider } };
-const internalNetwork = { name: host.internalNetwork.name };
-const edgeNetwork = { name: host.edgeNetwork.name };
+const networks = host.networks;
 
 const certificates = new Certificates(`${name}-tls`, {
   domains: platform.domains,
@@ -54,25 +43,25 @@ const dkim = new DkimKeys(`${name}-dkim`, { domains: platform.domains });
 
 const database = new Database(
   `${name}-db`,
-  { platform, image: host.images.mariadb, postfixadminImage: host.images.postfixadmin, network: internalNetwork },
+  { platform, image: host.image("mariadb"), postfixadminImage: host.image("postfixadmin"), networks },
   onHost,
 );
 
-// Off unless features.archive: then every message is copied to the archive's intake, an existing
-// archive server's (archive.intake) or the built-in Piler's, which searches through Manticore.
 // Services that read the database start after it; `startAfter` orders them without tying their
 // config to the database's containers, so re-provisioning or a MariaDB restart re-creates none of them.
 const afterDatabase = [database.ready.server];
 const afterProvisioning = [database.ready.provisioned];
 
+// Off unless features.archive: then every message is copied to the archive's intake, an existing
+// archive server's (archive.intake) or the built-in Piler's, which searches through Manticore.
 const searchIndex =
-  platform.features.archive && !platform.archive.intake ? new SearchIndex(`${name}-search`, { platform, internalNetwork }, onHost) : undefined;
+  platform.features.archive && !platform.archive.intake ? new SearchIndex(`${name}-search`, { platform, networks }, onHost) : undefined;
 const archive = platform.features.archive
   ? new Archive(
       `${name}-archive`,
       {
         platform,
-        builtin: searchIndex ? { internalNetwork, sql: database.pilerSql, search: searchIndex.sqlEndpoint, startAfter: afterDatabase } : undefined,
+        builtin: searchIndex ? { networks, sql: database.pilerSql, search: searchIndex.sqlEndpoint, startAfter: afterDatabase } : undefined,
       },
       onHost,
     )
@@ -86,9 +75,8 @@ const contentFilter = new ContentFilter(
   `${name}-filter`,
   {
     platform,
-    images: { amavis: host.images.amavis, spamd: host.images.spamd, clamav: host.images.clamav },
-    internalNetwork,
-    edgeNetwork,
+    images: { amavis: host.image("amavis"), spamd: host.image("spamd"), clamav: host.image("clamav") },
+    networks,
     bayesSql: database.bayesSql,
     startAfter: afterDatabase,
     dkimKeys: dkim.keys,
@@ -98,17 +86,21 @@ const contentFilter = new ContentFilter(
   onHost,
 );
 
+// Dovecot trusts a client address forwarded with a login only from the webmail, which needs
+// Dovecot's endpoints and so comes later: the webmail's answer is handed over where it is created.
+const [loginForwarders, resolveLoginForwarders] = pulumi.deferredOutput<string[]>();
+
 const mailStore = new DovecotStore(
   `${name}-store`,
   {
     platform,
-    image: host.images.dovecot,
-    internalNetwork,
-    edgeNetwork,
+    image: host.image("dovecot"),
+    networks,
     sql: database.dovecotSql,
     startAfter: afterProvisioning,
     certificates: certificates.certificates,
     spamd: contentFilter.spamdEndpoint,
+    loginForwarders,
   },
   onHost,
 );
@@ -117,9 +109,8 @@ const gateway = new PostfixGateway(
   `${name}-mta`,
   {
     platform,
-    image: host.images.postfix,
-    internalNetwork,
-    edgeNetwork,
+    image: host.image("postfix"),
+    networks,
     sql: database.postfixSql,
     startAfter: afterProvisioning,
     certificates: certificates.certificates,
@@ -137,8 +128,8 @@ const webmail = platform.features.webmail
       `${name}-webmail`,
       {
         platform,
-        image: host.images.webmail,
-        internalNetwork,
+        image: host.image("webmail"),
+        networks,
         imap: mailStore.imapEndpoint,
         submission: gateway.submissionEndpoint,
         managesieve: mailStore.managesieveEndpoint,
@@ -150,27 +141,23 @@ const webmail = platform.features.webmail
       onHost,
     )
   : undefined;
+// Its users' failed logins then slow down each user, not the whole webmail.
+resolveLoginForwarders(webmail?.loginForwarders ?? pulumi.output<string[]>([]));
 
 // The same image as the provisioning run, serving PostfixAdmin's pages with the same settings.
 const adminUi = platform.features.admin
   ? new PostfixAdminUi(
       `${name}-admin`,
-      { platform, image: host.images.postfixadmin, internalNetwork, config: database.postfixadminConfig, startAfter: afterProvisioning },
+      { platform, image: host.image("postfixadmin"), networks, access: database.postfixadmin, startAfter: afterProvisioning },
       onHost,
     )
   : undefined;
 
-const apps: pulumi.Input<WebApp>[] = [];
-if (webmail) apps.push(webmail.httpEndpoint.apply((upstream) => ({ hostname: platform.webHostnames.webmail, upstream, csp: WEBMAIL_CSP })));
-if (archive?.httpEndpoint) {
-  apps.push(archive.httpEndpoint.apply((upstream) => ({ hostname: platform.webHostnames.archive, upstream, csp: PILER_CSP })));
-}
-if (adminUi) apps.push(adminUi.httpEndpoint.apply((upstream) => ({ hostname: platform.webHostnames.admin, upstream, csp: POSTFIXADMIN_CSP })));
-
 // The HTTPS front: each domain's MTA-STS policy and mail-client autoconfiguration, and the web apps.
+const apps = [webmail?.webApp, archive?.webApp, adminUi?.webApp].filter((app): app is pulumi.Output<WebApp> => app !== undefined);
 const proxy = new ReverseProxy(
   `${name}-proxy`,
-  { platform, image: host.images.proxy, internalNetwork, edgeNetwork, certificates: certificates.certificates, apps: pulumi.all(apps) },
+  { platform, image: host.image("proxy"), networks, certificates: certificates.certificates, apps },
   onHost,
 );
 
@@ -212,7 +199,7 @@ export const endpoints = {
 export const webUrls = {
   ...(webmail ? { webmail: httpsUrl(platform.webHostnames.webmail) } : {}),
   ...(adminUi ? { postfixadmin: httpsUrl(platform.webHostnames.admin) } : {}),
-  ...(archive?.httpEndpoint ? { archive: httpsUrl(platform.webHostnames.archive) } : {}),
+  ...(archive?.webApp ? { archive: httpsUrl(platform.webHostnames.archive) } : {}),
 };
 
 function httpsUrl(hostname: string): string {

@@ -46,4 +46,36 @@ export interface NetworkRef {
   name: pulumi.Input<string>;
 }
 
-export type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+/** The platform's two networks (DockerHost.networks). */
+export interface PlatformNetworks {
+  /** Service to service, with no route in or out; every container joins it under its alias. */
+  internal: NetworkRef;
+  /** Published ports and the way out to the Internet. */
+  edge: NetworkRef;
+}
+
+/** A web application the ReverseProxy serves over HTTPS on its own host name. */
+export interface WebApp {
+  /** Host name it is served on, e.g. webmail.example.com. */
+  hostname: string;
+  /** Upstream inside the platform (plain HTTP). */
+  upstream: Endpoint;
+  /** Content-Security-Policy for this app. */
+  csp: string;
+}
+
+/** Where and to whom archive copies are sent. */
+export interface ArchiveIntake {
+  /** The archive's SMTP intake (piler-smtp). */
+  endpoint: Endpoint;
+  /** Envelope recipient of every copy (Piler's archive_address). */
+  address: string;
+}
+
+/** What PostfixAdmin's config.local.php is made of, for its provisioning run and its web UI. */
+export interface PostfixadminAccess {
+  /** PostfixAdmin's read-write account on its database. Secret. */
+  sql: SqlEndpoint;
+  /** bcrypt hash of the setup password (PHP's password_verify accepts `$2a$`/`$2y$`). Secret. */
+  setupPasswordHash: string;
+}

@@ -1,9 +1,56 @@
 // IPv4 arithmetic on the platform's subnets, shared by the components that write access lists
-// and by the validation that keeps those lists safe.
-import { parseCidr } from "./schema";
+// and by the validation that keeps those lists safe. It imports nothing, so the config schema can
+// use it without a cycle.
+
+/** A CIDR as numbers: the network address and the prefix length. */
+export interface Cidr {
+  base: number;
+  bits: number;
+}
+
+export function ipToInt(octets: number[]): number {
+  return octets.reduce((acc, o) => ((acc << 8) | o) >>> 0, 0);
+}
 
 export function intToIp(n: number): string {
   return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join(".");
+}
+
+/** `192.0.2.0/24` as numbers; the caller has validated the form (config/schema.ts's `cidr`). */
+export function parseCidr(s: string): Cidr {
+  const [ip, bits] = s.split("/");
+  return { base: ipToInt(ip.split(".").map(Number)), bits: Number(bits) };
+}
+
+function maskOf(bits: number): number {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+/** Whether `s` is an IPv4 CIDR with zero host bits, such as 192.0.2.0/24. */
+export function isCanonicalCidr(s: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits > 32) return false;
+  return (ipToInt(octets) & ~maskOf(bits)) >>> 0 === 0;
+}
+
+/** Whether two networks share any address. */
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  const mask = maskOf(Math.min(a.bits, b.bits));
+  return (a.base & mask) >>> 0 === (b.base & mask) >>> 0;
+}
+
+/** The netmask of a prefix length, dotted: 24 -> 255.255.255.0. */
+export function netmask(bits: number): string {
+  return intToIp(maskOf(bits));
+}
+
+/** A subnet as address/netmask (`172.30.0.0/255.255.255.0`), for daemons that take no prefix length. */
+export function withNetmask(subnet: string): string {
+  const { base, bits } = parseCidr(subnet);
+  return `${intToIp(base)}/${netmask(bits)}`;
 }
 
 /**

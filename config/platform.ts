@@ -52,7 +52,7 @@ export function resolvePlatform(stack: ParsedStack, stackName: string, localCpus
   const cpus = stack.tuning.hostCpus ?? localCpus;
   const tuning: Tuning = {
     hostCpus: cpus,
-    // The seed's rule of thumb: workers scale with cores. Postfix's own default (100) is sized for
+    // Workers scale with cores. Postfix's own default (100) is sized for
     // a dedicated host; a container sharing 2 cores with Amavis and ClamAV drowns at that level.
     postfixProcessLimit: stack.tuning.postfixProcessLimit ?? 25 * cpus,
     amavisChildren: stack.tuning.amavisChildren ?? cpus + 1,

@@ -1,6 +1,116 @@
-// The stack config's shape: one zod schema, so that validation, defaults, the TypeScript type and
-// the README's config reference all come from the same place and cannot drift apart.
+// The stack config: one zod schema states its shape, its defaults and the rules that span several
+// keys, so that validation, defaults, the TypeScript type and the README's config reference all
+// come from the same place and cannot drift apart.
+import * as fs from "fs";
 import { z } from "zod";
+import { contains, gatewayOf, isCanonicalCidr, overlaps, parseCidr } from "./network";
+
+/** Every key sits under this namespace in a stack file: `mail-platform:<key>`. */
+export const CONFIG_NAMESPACE = "mail-platform";
+
+// ---- Cross-key rules as zod checks ----------------------------------------------------------------
+// A rule that spans several keys is a check on the object that holds them all. zod skips a check
+// once any part of its value failed (the default `when`); these run regardless, so one parse lists
+// the rules' problems next to the shape's. They read the value through `PartlyParsed`: zod's own
+// output, defaults applied, wherever zod accepted it, and nothing where it did not. So a rule needs
+// neither defaults nor type guards of its own, and never judges a value zod already rejected.
+// One limit: zod skips even these after an issue that aborts explicitly, which `.max()` on a list
+// (an oversized list) and `z.stringbool()` raise. Nothing in this schema uses them; adding one
+// would silence the rules whenever it fails.
+
+type Path = readonly PropertyKey[];
+
+/** The type at `P` inside `T`: list entries by index, a union (such as `tls`) member by member. */
+type At<T, P extends Path> = P extends readonly [infer K, ...infer R extends Path] ? Step<NonNullable<T>, K, R> : T;
+type Step<T, K, R extends Path> = T extends readonly (infer E)[]
+  ? K extends number
+    ? At<E, R>
+    : never
+  : K extends keyof T
+    ? At<T[K], R>
+    : undefined;
+
+export interface PartlyParsed<T> {
+  /** The parsed value at `path`, or undefined where it is absent or zod found a problem at, inside or above it. */
+  ok<const P extends Path>(path: P): At<T, P> | undefined;
+  /** The indices of the list at `path`, whether or not its entries are valid. */
+  indices(path: Path): number[];
+  /** The keys of the object at `path` as zod parsed it (the schema's keys it has, defaults included). */
+  keys<const P extends Path>(path: P): (keyof NonNullable<At<T, P>> & string)[];
+  /** Whether the config sets `path` at all, valid or not. */
+  has(path: Path): boolean;
+  /**
+   * Reports a problem at `path` (relative to the checked object), unless zod already reported one
+   * at that very key. `found` is what the rule judged; without it the problem shows the value as
+   * the stack file has it.
+   */
+  report(path: Path, expected: string, found?: unknown): void;
+}
+
+/** The issues the rules raise, told apart from zod's own: only zod's make a value unreadable to a rule. */
+const ruleIssues = new WeakSet<object>();
+
+function partlyParsed<T>(payload: z.core.ParsePayload<T>): PartlyParsed<T> {
+  const zodIssues = payload.issues.filter((i) => !ruleIssues.has(i));
+  // An unknown key is reported on its object, but it leaves the object's known keys intact.
+  const rejected = zodIssues.filter((i) => i.code !== "unrecognized_keys").map((i) => i.path ?? []);
+  const reported = new Set(zodIssues.map((i) => JSON.stringify(i.path ?? [])));
+  const prefix = (a: Path, b: Path) => a.length <= b.length && a.every((seg, n) => seg === b[n]);
+  const get = (path: Path): unknown =>
+    path.reduce<unknown>((v, seg) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[seg] : undefined), payload.value);
+  return {
+    ok: (path) => (rejected.some((r) => prefix(r, path) || prefix(path, r)) ? undefined : (get(path) as never)),
+    indices: (path) => {
+      const v = get(path);
+      return Array.isArray(v) ? v.map((_, i) => i) : [];
+    },
+    keys: (path) => {
+      const v = get(path);
+      return (v !== null && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : []) as never;
+    },
+    has: (path) => get(path) !== undefined,
+    report: (path, expected, ...found) => {
+      if (reported.has(JSON.stringify(path))) return;
+      const issue: z.core.$ZodRawIssue = {
+        code: "custom",
+        path: [...path],
+        message: expected,
+        input: found[0],
+        ...(found.length ? { params: { found: found[0] } } : {}),
+        continue: true,
+      };
+      ruleIssues.add(issue);
+      payload.issues.push(issue);
+    },
+  };
+}
+
+/** A cross-key rule as a check that runs on partly invalid input too. */
+function rule<T>(fn: (c: PartlyParsed<T>) => void): z.core.$ZodCheck<T> {
+  return z.superRefine<T>((_, ctx) => fn(partlyParsed(ctx)), { when: () => true });
+}
+
+/** Each value of an object used by one key only (two services on one port, two volumes on one path). */
+function distinct<T extends Record<string, unknown>>(object: string, what: string): z.core.$ZodCheck<T> {
+  return rule<T>((c) => {
+    const usedBy = new Map<unknown, string>();
+    for (const key of c.keys([])) {
+      const value = c.ok([key]);
+      if (value === undefined) continue;
+      const other = usedBy.get(value);
+      if (other) c.report([key], `${what} not already used by ${object}.${other}`, value);
+      usedBy.set(value, key);
+    }
+  });
+}
+
+/** A config key as the problems name it, e.g. `mail-platform:mailboxes[2].address`. */
+export function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, seg) => (typeof seg === "number" ? `${acc}[${seg}]` : `${acc}${acc === CONFIG_NAMESPACE ? ":" : "."}${String(seg)}`),
+    CONFIG_NAMESPACE,
+  );
+}
 
 const FQDN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const LOCAL_PART = /^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$/;
@@ -101,10 +211,12 @@ const storage = z
         quarantine: absolutePath.describe("Amavis's quarantine: viruses, banned attachments and killed spam."),
         virusdb: absolutePath.describe("ClamAV's signature databases, so a new container does not download them again."),
         archive: absolutePath.describe("The built-in archive's message store (Piler)."),
-        backups: absolutePath.describe("Backups (later milestone)."),
+        backups: absolutePath.describe("Where backups are kept (reserved for the backup jobs; nothing writes there yet)."),
       })
       .partial()
       .strict()
+      // One disk for both roots is fine on a small host, but two volumes must never share a path.
+      .check(distinct("storage.volumes", "a path"))
       .default({}).describe("Per-volume override of the host path, e.g. `{ mailboxes: /mnt/nvme1/mail }`."),
   })
   .strict();
@@ -122,7 +234,8 @@ const ports = z
     http: port.default(80).describe("HTTP (redirects to HTTPS; used from the proxy milestone on)."),
     https: port.default(443).describe("HTTPS (from the proxy milestone on)."),
   })
-  .strict();
+  .strict()
+  .check(distinct("ports", "a host port"));
 
 const tuning = z
   .object({
@@ -144,7 +257,14 @@ const spam = z
       .array(z.string().regex(/^[a-z0-9]{1,10}$/))
       .default(["exe", "com", "scr", "pif", "bat", "cmd", "vbs", "js", "jse", "wsf", "hta", "cpl", "msi", "lnk", "iso"]).describe("Attachment file name extensions that are never delivered."),
   })
-  .strict();
+  .strict()
+  .check(
+    rule((c) => {
+      const tag = c.ok(["tagScore"]);
+      const reject = c.ok(["rejectScore"]);
+      if (tag !== undefined && reject !== undefined && reject <= tag) c.report(["rejectScore"], `a score above spam.tagScore (${tag})`, reject);
+    }),
+  );
 
 const limits = z
   .object({
@@ -237,15 +357,20 @@ export const scalarKeys = {
     .string()
     .regex(/^[a-z][a-z0-9-]{0,30}$/)
     .optional().describe("Prefix of every Docker object's name, so several stacks can share one host. Defaults to `mp-<stack>`."),
-  internalSubnet: cidr.default("172.30.0.0/24").describe("Subnet of the platform's internal network (the seed's intranet-net)."),
+  internalSubnet: cidr.default("172.30.0.0/24").describe("Subnet of the platform's internal network, which has no route in or out."),
   edgeSubnet: cidr.default("172.30.1.0/24").describe("Subnet of the edge network that carries published ports and outbound traffic."),
-  relayhost: z.string().default("").describe("Smart host for outbound mail, e.g. `[smtp.provider.net]:587`; empty sends directly to each MX."),
+  relayhost: z
+    .string()
+    .refine((s) => s === "" || /^(\[[^\]\s]+\]|[^\s:[\]]+)(:\d{1,5})?$/.test(s), {
+      message: "host, [host] or [host]:port, as Postfix's relayhost takes it",
+    })
+    .default("").describe("Smart host for outbound mail, e.g. `[smtp.provider.net]:587`; empty sends directly to each MX."),
   deleteRemovedMailboxes: z.boolean().default(false).describe(
       "A mailbox or alias removed from the config is deactivated (the default); `true` deletes its database rows instead. Maildirs always stay on disk, and addresses made in PostfixAdmin's UI are never touched.",
     ),
 };
 
-export const stackSchema = z
+const stackObject = z
   .object({
     ...scalarKeys,
     domains: z.array(domain).min(1).describe("Mail domains served; the first is the default for TLS and notifications."),
@@ -270,28 +395,191 @@ export const stackSchema = z
   })
   .strict();
 
+/** The stack config: its shape and defaults, and the rules across keys. */
+export const stackSchema = stackObject.check(rule(addressRules), rule(networkRules), rule(featureRules));
+
+/**
+ * The stack schema plus one rule that depends on this machine rather than on the config: the PEM
+ * files it names must be readable here. The program always parses with it; a reviewer validating
+ * a stack file away from the deploy machine uses `stackSchema`.
+ */
+export const stackSchemaWithFiles = stackSchema.check(rule(pemFilesReadable));
+
 export type StackInput = z.input<typeof stackSchema>;
 export type ParsedStack = z.output<typeof stackSchema>;
 export type DomainConfig = ParsedStack["domains"][number];
 export type MailboxConfig = ParsedStack["mailboxes"][number];
 export type AliasConfig = ParsedStack["aliases"][number];
 
-function isCanonicalCidr(s: string): boolean {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
-  if (!m) return false;
-  const octets = m.slice(1, 5).map(Number);
-  const bits = Number(m[5]);
-  if (octets.some((o) => o > 255) || bits > 32) return false;
-  const ip = ipToInt(octets);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return (ip & ~mask) >>> 0 === 0;
+
+// ---- The rules across top-level keys ----------------------------------------------------------------
+
+type Stack = PartlyParsed<z.output<typeof stackObject>>;
+
+const domainOf = (address: string) => address.slice(address.lastIndexOf("@") + 1);
+
+/** Domains, mailboxes and aliases: declared once, in a declared domain, pointing somewhere real. */
+function addressRules(c: Stack): void {
+  const names = c.indices(["domains"]).map((i) => c.ok(["domains", i, "name"]));
+  const domains = new Set<string>();
+  names.forEach((name, i) => {
+    if (name === undefined) return;
+    if (domains.has(name)) c.report(["domains", i, "name"], "each domain declared once", name);
+    domains.add(name);
+  });
+  // A malformed domain name, or a domains list that is missing or empty, is reported by its own
+  // schema. Until it is fixed nobody can tell which addresses were meant to be local, so "not in a
+  // declared domain" waits for it.
+  const allDomainsKnown = names.length > 0 && names.every((n) => n !== undefined);
+  const inDeclaredDomain = (path: Path, address: string) => {
+    if (allDomainsKnown && !domains.has(domainOf(address))) c.report(path, `an address in a declared domain (${[...domains].join(", ")})`, address);
+  };
+
+  const owners = new Map<string, string>();
+  const claim = (path: Path, address: string) => {
+    const previous = owners.get(address);
+    if (previous) c.report(path, `an address not already used by ${previous}`, address);
+    else owners.set(address, keyPath(path));
+  };
+  const mailboxes = c.indices(["mailboxes"]).map((i) => c.ok(["mailboxes", i, "address"]));
+  const aliases = c.indices(["aliases"]).map((i) => ({
+    address: c.ok(["aliases", i, "address"]),
+    goto: c.indices(["aliases", i, "goto"]).map((j) => c.ok(["aliases", i, "goto", j])),
+  }));
+  mailboxes.forEach((address, i) => {
+    if (address === undefined) return;
+    inDeclaredDomain(["mailboxes", i, "address"], address);
+    claim(["mailboxes", i, "address"], address);
+  });
+  const declared = new Set([...mailboxes, ...aliases.map((a) => a.address)]);
+  aliases.forEach((a, i) => {
+    if (a.address !== undefined) {
+      inDeclaredDomain(["aliases", i, "address"], a.address);
+      claim(["aliases", i, "address"], a.address);
+    }
+    a.goto.forEach((g, j) => {
+      if (g !== undefined && domains.has(domainOf(g)) && !declared.has(g)) {
+        c.report(["aliases", i, "goto", j], "a mailbox or alias declared in this stack (the domain is local, so mail to it would bounce)", g);
+      }
+    });
+  });
+  // RFC 5321 section 4.5.1: every domain must accept mail for postmaster; bounces and DMARC
+  // reports are addressed to it.
+  names.forEach((name, i) => {
+    if (name !== undefined && !owners.has(`postmaster@${name}`)) c.report(["domains", i, "name"], `a mailbox or alias for postmaster@${name} (RFC 5321 requires it)`, name);
+  });
+  const graph = aliases.flatMap((a) => (a.address === undefined ? [] : [{ address: a.address, goto: a.goto.filter((g) => g !== undefined) }]));
+  for (const loop of aliasLoops(graph)) {
+    const i = aliases.findIndex((a) => a.address === loop[0]);
+    c.report(["aliases", i, "goto"], "aliases that end in a mailbox or external address, not a loop", loop.join(" -> "));
+  }
 }
 
-export function ipToInt(octets: number[]): number {
-  return octets.reduce((acc, o) => ((acc << 8) | o) >>> 0, 0);
+/** The platform's two subnets apart, and trusted networks that cannot open the relay to everyone. */
+function networkRules(c: Stack): void {
+  const internalSubnet = c.ok(["internalSubnet"]);
+  const edgeSubnet = c.ok(["edgeSubnet"]);
+  if (internalSubnet === undefined || edgeSubnet === undefined) return;
+  const internal = parseCidr(internalSubnet);
+  if (overlaps(internal, parseCidr(edgeSubnet))) c.report(["edgeSubnet"], `a subnet that does not overlap internalSubnet ${internalSubnet}`, edgeSubnet);
+  for (const i of c.indices(["trustedNetworks"])) {
+    const n = c.ok(["trustedNetworks", i]);
+    if (n === undefined) continue;
+    if (parseCidr(n).bits < internal.bits) {
+      c.report(["trustedNetworks", i], `a network no wider than the platform's own (/${internal.bits}); an open relay is one typo away otherwise`, n);
+      continue;
+    }
+    // Every connection through a published port arrives from the edge gateway (docker-proxy), and
+    // host processes reach containers from the internal one: trusting either trusts everyone.
+    const gateway = [internalSubnet, edgeSubnet].map(gatewayOf).find((g) => contains(n, g));
+    if (gateway) c.report(["trustedNetworks", i], `a network that does not contain the Docker gateway ${gateway} (every client through a published port comes from it)`, n);
+  }
 }
 
-export function parseCidr(s: string): { base: number; bits: number } {
-  const [ip, bits] = s.split("/");
-  return { base: ipToInt(ip.split(".").map(Number)), bits: Number(bits) };
+/** Switches that only make sense together, so none is silently ignored; web apps on distinct names. */
+function featureRules(c: Stack): void {
+  const on = (f: "archive" | "search" | "webmail" | "admin") => c.ok(["features", f]) === true;
+  // An intake that is set but malformed still says the archive is external.
+  const builtinArchive = on("archive") && !c.has(["archive", "intake"]);
+  if (builtinArchive && !on("search")) {
+    c.report(["features", "search"], "true: the built-in Piler cannot search without its Manticore index (or set archive.intake to use an existing archive server)");
+  }
+  if (on("search") && !builtinArchive) {
+    c.report(["features", "search"], "false: the index belongs to the built-in Piler, which runs only with features.archive on and no archive.intake");
+  }
+  if (on("admin") && c.ok(["web", "admins"])?.length === 0) {
+    c.report(["web", "admins"], "at least one administrator address, or nobody can log in to PostfixAdmin");
+  }
+
+  // Each name defaults as webHostnames() in platform.ts has it; a name that is set but malformed
+  // is reported by its schema and judged no further.
+  const first = c.ok(["domains", 0, "name"]);
+  const hostname = (key: "webmailHostname" | "adminHostname" | "archiveHostname", app: string) =>
+    c.has(["web", key]) ? c.ok(["web", key]) : first && `${app}.${first}`;
+  const served: ["webmailHostname" | "adminHostname" | "archiveHostname", string | undefined][] = [];
+  if (on("webmail")) served.push(["webmailHostname", hostname("webmailHostname", "webmail")]);
+  if (on("admin")) served.push(["adminHostname", hostname("adminHostname", "postfixadmin")]);
+  if (builtinArchive) served.push(["archiveHostname", hostname("archiveHostname", "archive")]);
+  const reserved = new Set(
+    c.indices(["domains"]).flatMap((i) => {
+      const name = c.ok(["domains", i, "name"]);
+      return name === undefined ? [] : [`mta-sts.${name}`, `autoconfig.${name}`, `autodiscover.${name}`];
+    }),
+  );
+  const usedBy = new Map<string, string>();
+  for (const [key, name] of served) {
+    if (name === undefined) continue;
+    if (reserved.has(name)) c.report(["web", key], "a host name other than the mta-sts., autoconfig. and autodiscover. names the proxy serves for each domain", name);
+    const other = usedBy.get(name);
+    if (other) c.report(["web", key], `a host name not already used by web.${other}`, name);
+    usedBy.set(name, key);
+  }
 }
+
+/** The PEM files a domain names exist here (only `stackSchemaWithFiles` checks this). */
+function pemFilesReadable(c: Stack): void {
+  for (const i of c.indices(["domains"])) {
+    if (c.ok(["domains", i, "tls", "source"]) !== "pem") continue;
+    for (const k of ["certFile", "keyFile"] as const) {
+      const file = c.ok(["domains", i, "tls", k]);
+      if (file !== undefined && !readable(file)) c.report(["domains", i, "tls", k], "a readable PEM file on the machine that runs Pulumi", file);
+    }
+  }
+}
+
+function readable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every cycle among local aliases, each reported once, starting at its first alias in config order. */
+export function aliasLoops(aliases: { address: string; goto: string[] }[]): string[][] {
+  const graph = new Map(aliases.map((a) => [a.address, a.goto]));
+  const loops: string[][] = [];
+  const reported = new Set<string>();
+  for (const start of graph.keys()) {
+    const stack: { node: string; path: string[] }[] = [{ node: start, path: [start] }];
+    while (stack.length) {
+      const { node, path } = stack.pop()!;
+      for (const next of graph.get(node) ?? []) {
+        if (next === start) {
+          const key = [...path].sort().join(",");
+          if (!reported.has(key)) {
+            reported.add(key);
+            loops.push([...path, start]);
+          }
+        } else if (graph.has(next) && !path.includes(next)) {
+          stack.push({ node: next, path: [...path, next] });
+        }
+      }
+    }
+  }
+  return loops;
+}
+
+// ---- IPv4 ------------------------------------------------------------------------------------------
+

@@ -11,11 +11,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
+import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
-import { Endpoint, NetworkRef, SqlEndpoint } from "../types";
-import { archiveAddress, PILER_DATA_DIRS, PILER_KEY_LENGTH, PILER_START_SCRIPT, pilerFileModes, pilerMemoryMb, renderPilerFiles } from "./render";
-
-export { archiveAddress, PILER_ADMIN_LOGIN } from "./render";
+import { ArchiveIntake, Endpoint, PlatformNetworks, SqlEndpoint, WebApp } from "../types";
+import { PILER_ALIAS, PILER_DATA_DIRS, PILER_PORTS, PILER_START_SCRIPT } from "./constants";
+import { archiveIntake, PILER_FILE_MODES, PILER_KEY_LENGTH, pilerMemoryMb, renderPilerFiles } from "./render";
 
 /**
  * The Piler UI's Content-Security-Policy: its pages use inline scripts and handlers (jQuery,
@@ -36,25 +36,11 @@ export const PILER_CSP = [
 ].join("; ");
 
 export const ARCHIVE_TYPE = "mail-platform:archive:Archive";
-/** Network alias of the built-in Piler on the internal network. */
-export const PILER_ALIAS = "piler";
-/** piler-smtp, the intake. */
-export const PILER_SMTP_PORT = 25;
-/** Piler's web UI (nginx in the image), plain HTTP: TLS ends at the ReverseProxy. */
-export const PILER_HTTP_PORT = 80;
-
-/** Where and to whom archive copies are sent. */
-export interface ArchiveIntake {
-  /** The archive's SMTP intake (piler-smtp). */
-  endpoint: Endpoint;
-  /** Envelope recipient of every copy (Piler's archive_address). */
-  address: string;
-}
 
 /** What the built-in Piler takes from other components; required exactly when archive.intake is not set. */
 export interface ArchiveBuiltinArgs {
-  /** Where MariaDB, the SearchIndex, Amavis and the ReverseProxy are; Piler joins nothing else. */
-  internalNetwork: NetworkRef;
+  /** Piler joins the internal network only, where MariaDB, the SearchIndex, Amavis and the ReverseProxy are. */
+  networks: PlatformNetworks;
   /** Database.pilerSql: database `piler` (utf8mb4), its own account with ALL on it. */
   sql: pulumi.Input<SqlEndpoint>;
   /** SearchIndex.sqlEndpoint: Manticore's MySQL protocol. */
@@ -69,17 +55,11 @@ export interface ArchiveArgs {
   builtin?: ArchiveBuiltinArgs;
 }
 
-/** The external intake and copy address the stack config asks for, with its default applied. */
-export function archiveIntake(p: Pick<PlatformConfig, "archive" | "hostname">): ArchiveIntake {
-  if (!p.archive.intake) throw new Error("archiveIntake() describes an external archive (archive.intake); the built-in Piler's intake is Archive.intake");
-  return { endpoint: { host: p.archive.intake.host, port: p.archive.intake.port }, address: archiveAddress(p) };
-}
-
 export class Archive extends pulumi.ComponentResource {
   /** The intake every archive copy is sent to. */
   public readonly intake: pulumi.Output<ArchiveIntake>;
-  /** The built-in Piler's web UI (`piler:80`) for the ReverseProxy; undefined with an external archive. */
-  public readonly httpEndpoint?: pulumi.Output<Endpoint>;
+  /** What the ReverseProxy serves: the built-in Piler's UI on web.archiveHostname, proxied to `piler:80`; undefined with an external archive. */
+  public readonly webApp?: pulumi.Output<WebApp>;
   /** Password of the built-in Piler's `admin@local` (secret); undefined with an external archive. */
   public readonly adminPassword?: pulumi.Output<string>;
   /** The rendered files uploaded into the Piler container (secret); undefined with an external archive. */
@@ -101,7 +81,7 @@ export class Archive extends pulumi.ComponentResource {
     }
     const builtin = args.builtin;
     if (!builtin) {
-      throw new pulumi.ResourceError("Archive: archive.intake is not set, so the built-in Piler runs and needs builtin { internalNetwork, sql, search }", this);
+      throw new pulumi.ResourceError("Archive: archive.intake is not set, so the built-in Piler runs and needs builtin { networks, sql, search }", this);
     }
 
     // Upstream's image, pinned by archive.image (Debian ships no Piler). Kept locally: `pulumi
@@ -120,11 +100,10 @@ export class Archive extends pulumi.ComponentResource {
     // image's start script replaces its hash on every start when given one.
     const adminPassword = new random.RandomPassword(`${name}-admin`, { length: 24, special: false }, { parent: this });
 
-    // Always secret, whatever the inputs say: the files carry the database password and the key.
-    this.files = pulumi.secret(
-      pulumi
-        .all([builtin.sql, builtin.search, pilerKey.result, adminPassword.bcryptHash])
-        .apply(([sql, search, key, hash]) => renderPilerFiles({ platform, sql, search, pilerKey: key, adminPasswordHash: hash })),
+    this.files = containerFiles(
+      this,
+      { sql: builtin.sql, search: builtin.search, pilerKey: pilerKey.result, adminPasswordHash: adminPassword.bcryptHash },
+      (v) => renderPilerFiles({ platform, ...v }),
     );
 
     // Only what the image's start script requires and is not secret; the password and the admin
@@ -155,22 +134,23 @@ export class Archive extends pulumi.ComponentResource {
       `${name}-container`,
       {
         service: "piler",
-        startAfter: builtin.startAfter,
-        containerName: `${platform.instanceName}-piler`,
+        platform,
         image: image.imageId,
         // Internal only: Amavis sends the copies there, the ReverseProxy serves the UI from there.
-        networks: [{ network: builtin.internalNetwork, aliases: [PILER_ALIAS] }],
+        networks: builtin.networks,
+        alias: PILER_ALIAS,
         files: this.files,
-        fileModes: pilerFileModes(),
+        fileModes: PILER_FILE_MODES,
         command: [PILER_START_SCRIPT],
         envs,
         mounts,
         // piler-smtp answering SMTP, as upstream's compose file checks it; 127.0.0.1 is in its
         // access list (Piler adds it), and piler-smtp listens on IPv4 only.
-        healthcheck: ["curl", "-s", `smtp://127.0.0.1:${PILER_SMTP_PORT}/`],
+        healthcheck: ["curl", "-s", `smtp://127.0.0.1:${PILER_PORTS.smtp}/`],
         // The start script waits for MariaDB, then creates the schema on the first start.
         startPeriodSeconds: 180,
         memoryMb: pilerMemoryMb(platform),
+        startAfter: builtin.startAfter,
       },
       // Never two Pilers on one store, even for a moment.
       { parent: this, deleteBeforeReplace: true },
@@ -178,10 +158,14 @@ export class Archive extends pulumi.ComponentResource {
 
     // Known without waiting for the container, so Amavis and the ReverseProxy are configured in
     // parallel; until Piler answers, Amavis defers and Postfix keeps the messages queued.
-    this.intake = pulumi.output<ArchiveIntake>({ endpoint: { host: PILER_ALIAS, port: PILER_SMTP_PORT }, address: archiveAddress(platform) });
-    this.httpEndpoint = pulumi.output<Endpoint>({ host: PILER_ALIAS, port: PILER_HTTP_PORT });
+    this.intake = pulumi.output(archiveIntake(platform));
+    this.webApp = pulumi.output<WebApp>({
+      hostname: platform.webHostnames.archive,
+      upstream: { host: PILER_ALIAS, port: PILER_PORTS.http },
+      csp: PILER_CSP,
+    });
     this.adminPassword = pulumi.secret(adminPassword.result);
 
-    this.registerOutputs({ intake: this.intake, httpEndpoint: this.httpEndpoint, adminPassword: this.adminPassword, files: this.files });
+    this.registerOutputs({ intake: this.intake, webApp: this.webApp, adminPassword: this.adminPassword, files: this.files });
   }
 }

@@ -2,30 +2,14 @@
 // values in, container path -> file content out. The component lifts it over Pulumi outputs so
 // the database password and the encryption key stay secret; tests call it directly.
 import { platformPeers } from "../../config/network";
-import { phpString } from "../../render/php";
 import { PlatformConfig } from "../../config/platform";
-import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
-import { Endpoint, SqlEndpoint } from "../types";
+import { phpString } from "../../render/literals";
+import { RenderedFiles, renderTemplates, TemplateValues } from "../../render/template";
+import { ArchiveIntake, Endpoint, SqlEndpoint } from "../types";
+import { PILER_ALIAS, PILER_DATA_DIRS, PILER_IMAGE_START_SCRIPT, PILER_MYSQL_PORT, PILER_PORTS, PILER_SECRET_FILES, PILER_START_SCRIPT } from "./constants";
 
-/** Files carrying secrets (database password, encryption key, admin hash): uploaded 0600. */
-export const PILER_SECRET_FILES = ["/etc/piler/piler.conf", "/etc/piler/piler.key", "/etc/piler/config-site.php", "/etc/piler/admin-password.hash"];
-/** The container's command: prepares ownership and environment, then runs the image's start script. */
-export const PILER_START_SCRIPT = "/usr/local/sbin/mail-platform-piler-start";
-/** The image's own start script (its Dockerfile's CMD). */
-export const PILER_IMAGE_START_SCRIPT = "/start.sh";
-/**
- * Piler's data directories inside the container, each on a host path: the store (the archived
- * messages, encrypted), the spool piler-smtp writes accepted copies to before the daemon
- * stores them (a copy Amavis already handed over must survive a container replacement), and the
- * directory newer releases move messages they could not process to.
- */
-export const PILER_DATA_DIRS = { store: "/var/piler/store", spool: "/var/piler/tmp", error: "/var/piler/error" } as const;
 /** Length of piler.key: Piler reads up to 56 bytes (KEYLEN, Blowfish's longest key). */
 export const PILER_KEY_LENGTH = 56;
-/** MariaDB's port, the only one the image's start script (.my.cnf) and the UI (DB_HOSTNAME) can reach. */
-export const PILER_MYSQL_PORT = 3306;
-/** The built-in admin's login in Piler's UI (created by its schema). */
-export const PILER_ADMIN_LOGIN = "admin@local";
 /** An archive copy is larger than the message: Amavis adds X-Envelope-* and its own headers. */
 const COPY_SIZE_HEADROOM = 1.1;
 
@@ -46,6 +30,12 @@ export interface PilerRenderInput {
 /** Envelope recipient of every archive copy: archive.address, else `archive@<hostname>`. */
 export function archiveAddress(p: Pick<PlatformConfig, "archive" | "hostname">): string {
   return p.archive.address ?? `archive@${p.hostname}`;
+}
+
+/** Where archive copies go: archive.intake when set (an archive server elsewhere), else the built-in Piler's piler-smtp. */
+export function archiveIntake(p: Pick<PlatformConfig, "archive" | "hostname">): ArchiveIntake {
+  const endpoint = p.archive.intake ? { host: p.archive.intake.host, port: p.archive.intake.port } : { host: PILER_ALIAS, port: PILER_PORTS.smtp };
+  return { endpoint, address: archiveAddress(p) };
 }
 
 /** piler-smtp's hostid, its HELO name: the domain of the address copies are sent to (Piler's rule). */
@@ -100,8 +90,8 @@ export function renderPilerFiles(input: PilerRenderInput): RenderedFiles {
   const siteName = p.webHostnames.archive;
   const primaryDomain = p.domains[0].name;
 
-  const values: Record<string, TemplateValues> = {
-    "piler/etc/piler/piler.conf": conf({
+  return renderTemplates("piler", {
+    "/etc/piler/piler.conf": conf({
       hostid: pilerHostid(address),
       default_retention_days: p.archive.retentionDays,
       number_of_worker_processes: p.tuning.hostCpus + 1,
@@ -116,8 +106,8 @@ export function renderPilerFiles(input: PilerRenderInput): RenderedFiles {
       sphxhost: search.host,
       sphxport: search.port,
     }),
-    "piler/etc/piler/smtp.acl": { permitLines: pilerAccessList(p.internalSubnet).join("\n") },
-    "piler/etc/piler/config-site.php": {
+    "/etc/piler/smtp.acl": { permitLines: pilerAccessList(p.internalSubnet).join("\n") },
+    "/etc/piler/config-site.php": {
       siteName: phpString(siteName),
       siteUrl: phpString(`https://${siteName}/`),
       smtpDomain: phpString(siteName),
@@ -129,24 +119,14 @@ export function renderPilerFiles(input: PilerRenderInput): RenderedFiles {
       dbPassword: phpString(sql.password),
       sphinxHostname: phpString(`${search.host}:${search.port}`),
     },
-    "piler/etc/piler/piler.key": { pilerKey },
-    "piler/etc/piler/admin-password.hash": { adminPasswordHash },
-    "piler/usr/local/sbin/mail-platform-piler-start": {
+    "/etc/piler/piler.key": { pilerKey },
+    "/etc/piler/admin-password.hash": { adminPasswordHash },
+    [PILER_START_SCRIPT]: {
       dataDirs: Object.values(PILER_DATA_DIRS).join(" "),
       imageStartScript: PILER_IMAGE_START_SCRIPT,
     },
-  };
-
-  const files: RenderedFiles = {};
-  for (const template of templatesOf("piler")) {
-    const v = values[template];
-    if (!v) throw new ArchiveRenderError(`${template}: no values for this template`);
-    files[containerPath(template)] = renderTemplate(template, v);
-  }
-  return files;
+  });
 }
 
 /** Upload modes: secrets 0600 (the start script hands them to piler), the start script executable. */
-export function pilerFileModes(): Record<string, string> {
-  return { ...Object.fromEntries(PILER_SECRET_FILES.map((f) => [f, "0600"])), [PILER_START_SCRIPT]: "0755" };
-}
+export const PILER_FILE_MODES: Record<string, string> = { ...Object.fromEntries(PILER_SECRET_FILES.map((f) => [f, "0600"])), [PILER_START_SCRIPT]: "0755" };

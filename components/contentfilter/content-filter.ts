@@ -1,45 +1,31 @@
 // The ContentFilter: Amavis (SpamAssassin in-process, DKIM signing) between Postfix's queue and
 // its re-injection listener, clamd for viruses (with freshclam), and spamd for Bayes training.
 import * as pulumi from "@pulumi/pulumi";
-import { ArchiveIntake } from "../archive/archive";
 import { PlatformConfig } from "../../config/platform";
+import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
-import { DkimKey, Endpoint, NetworkRef, SqlEndpoint } from "../types";
+import { ArchiveIntake, DkimKey, Endpoint, PlatformNetworks, SqlEndpoint } from "../types";
 import {
-  AMAVIS_INBOUND_PORT,
-  AMAVIS_ORIGINATING_PORT,
+  AMAVIS_ALIAS,
+  AMAVIS_PORTS,
   AMAVIS_QUARANTINE_DIR,
   AMAVIS_TEMP_DIR,
-  amavisFileModes,
-  CLAMD_PORT,
-  networkChecksEnabled,
-  renderAmavisFiles,
-  renderClamavFiles,
-  renderSpamdFiles,
-  SPAMD_FILE_MODES,
-  SPAMD_PORT,
-} from "./render";
+  CLAMAV_ALIAS,
+  CLAMAV_DATABASE_DIR,
+  CLAMAV_PORTS,
+  SPAMD_ALIAS,
+  SPAMD_PORTS,
+} from "./constants";
+import { amavisFileModes, networkChecksEnabled, renderAmavisFiles, renderClamavFiles, renderSpamdFiles, SPAMD_FILE_MODES } from "./render";
 
 export const CONTENT_FILTER_TYPE = "mail-platform:filter:ContentFilter";
-
-/** Network aliases on the internal network; the outputs below are the only place others get them. */
-export const AMAVIS_ALIAS = "amavis";
-export const SPAMD_ALIAS = "spamd";
-export const CLAMAV_ALIAS = "clamav";
-
-/** Host directory of Amavis's quarantine: beside the other SSD volumes, so it survives replacement. */
-export function quarantineHostPath(platform: Pick<PlatformConfig, "volumePaths">): string {
-  return platform.volumePaths.quarantine;
-}
 
 export interface ContentFilterArgs {
   platform: PlatformConfig;
   /** Image ids of images/amavis, images/spamd and images/clamav. */
   images: { amavis: pulumi.Input<string>; spamd: pulumi.Input<string>; clamav: pulumi.Input<string> };
-  /** Where all three serve the platform. */
-  internalNetwork: NetworkRef;
-  /** Outbound access: freshclam's mirror, and DNS for Amavis's network tests when they are on. */
-  edgeNetwork: NetworkRef;
+  /** All three serve the platform on the internal network; the edge is freshclam's way to its mirror, and Amavis's for network tests. */
+  networks: PlatformNetworks;
   /** SpamAssassin's Bayes database (read-write). */
   bayesSql: pulumi.Input<SqlEndpoint>;
   /** One DKIM key per configured domain. */
@@ -65,29 +51,27 @@ export class ContentFilter extends pulumi.ComponentResource {
   constructor(name: string, args: ContentFilterArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(CONTENT_FILTER_TYPE, name, {}, opts);
     const p = args.platform;
-    const internal = (alias: string) => ({ network: args.internalNetwork, aliases: [alias] });
-    const edge = { network: args.edgeNetwork, aliases: [] };
 
     // Plain values, not tied to the containers: Postfix and Amavis point at each other, and a
     // dependency both ways would never resolve. Mail waits in Postfix's queue until Amavis answers.
-    const clamd: Endpoint = { host: CLAMAV_ALIAS, port: CLAMD_PORT };
+    const clamd: Endpoint = { host: CLAMAV_ALIAS, port: CLAMAV_PORTS.clamd };
     this.clamdEndpoint = pulumi.output(clamd);
-    this.spamdEndpoint = pulumi.output({ host: SPAMD_ALIAS, port: SPAMD_PORT });
-    this.inboundFilter = pulumi.output({ host: AMAVIS_ALIAS, port: AMAVIS_INBOUND_PORT });
-    this.originatingFilter = pulumi.output({ host: AMAVIS_ALIAS, port: AMAVIS_ORIGINATING_PORT });
+    this.spamdEndpoint = pulumi.output<Endpoint>({ host: SPAMD_ALIAS, port: SPAMD_PORTS.spamd });
+    this.inboundFilter = pulumi.output<Endpoint>({ host: AMAVIS_ALIAS, port: AMAVIS_PORTS.inbound });
+    this.originatingFilter = pulumi.output<Endpoint>({ host: AMAVIS_ALIAS, port: AMAVIS_PORTS.originating });
 
     const clamav = serviceContainer(
       `${name}-clamav`,
       {
-        dnsResolvers: p.dnsResolvers,
         service: "clamav",
-        containerName: `${p.instanceName}-clamav`,
+        platform: p,
         image: args.images.clamav,
-        // The edge network is freshclam's way to its mirror.
-        networks: [internal(CLAMAV_ALIAS), edge],
-        files: renderClamavFiles({ platform: p }),
-        mounts: [{ hostPath: p.volumePaths.virusdb, containerPath: "/var/lib/clamav" }],
-        healthcheck: ["clamdscan", "--no-summary", "--ping", "1"],
+        networks: args.networks,
+        alias: CLAMAV_ALIAS,
+        // freshclam's way to its mirror.
+        edge: true,
+        files: containerFiles(this, {}, () => renderClamavFiles({ platform: p })),
+        mounts: [{ hostPath: p.volumePaths.virusdb, containerPath: CLAMAV_DATABASE_DIR }],
         // Loading the full official databases (after freshclam's first run) takes a while.
         startPeriodSeconds: 180,
       },
@@ -97,17 +81,16 @@ export class ContentFilter extends pulumi.ComponentResource {
     const spamd = serviceContainer(
       `${name}-spamd`,
       {
-        startAfter: args.startAfter,
-        dnsResolvers: p.dnsResolvers,
         service: "spamd",
-        containerName: `${p.instanceName}-spamd`,
+        platform: p,
         image: args.images.spamd,
-        networks: [internal(SPAMD_ALIAS)],
-        files: pulumi.output(args.bayesSql).apply((bayesSql) => renderSpamdFiles({ platform: p, bayesSql })),
+        networks: args.networks,
+        alias: SPAMD_ALIAS,
+        files: containerFiles(this, { bayesSql: args.bayesSql }, ({ bayesSql }) => renderSpamdFiles({ platform: p, bayesSql })),
         fileModes: SPAMD_FILE_MODES,
-        healthcheck: ["spamc", "-K"],
         // The entrypoint waits for MariaDB and creates the Bayes tables first.
         startPeriodSeconds: 120,
+        startAfter: args.startAfter,
       },
       { parent: this },
     );
@@ -115,23 +98,25 @@ export class ContentFilter extends pulumi.ComponentResource {
     const amavis = serviceContainer(
       `${name}-amavis`,
       {
-        startAfter: args.startAfter,
-        dnsResolvers: p.dnsResolvers,
         service: "amavis",
-        containerName: `${p.instanceName}-amavis`,
+        platform: p,
         image: args.images.amavis,
+        networks: args.networks,
+        alias: AMAVIS_ALIAS,
         // Network tests need DNS answers from the Internet, and an archive server elsewhere is
-        // reached from outside, hence the edge network; otherwise Amavis stays internal only.
-        networks: networkChecksEnabled(p) || (args.archive && p.archive.intake) ? [internal(AMAVIS_ALIAS), edge] : [internal(AMAVIS_ALIAS)],
-        files: pulumi
-          .all([args.reinjection, args.bayesSql, args.dkimKeys, args.archive])
-          .apply(([reinjection, bayesSql, dkimKeys, archive]) => renderAmavisFiles({ platform: p, reinjection, clamd, bayesSql, dkimKeys, archive })),
+        // reached from outside; otherwise Amavis stays internal only.
+        edge: networkChecksEnabled(p) || Boolean(args.archive && p.archive.intake),
+        files: containerFiles(
+          this,
+          { reinjection: args.reinjection, bayesSql: args.bayesSql, dkimKeys: args.dkimKeys, archive: args.archive },
+          (v) => renderAmavisFiles({ platform: p, clamd, ...v }),
+        ),
         fileModes: amavisFileModes(p),
         tmpfs: { [AMAVIS_TEMP_DIR]: `size=${p.tuning.amavisTmpMb}m,mode=0750,noexec,nosuid,nodev` },
-        mounts: [{ hostPath: quarantineHostPath(p), containerPath: AMAVIS_QUARANTINE_DIR }],
-        healthcheck: ["/usr/local/bin/healthcheck"],
+        mounts: [{ hostPath: p.volumePaths.quarantine, containerPath: AMAVIS_QUARANTINE_DIR }],
         // Amavis finishes the message in hand before it exits.
         stopTimeoutSeconds: 60,
+        startAfter: args.startAfter,
       },
       // Started after its scanner and after spamd has created the Bayes tables.
       { parent: this, dependsOn: [clamav, spamd] },

@@ -2,25 +2,13 @@
 // freshclam): plain values in, container path -> file content out. The component lifts them over
 // Pulumi outputs; tests call them directly.
 import { PlatformConfig } from "../../config/platform";
-import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
-import { ArchiveIntake } from "../archive/archive";
-import { DkimKey, Endpoint, SqlEndpoint } from "../types";
 import { gatewayOf, platformPeers } from "../../config/network";
+import { perlString } from "../../render/literals";
+import { RenderedFiles, renderTemplates, TemplateValues } from "../../render/template";
+import { pemFile } from "../pki/pem";
+import { ArchiveIntake, DkimKey, Endpoint, SqlEndpoint } from "../types";
+import { BAYES_SECRET_FILE, dkimKeyPath } from "./constants";
 
-/** Ports inside the containers. */
-export const AMAVIS_INBOUND_PORT = 10024;
-export const AMAVIS_ORIGINATING_PORT = 10026;
-export const SPAMD_PORT = 783;
-export const CLAMD_PORT = 3310;
-
-/** Where Amavis's DKIM keys are uploaded (the entrypoint makes them readable by amavis only). */
-export const DKIM_DIR = "/etc/amavis/dkim";
-/** The file with the Bayes SQL account; the entrypoints restrict it to the daemon's group. */
-export const BAYES_SECRET_FILE = "/etc/spamassassin/bayes-sql-secret.cf";
-/** Amavis's $TEMPBASE, a tmpfs in the container. */
-export const AMAVIS_TEMP_DIR = "/var/lib/amavis/tmp";
-/** Amavis's $QUARANTINEDIR, a host directory in the container. */
-export const AMAVIS_QUARANTINE_DIR = "/var/lib/amavis/virusmails";
 /** The Bayes "user" every learning and every scan uses (`bayes_sql_override_username`). */
 export const BAYES_GLOBAL_USER = "mail-platform";
 /** spamd children: it only takes Bayes training (users moving mail into or out of Junk). */
@@ -67,12 +55,6 @@ export function networkChecksEnabled(platform: Pick<PlatformConfig, "domains">):
   return !platform.domains.every((d) => isReservedDomain(d.name));
 }
 
-/** A single-quoted Perl string literal. */
-export function perlString(value: string): string {
-  if (/[\r\n\0]/.test(value)) throw new ContentFilterRenderError("a value for the Amavis config cannot contain a line break or NUL");
-  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
-}
-
 /** A SpamAssassin config value: one line, no spaces (every value we write is a token). */
 function saToken(key: string, value: string): string {
   if (!/^[^\s#]+$/.test(value)) throw new ContentFilterRenderError(`${key}: ${JSON.stringify(value)} cannot be written into SpamAssassin's config (no spaces or '#')`);
@@ -82,11 +64,6 @@ function saToken(key: string, value: string): string {
 /** A number as Amavis and SpamAssassin read it (no exponent notation). */
 function score(n: number): string {
   return Number.isInteger(n) ? n.toFixed(1) : String(n);
-}
-
-/** Path of a domain's DKIM key inside the Amavis container. */
-export function dkimKeyPath(domain: string, selector: string): string {
-  return `${DKIM_DIR}/${domain}.${selector}.pem`;
 }
 
 /**
@@ -136,10 +113,6 @@ export function clamdLimits(messageSizeMb: number): { streamMaxMb: number; maxSc
   return { streamMaxMb: messageSizeMb + 1, maxScanMb: Math.max(100, 4 * messageSizeMb) };
 }
 
-function renderAll(daemon: string, values: (template: string) => TemplateValues): RenderedFiles {
-  return Object.fromEntries(templatesOf(daemon).map((t) => [containerPath(t), renderTemplate(t, values(t))]));
-}
-
 /** SpamAssassin's site config, shared by Amavis (scanning) and spamd (learning). */
 export function renderSpamAssassinFiles(input: Pick<ContentFilterRenderInput, "platform" | "bayesSql">): RenderedFiles {
   const { platform: p, bayesSql: db } = input;
@@ -147,24 +120,19 @@ export function renderSpamAssassinFiles(input: Pick<ContentFilterRenderInput, "p
   const networkChecksComment = net
     ? "ON (this stack serves real domains)."
     : "OFF (every domain of this stack is reserved for testing, so it never gets Internet mail).";
-  return renderAll("spamassassin", (t): TemplateValues => {
-    if (t.endsWith("/local.cf")) {
-      return {
-        tagScore: score(p.spam.tagScore),
-        trustedNetworks: saTrustedNetworks(p),
-        bayesDatabase: saToken("bayesSql.database", db.database),
-        bayesHost: saToken("bayesSql.host", db.host),
-        bayesPort: db.port,
-        bayesGlobalUser: BAYES_GLOBAL_USER,
-        networkChecksComment,
-        dnsAvailable: net ? "yes" : "no",
-        skipRblChecks: net ? 0 : 1,
-      };
-    }
-    if (t.endsWith("/bayes-sql-secret.cf")) {
-      return { bayesUser: saToken("bayesSql.user", db.user), bayesPassword: saToken("bayesSql.password", db.password) };
-    }
-    return {};
+  return renderTemplates("spamassassin", {
+    "/etc/spamassassin/local.cf": {
+      tagScore: score(p.spam.tagScore),
+      trustedNetworks: saTrustedNetworks(p),
+      bayesDatabase: saToken("bayesSql.database", db.database),
+      bayesHost: saToken("bayesSql.host", db.host),
+      bayesPort: db.port,
+      bayesGlobalUser: BAYES_GLOBAL_USER,
+      networkChecksComment,
+      dnsAvailable: net ? "yes" : "no",
+      skipRblChecks: net ? 0 : 1,
+    },
+    [BAYES_SECRET_FILE]: { bayesUser: saToken("bayesSql.user", db.user), bayesPassword: saToken("bayesSql.password", db.password) },
   });
 }
 
@@ -174,7 +142,7 @@ export function renderAmavisFiles(input: ContentFilterRenderInput): RenderedFile
   const primaryDomain = p.domains[0].name;
   const net = networkChecksEnabled(p);
   const quarantine = p.spam.virusAction === "quarantine";
-  const values: TemplateValues = {
+  const policy: TemplateValues = {
     hostname: p.hostname,
     primaryDomain,
     localDomains: p.domains.map((d) => perlString(d.name)).join(", "),
@@ -207,8 +175,8 @@ export function renderAmavisFiles(input: ContentFilterRenderInput): RenderedFile
     dkimVerification: net ? 1 : 0,
     dkimKeys: dkimKeyLines(p, input.dkimKeys),
   };
-  const files = renderAll("amavis", (t) => (t.endsWith("/mailname") ? { hostname: p.hostname } : values));
-  for (const k of input.dkimKeys) files[dkimKeyPath(k.domain, k.selector)] = k.privateKeyPem.endsWith("\n") ? k.privateKeyPem : `${k.privateKeyPem}\n`;
+  const files = renderTemplates("amavis", { "/etc/amavis/conf.d/50-user": policy, "/etc/mailname": { hostname: p.hostname } });
+  for (const k of input.dkimKeys) files[dkimKeyPath(k.domain, k.selector)] = pemFile(k.privateKeyPem);
   return { ...files, ...renderSpamAssassinFiles(input) };
 }
 
@@ -216,19 +184,14 @@ export function renderAmavisFiles(input: ContentFilterRenderInput): RenderedFile
 export function renderSpamdFiles(input: Pick<ContentFilterRenderInput, "platform" | "bayesSql">): RenderedFiles {
   const p = input.platform;
   const allowedIps = ["127.0.0.1/32", ...platformPeers(p.internalSubnet)].join(",");
-  return { ...renderAll("spamd", () => ({ allowedIps, maxChildren: SPAMD_CHILDREN })), ...renderSpamAssassinFiles(input) };
+  return { ...renderTemplates("spamd", { "/etc/default/spamd": { allowedIps, maxChildren: SPAMD_CHILDREN } }), ...renderSpamAssassinFiles(input) };
 }
 
 /** clamd's and freshclam's config. */
 export function renderClamavFiles(input: Pick<ContentFilterRenderInput, "platform">): RenderedFiles {
   const p = input.platform;
   const { streamMaxMb, maxScanMb } = clamdLimits(p.limits.messageSizeMb);
-  return renderAll("clamav", (t): TemplateValues => (t.endsWith("/clamd.conf") ? { maxThreads: p.tuning.clamdThreads, streamMaxMb, maxScanMb } : {}));
-}
-
-/** Every file of the three ContentFilter containers, by service. */
-export function renderContentFilterFiles(input: ContentFilterRenderInput): { amavis: RenderedFiles; spamd: RenderedFiles; clamav: RenderedFiles } {
-  return { amavis: renderAmavisFiles(input), spamd: renderSpamdFiles(input), clamav: renderClamavFiles(input) };
+  return renderTemplates("clamav", { "/etc/clamav/clamd.conf": { maxThreads: p.tuning.clamdThreads, streamMaxMb, maxScanMb } });
 }
 
 /** Upload modes: keys and the Bayes account are not world-readable (the entrypoints set the group). */

@@ -1,49 +1,17 @@
 // The database tier: MariaDB (data on the SSD host path) with one least-privilege account per
-// consumer, and a one-shot PostfixAdmin run that installs its schema and provisions the stack's
-// domains, mailboxes and aliases through PostfixAdmin's own CLI.
-import * as docker from "@pulumi/docker";
+// consumer, and PostfixAdmin's one-shot provisioning run (components/postfixadmin/provisioning.ts),
+// which installs PostfixAdmin's schema and provisions the stack's domains, mailboxes and aliases.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PlatformConfig } from "../../config/platform";
-import { filesHash, serviceContainer } from "../host/service-container";
-import { Endpoint, NetworkRef, SqlEndpoint } from "../types";
-import {
-  DATABASE_NAMES,
-  DATABASE_USERS,
-  DatabaseUser,
-  MARIADB_DATADIR,
-  MARIADB_HOST,
-  MARIADB_PORT,
-  MARIADB_PROVISION_TEMPLATE,
-  mariadbSizing,
-  passwordChangeGrant,
-  renderMariadbFiles,
-  renderPostfixadminConfig,
-  renderPostfixadminFiles,
-} from "./render";
-import { containerPath, RenderedFiles } from "../../render/template";
+import { containerFiles } from "../host/container-files";
+import { serviceContainer } from "../host/service-container";
+import { provisioningRun } from "../postfixadmin/provisioning";
+import { Endpoint, PlatformNetworks, PostfixadminAccess, SqlEndpoint } from "../types";
+import { MARIADB_ALIAS, MARIADB_DATADIR, MARIADB_PORTS } from "./constants";
+import { DATABASE_NAMES, DATABASE_USERS, DatabaseUser, MARIADB_FILE_MODES, mariadbSizing, passwordChangeGrant, renderMariadbFiles } from "./render";
 
 export const DATABASE_TYPE = "mail-platform:database:Database";
-
-/**
- * The Dovecot password scheme of what PostfixAdmin stores (`$CONF['encrypt'] = 'php_crypt:SHA512'`):
- * a bare `$6$salt$hash` crypt string with no `{SCHEME}` prefix, so Dovecot's passdb needs
- * `default_password_scheme = SHA512-CRYPT`.
- */
-export const MAILBOX_PASSWORD_SCHEME = "SHA512-CRYPT";
-
-/**
- * The error message for a finished provisioning run, or undefined when it succeeded. A missing
- * exit code is not a failure: the provider reports one whenever `attach` is set, and only unit-test
- * mocks report none.
- */
-export function provisioningFailure(containerName: string, exitCode: number | undefined | null, logs: string | undefined): string | undefined {
-  if (exitCode === undefined || exitCode === null || exitCode === 0) return undefined;
-  return (
-    `PostfixAdmin provisioning (container ${containerName}) exited ${exitCode}. Fix the cause and run \`pulumi up\` again ` +
-    `(add \`--replace\` on this container if nothing else changed). Its output:\n${logs ?? "(no output)"}`
-  );
-}
 
 export interface DatabaseArgs {
   platform: PlatformConfig;
@@ -51,8 +19,8 @@ export interface DatabaseArgs {
   image: pulumi.Input<string>;
   /** Image id of images/postfixadmin (the provisioning run). */
   postfixadminImage: pulumi.Input<string>;
-  /** The platform's internal network; MariaDB joins nothing else. */
-  network: NetworkRef;
+  /** MariaDB joins the internal network only. */
+  networks: PlatformNetworks;
 }
 
 export class Database extends pulumi.ComponentResource {
@@ -62,7 +30,7 @@ export class Database extends pulumi.ComponentResource {
   public readonly postfixSql: pulumi.Output<SqlEndpoint>;
   /** Dovecot's read-only account on the PostfixAdmin database (start after `ready.provisioned`). Secret. */
   public readonly dovecotSql: pulumi.Output<SqlEndpoint>;
-  /** PostfixAdmin's read-write account on its database (for a later web UI). Secret. */
+  /** PostfixAdmin's read-write account on its database. Secret. */
   public readonly postfixadminSql: pulumi.Output<SqlEndpoint>;
   /** SpamAssassin's read-write account on the Bayes database. Secret. */
   public readonly bayesSql: pulumi.Output<SqlEndpoint>;
@@ -74,8 +42,8 @@ export class Database extends pulumi.ComponentResource {
   public readonly passwordChangeSql: pulumi.Output<SqlEndpoint>;
   /** The built-in Piler's database and account. Secret. */
   public readonly pilerSql: pulumi.Output<SqlEndpoint>;
-  /** PostfixAdmin's config.local.php for its web UI (start after `ready.provisioned`). Secret. */
-  public readonly postfixadminConfig: pulumi.Output<RenderedFiles>;
+  /** What PostfixAdmin's web UI configures itself with, as the provisioning run does (start after `ready.provisioned`). Secret. */
+  public readonly postfixadmin: pulumi.Output<PostfixadminAccess>;
   /** Initial password per PostfixAdmin super-administrator (`web.admins`); never reset later. Secret. */
   public readonly adminPasswords: pulumi.Output<Record<string, string>>;
   /**
@@ -106,38 +74,28 @@ export class Database extends pulumi.ComponentResource {
     );
     const adminPasswords = Object.fromEntries(platform.web.admins.map((a) => [a, newPassword(`${name}-admin-${a}`, 20).result]));
 
-    const mariadbFiles = pulumi.secret(
-      pulumi
-        .output({
-          root: rootPassword.result,
-          passwords: Object.fromEntries(Object.entries(accountPasswords).map(([u, p]) => [u, p.result])) as Record<DatabaseUser, pulumi.Output<string>>,
-        })
-        .apply(({ root, passwords }) =>
-          renderMariadbFiles({
-            internalSubnet: platform.internalSubnet,
-            tuning: platform.tuning,
-            rootPassword: root,
-            passwords,
-          }),
-        ),
-    );
-
     // Not protected and not retained: the datadir is the host path volumePaths.database, so this
     // container can be replaced (new image, rotated password, changed config) without touching
     // data, and a replacement re-applies provision.sql on start.
     const mariadb = serviceContainer(
       `${name}-mariadb`,
       {
-        dnsResolvers: platform.dnsResolvers,
         service: "mariadb",
-        containerName: `${platform.instanceName}-mariadb`,
+        platform,
         image: args.image,
-        networks: [{ network: args.network, aliases: [MARIADB_HOST] }],
-        files: mariadbFiles,
-        fileModes: { [containerPath(MARIADB_PROVISION_TEMPLATE)]: "0600" },
+        networks: args.networks,
+        alias: MARIADB_ALIAS,
+        files: containerFiles(
+          this,
+          {
+            root: rootPassword.result,
+            passwords: Object.fromEntries(Object.entries(accountPasswords).map(([u, p]) => [u, p.result])) as Record<DatabaseUser, pulumi.Output<string>>,
+          },
+          ({ root, passwords }) => renderMariadbFiles({ internalSubnet: platform.internalSubnet, tuning: platform.tuning, rootPassword: root, passwords }),
+        ),
+        fileModes: MARIADB_FILE_MODES,
         mounts: [{ hostPath: platform.volumePaths.database, containerPath: MARIADB_DATADIR }],
-        // Answers only once the real server runs: the entrypoint's provisioning server uses another socket.
-        healthcheck: ["mariadb-admin", "ping", "--silent"],
+        // The image's check answers only once the real server runs: the entrypoint's provisioning server uses another socket.
         startPeriodSeconds: 90,
         memoryMb: mariadbSizing(platform.tuning).innodbBufferPoolMb + 512,
         // InnoDB flushes on a clean shutdown; give it time rather than a SIGKILL.
@@ -153,8 +111,8 @@ export class Database extends pulumi.ComponentResource {
     const account = (user: DatabaseUser, database: string): pulumi.Output<SqlEndpoint> =>
       pulumi.secret(
         accountPasswords[user].result.apply((password) => ({
-          host: MARIADB_HOST,
-          port: MARIADB_PORT,
+          host: MARIADB_ALIAS,
+          port: MARIADB_PORTS.sql,
           database,
           user: DATABASE_USERS[user],
           password,
@@ -164,71 +122,29 @@ export class Database extends pulumi.ComponentResource {
     this.bayesSql = account("spamassassin", DATABASE_NAMES.spamassassin);
     this.roundcubeSql = account("roundcube", DATABASE_NAMES.roundcube);
     this.pilerSql = account("piler", DATABASE_NAMES.piler);
-    const setupHash = setupPassword.bcryptHash.apply((h) => h ?? "*");
-
-    const provisionFiles = pulumi.secret(
-      pulumi
-        // bcryptHash is always set by the provider; mocks and the render harness report none, and
-        // "*" then matches no password at all (PHP's password_verify fails closed).
-        .output({ sql: this.postfixadminSql, setupHash, passwords: mailboxPasswords, admins: adminPasswords })
-        .apply(({ sql, setupHash, passwords, admins }) =>
-          renderPostfixadminFiles({
-            config: platform,
-            sql,
-            setupPasswordHash: setupHash,
-            mailboxPasswords: passwords,
-            adminPasswords: admins,
-            grants: [passwordChangeGrant(platform.internalSubnet)],
-          }),
-        ),
+    this.postfixadmin = pulumi.secret(
+      // bcryptHash is always set by the provider; mocks and the render harness report none, and
+      // "*" then matches no password at all (PHP's password_verify fails closed).
+      pulumi.all([this.postfixadminSql, setupPassword.bcryptHash]).apply(([sql, hash]): PostfixadminAccess => ({ sql, setupPasswordHash: hash ?? "*" })),
     );
 
-    // A one-shot run, not a service: the provider waits for it to exit (attach) and records the
-    // exit code and output. Any change of the rendered files (the label shows it in a preview), of
-    // the image or of the MariaDB container replaces it, which runs it again; the run is idempotent.
-    const provision = new docker.Container(
-      `${name}-provision`,
-      {
-        name: `${platform.instanceName}-postfixadmin-provision`,
-        image: args.postfixadminImage,
-        mustRun: false,
-        attach: true,
-        logs: true,
-        restart: "no",
-        networksAdvanced: [{ name: args.network.name }],
-        uploads: provisionFiles.apply((files) =>
-          Object.keys(files)
-            .sort()
-            .map((file) => ({ file, content: files[file], permissions: "0600" })),
-        ),
-        labels: [
-          { label: "mail-platform.service", value: "postfixadmin-provision" },
-          // A hash reveals nothing about the secrets in the files, and makes a change reviewable.
-          { label: "mail-platform.desired-state-hash", value: pulumi.unsecret(provisionFiles.apply(filesHash)) },
-          { label: "mail-platform.mariadb-container", value: mariadb.id },
-        ],
-        logDriver: "json-file",
-      },
-      { parent: this, dependsOn: [mariadb], deleteBeforeReplace: true },
-    );
-
-    // Whether or not the provider itself objects to a non-zero exit, this fails the deployment with
-    // the run's output before any service that reads PostfixAdmin's tables is created.
-    const provisioned = pulumi.all([provision.exitCode, provision.containerLogs]).apply(([exitCode, logs]) => {
-      const problem = provisioningFailure(`${platform.instanceName}-postfixadmin-provision`, exitCode, logs);
-      if (problem) throw new pulumi.ResourceError(problem, this);
-      return provision as pulumi.Resource;
+    const provisioned = provisioningRun(name, this, {
+      platform,
+      image: args.postfixadminImage,
+      networks: args.networks,
+      access: this.postfixadmin,
+      mailboxPasswords,
+      adminPasswords,
+      grants: [passwordChangeGrant(platform.internalSubnet)],
+      mariadb,
     });
     this.ready = { server: mariadb, provisioned };
 
     this.postfixSql = account("postfix", DATABASE_NAMES.postfixadmin);
     this.dovecotSql = account("dovecot", DATABASE_NAMES.postfixadmin);
     this.passwordChangeSql = account("passwordChange", DATABASE_NAMES.postfixadmin);
-    this.postfixadminConfig = pulumi.secret(
-      pulumi.all([this.postfixadminSql, setupHash]).apply(([sql, hash]) => renderPostfixadminConfig({ sql, setupPasswordHash: hash })),
-    );
     this.adminPasswords = pulumi.secret(pulumi.all(adminPasswords));
-    this.endpoint = pulumi.output<Endpoint>({ host: MARIADB_HOST, port: MARIADB_PORT });
+    this.endpoint = pulumi.output<Endpoint>({ host: MARIADB_ALIAS, port: MARIADB_PORTS.sql });
     this.mailboxPasswords = pulumi.secret(pulumi.all(mailboxPasswords));
 
     this.registerOutputs({
@@ -241,7 +157,7 @@ export class Database extends pulumi.ComponentResource {
       roundcubeSql: this.roundcubeSql,
       passwordChangeSql: this.passwordChangeSql,
       pilerSql: this.pilerSql,
-      postfixadminConfig: this.postfixadminConfig,
+      postfixadmin: this.postfixadmin,
       adminPasswords: this.adminPasswords,
     });
   }

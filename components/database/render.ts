@@ -1,15 +1,11 @@
-// Pure renderers of the database tier: MariaDB's config and provisioning SQL, PostfixAdmin's
-// config.local.php and the desired-state JSON its provisioning run converges to. Plain values in,
-// file contents out; the component lifts them over Pulumi outputs so secrets stay secret.
-import { AliasConfig, DomainConfig, MailboxConfig, parseCidr } from "../../config/schema";
+// Pure renderer of MariaDB's files: its config and the provisioning SQL that creates one
+// least-privilege account per consumer. Plain values in, file contents out; the component lifts
+// it over Pulumi outputs so the passwords stay secret.
 import { Tuning } from "../../config/platform";
-import { containerPath, RenderedFiles, renderTemplate } from "../../render/template";
-import { phpString } from "../../render/php";
-import { SqlEndpoint } from "../types";
-
-/** Network alias of the MariaDB container; consumers get it through the component's outputs. */
-export const MARIADB_HOST = "mariadb";
-export const MARIADB_PORT = 3306;
+import { withNetmask } from "../../config/network";
+import { sqlString } from "../../render/literals";
+import { RenderedFiles, renderTemplates } from "../../render/template";
+import { MARIADB_PORTS, MARIADB_PROVISION_FILE } from "./constants";
 
 export const DATABASE_NAMES = {
   /** PostfixAdmin's schema: domains, mailboxes, aliases. */
@@ -35,13 +31,8 @@ export const DATABASE_USERS = {
 } as const;
 export type DatabaseUser = keyof typeof DATABASE_USERS;
 
-export const MARIADB_CONFIG_TEMPLATE = "mariadb/etc/mysql/mariadb.conf.d/99-container.cnf";
-export const MARIADB_PROVISION_TEMPLATE = "mariadb/etc/mysql/provision.sql";
-export const POSTFIXADMIN_CONFIG_TEMPLATE = "postfixadmin/etc/postfixadmin/config.local.php";
-/** Where the provisioning image's entrypoint reads the desired state (its default argument). */
-export const DESIRED_STATE_PATH = "/etc/postfixadmin/desired-state.json";
-/** MariaDB's datadir inside the container; the host path `volumePaths.database` is mounted here. */
-export const MARIADB_DATADIR = "/var/lib/mysql";
+/** Upload modes: provision.sql holds every account's password, root only. */
+export const MARIADB_FILE_MODES: Record<string, string> = { [MARIADB_PROVISION_FILE]: "0600" };
 
 export interface MariadbRenderInput {
   /** The internal network's subnet; every account may log in from there only. */
@@ -71,15 +62,7 @@ export function mariadbSizing(tuning: MariadbRenderInput["tuning"]): MariadbSizi
 
 /** MariaDB's account host for an IPv4 subnet: `172.30.0.0/255.255.255.0` (it takes a netmask, not a prefix length). */
 export function accountHost(subnet: string): string {
-  const { base, bits } = parseCidr(subnet);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  const dotted = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
-  return `${dotted(base)}/${dotted(mask)}`;
-}
-
-/** Escapes a value for a single-quoted SQL string literal. */
-export function sqlString(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\0/g, "\\0");
+  return withNetmask(subnet);
 }
 
 /**
@@ -97,162 +80,34 @@ export function passwordChangeGrant(internalSubnet: string): string {
 
 export function renderMariadbFiles(input: MariadbRenderInput): RenderedFiles {
   const sizing = mariadbSizing(input.tuning);
-  const host = accountHost(input.internalSubnet);
-  const config = renderTemplate(MARIADB_CONFIG_TEMPLATE, {
-    port: MARIADB_PORT,
-    innodbBufferPoolMb: sizing.innodbBufferPoolMb,
-    maxConnections: sizing.maxConnections,
+  return renderTemplates("mariadb", {
+    "/etc/mysql/mariadb.conf.d/99-container.cnf": {
+      port: MARIADB_PORTS.sql,
+      innodbBufferPoolMb: sizing.innodbBufferPoolMb,
+      maxConnections: sizing.maxConnections,
+    },
+    [MARIADB_PROVISION_FILE]: {
+      accountHost: accountHost(input.internalSubnet),
+      postfixadminDatabase: DATABASE_NAMES.postfixadmin,
+      spamassassinDatabase: DATABASE_NAMES.spamassassin,
+      rootPassword: sqlString(input.rootPassword),
+      postfixUser: DATABASE_USERS.postfix,
+      postfixPassword: sqlString(input.passwords.postfix),
+      dovecotUser: DATABASE_USERS.dovecot,
+      dovecotPassword: sqlString(input.passwords.dovecot),
+      postfixadminUser: DATABASE_USERS.postfixadmin,
+      postfixadminPassword: sqlString(input.passwords.postfixadmin),
+      spamassassinUser: DATABASE_USERS.spamassassin,
+      spamassassinPassword: sqlString(input.passwords.spamassassin),
+      roundcubeDatabase: DATABASE_NAMES.roundcube,
+      roundcubeUser: DATABASE_USERS.roundcube,
+      roundcubePassword: sqlString(input.passwords.roundcube),
+      passwordChangeUser: DATABASE_USERS.passwordChange,
+      passwordChangePassword: sqlString(input.passwords.passwordChange),
+      passwordChangeGrant: passwordChangeGrant(input.internalSubnet),
+      pilerDatabase: DATABASE_NAMES.piler,
+      pilerUser: DATABASE_USERS.piler,
+      pilerPassword: sqlString(input.passwords.piler),
+    },
   });
-  const provision = renderTemplate(MARIADB_PROVISION_TEMPLATE, {
-    accountHost: host,
-    postfixadminDatabase: DATABASE_NAMES.postfixadmin,
-    spamassassinDatabase: DATABASE_NAMES.spamassassin,
-    rootPassword: sqlString(input.rootPassword),
-    postfixUser: DATABASE_USERS.postfix,
-    postfixPassword: sqlString(input.passwords.postfix),
-    dovecotUser: DATABASE_USERS.dovecot,
-    dovecotPassword: sqlString(input.passwords.dovecot),
-    postfixadminUser: DATABASE_USERS.postfixadmin,
-    postfixadminPassword: sqlString(input.passwords.postfixadmin),
-    spamassassinUser: DATABASE_USERS.spamassassin,
-    spamassassinPassword: sqlString(input.passwords.spamassassin),
-    roundcubeDatabase: DATABASE_NAMES.roundcube,
-    roundcubeUser: DATABASE_USERS.roundcube,
-    roundcubePassword: sqlString(input.passwords.roundcube),
-    passwordChangeUser: DATABASE_USERS.passwordChange,
-    passwordChangePassword: sqlString(input.passwords.passwordChange),
-    passwordChangeGrant: passwordChangeGrant(input.internalSubnet),
-    pilerDatabase: DATABASE_NAMES.piler,
-    pilerUser: DATABASE_USERS.piler,
-    pilerPassword: sqlString(input.passwords.piler),
-  });
-  return {
-    [containerPath(MARIADB_CONFIG_TEMPLATE)]: config,
-    [containerPath(MARIADB_PROVISION_TEMPLATE)]: provision,
-  };
-}
-
-// ---- PostfixAdmin -------------------------------------------------------------------------------
-
-export interface DesiredDomain {
-  domain: string;
-  description: string;
-  /** Alias count limit; 0 = unlimited. */
-  aliases: number;
-  /** Mailbox count limit; 0 = unlimited. */
-  mailboxes: number;
-  /** Largest quota one mailbox of the domain may get, MiB; 0 = unlimited. */
-  maxquotaMb: number;
-  /** Total quota of the domain, MiB; 0 = unlimited. */
-  quotaMb: number;
-}
-
-export interface DesiredMailbox {
-  username: string;
-  name: string;
-  quotaMb: number;
-  /** Used only when the mailbox is created; never to reset an existing one. Secret. */
-  password: string;
-}
-
-/** A PostfixAdmin super-administrator (all domains). */
-export interface DesiredAdmin {
-  username: string;
-  /** Used only when the admin is created; never to reset an existing one. Secret. */
-  password: string;
-}
-
-export interface DesiredAlias {
-  address: string;
-  goto: string[];
-}
-
-/** What images/postfixadmin/provision.php converges the PostfixAdmin tables to. */
-export interface DesiredState {
-  domains: DesiredDomain[];
-  mailboxes: DesiredMailbox[];
-  aliases: DesiredAlias[];
-  admins: DesiredAdmin[];
-  /** SQL GRANTs on PostfixAdmin's tables to other accounts, applied after the schema upgrade. */
-  grants: string[];
-  /** Delete the rows of mailboxes and aliases the config managed and no longer declares, instead of deactivating them (others are never touched). */
-  deleteRemovedMailboxes: boolean;
-}
-
-export interface MailConfig {
-  domains: DomainConfig[];
-  mailboxes: MailboxConfig[];
-  aliases: AliasConfig[];
-  deleteRemovedMailboxes: boolean;
-}
-
-/**
- * The desired state from the stack config. Domains are unlimited in counts and total size; the
- * per-mailbox cap is the largest quota configured in the domain, so a quota raised by hand in a UI
- * later cannot exceed what the stack config allows.
- */
-export function desiredState(
-  config: MailConfig,
-  mailboxPasswords: Record<string, string>,
-  adminPasswords: Record<string, string> = {},
-  grants: string[] = [],
-): DesiredState {
-  const missing = config.mailboxes.filter((m) => mailboxPasswords[m.address] === undefined).map((m) => m.address);
-  if (missing.length) throw new Error(`desiredState: no initial password for ${missing.join(", ")}`);
-  return {
-    domains: config.domains.map((d) => ({
-      domain: d.name,
-      description: `${d.name} (managed by mail-platform)`,
-      aliases: 0,
-      mailboxes: 0,
-      maxquotaMb: Math.max(0, ...config.mailboxes.filter((m) => domainOf(m.address) === d.name).map((m) => m.quotaMb)),
-      quotaMb: 0,
-    })),
-    mailboxes: config.mailboxes.map((m) => ({ username: m.address, name: m.name, quotaMb: m.quotaMb, password: mailboxPasswords[m.address] })),
-    aliases: config.aliases.map((a) => ({ address: a.address, goto: [...a.goto].sort() })),
-    admins: Object.keys(adminPasswords)
-      .sort()
-      .map((username) => ({ username, password: adminPasswords[username] })),
-    grants,
-    deleteRemovedMailboxes: config.deleteRemovedMailboxes,
-  };
-}
-
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf("@") + 1);
-}
-
-export interface PostfixadminRenderInput {
-  config: MailConfig;
-  /** PostfixAdmin's own read-write account. */
-  sql: SqlEndpoint;
-  /** bcrypt hash of the setup password (PHP's password_verify accepts `$2a$`/`$2y$`). Secret. */
-  setupPasswordHash: string;
-  /** Initial password per configured mailbox address. Secret. */
-  mailboxPasswords: Record<string, string>;
-  /** Initial password per super-administrator address. Secret. */
-  adminPasswords?: Record<string, string>;
-  /** GRANTs the provisioning run applies once PostfixAdmin's tables exist. */
-  grants?: string[];
-}
-
-/** config.local.php: the provisioning run and the web UI read the same settings. */
-export function renderPostfixadminConfig(input: Pick<PostfixadminRenderInput, "sql" | "setupPasswordHash">): RenderedFiles {
-  const config = renderTemplate(POSTFIXADMIN_CONFIG_TEMPLATE, {
-    setupPasswordHash: phpString(input.setupPasswordHash),
-    databaseHost: phpString(input.sql.host),
-    databasePort: input.sql.port,
-    databaseUser: phpString(input.sql.user),
-    databasePassword: phpString(input.sql.password),
-    databaseName: phpString(input.sql.database),
-  });
-  return { [containerPath(POSTFIXADMIN_CONFIG_TEMPLATE)]: config };
-}
-
-export function renderPostfixadminFiles(input: PostfixadminRenderInput): RenderedFiles {
-  const state = desiredState(input.config, input.mailboxPasswords, input.adminPasswords ?? {}, input.grants ?? []);
-  return {
-    ...renderPostfixadminConfig(input),
-    [DESIRED_STATE_PATH]: JSON.stringify(state, null, 2) + "\n",
-  };
 }

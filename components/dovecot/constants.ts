@@ -1,4 +1,7 @@
-// Fixed facts about the Dovecot container that the renderer, the component and the tests share.
+// What the DovecotStore's renderer, component, image and tests agree on.
+
+/** Network alias on the internal network; others get it only through the component's outputs. */
+export const DOVECOT_ALIAS = "dovecot";
 
 /** Ports inside the container (standard ones; the published host ports come from the stack config). */
 export const DOVECOT_PORTS = {
@@ -12,14 +15,8 @@ export const DOVECOT_PORTS = {
   sasl: 12345,
 } as const;
 
-/** Network alias on the internal network; only this module types it. */
-export const DOVECOT_ALIAS = "dovecot";
-
 /** Where the mailboxes volume is mounted; PostfixAdmin's maildir column is relative to it. */
 export const MAIL_ROOT = "/var/vmail";
-
-/** uid/gid of `vmail`, which owns every Maildir (created with this id in images/dovecot). */
-export const VMAIL_ID = 5000;
 
 export const TLS_DIR = "/etc/dovecot/tls";
 /** Root-only folder: private keys and the SQL credentials. */

@@ -4,8 +4,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
+import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
-import { DomainCertificate, Endpoint, NetworkRef, SqlEndpoint } from "../types";
+import { DomainCertificate, Endpoint, PlatformNetworks, SqlEndpoint } from "../types";
 import { DOVECOT_ALIAS, DOVECOT_PORTS, MAIL_ROOT } from "./constants";
 import { dovecotFileModes, renderDovecotFiles } from "./render";
 
@@ -15,16 +16,19 @@ export interface DovecotStoreArgs {
   platform: PlatformConfig;
   /** Image id built from images/dovecot. */
   image: pulumi.Input<string>;
-  /** Where Postfix reaches LMTP and SASL, and where MariaDB and spamd are. */
-  internalNetwork: NetworkRef;
-  /** Carries the published IMAP, POP3 and ManageSieve ports. */
-  edgeNetwork: NetworkRef;
+  /** Postfix, MariaDB and spamd on the internal network; the published IMAP, POP3 and ManageSieve ports on the edge. */
+  networks: PlatformNetworks;
   /** Dovecot's read-only account on PostfixAdmin's database. */
   sql: pulumi.Input<SqlEndpoint>;
-  /** One certificate per domain, served by SNI; the first configured domain's is the default. */
+  /** One certificate per domain, served by SNI; the one naming the primary hostname is the default. */
   certificates: pulumi.Input<DomainCertificate[]>;
   /** The ContentFilter's spamd, the learning target of users' moves into and out of Junk. */
   spamd: pulumi.Input<Endpoint>;
+  /**
+   * Networks trusted to forward the address of the user behind a login (Webmail.loginForwarders),
+   * so failed-login delays slow down that user, not every login through the same client. None by default.
+   */
+  loginForwarders?: pulumi.Input<string[]>;
   /** What this service starts after (Database.ready): ordering only, see ServiceContainerArgs.startAfter. */
   startAfter?: pulumi.Input<pulumi.Resource>[];
 }
@@ -47,30 +51,24 @@ export class DovecotStore extends pulumi.ComponentResource {
     super(DOVECOT_STORE_TYPE, name, {}, opts);
     const platform = args.platform;
 
-    // Always secret, even if a caller hands in plain values: the files carry the SQL password and
-    // every domain's private key.
-    this.files = pulumi.secret(
-      pulumi
-        .all([args.sql, args.certificates, args.spamd])
-        .apply(([sql, certificates, spamd]) => renderDovecotFiles({ platform, sql, certificates, spamd })),
+    this.files = containerFiles(
+      this,
+      { sql: args.sql, certificates: args.certificates, spamd: args.spamd, loginForwarders: args.loginForwarders ?? [] },
+      (v) => renderDovecotFiles({ platform, ...v }),
     );
 
     this.container = serviceContainer(
       `${name}-container`,
       {
-        startAfter: args.startAfter,
-        dnsResolvers: platform.dnsResolvers,
         service: "dovecot",
-        containerName: `${platform.instanceName}-dovecot`,
+        platform,
         image: args.image,
-        networks: [
-          // Only the internal network knows the `dovecot` alias, so LMTP and SASL are looked up there.
-          { network: args.internalNetwork, aliases: [DOVECOT_ALIAS] },
-          { network: args.edgeNetwork, aliases: [] },
-        ],
+        networks: args.networks,
+        // Only the internal network knows the `dovecot` alias, so LMTP and SASL are looked up there.
+        alias: DOVECOT_ALIAS,
+        edge: true,
         files: this.files,
         fileModes: dovecotFileModes(platform),
-        bindAddress: platform.bindAddress,
         ports: [
           { internal: DOVECOT_PORTS.imap, external: platform.ports.imap },
           { internal: DOVECOT_PORTS.imaps, external: platform.ports.imaps },
@@ -79,8 +77,8 @@ export class DovecotStore extends pulumi.ComponentResource {
           { internal: DOVECOT_PORTS.managesieve, external: platform.ports.managesieve },
         ],
         mounts: [{ hostPath: platform.volumePaths.mailboxes, containerPath: MAIL_ROOT }],
-        healthcheck: ["/usr/local/bin/healthcheck.sh"],
         startPeriodSeconds: 30,
+        startAfter: args.startAfter,
       },
       { parent: this },
     );

@@ -1,15 +1,23 @@
 // The one place that turns "a service of the platform" into a docker.Container, so every service
-// gets the same restart policy, log rotation, health-gated start and config-hash label.
+// gets the same name, networks, resolvers, restart policy, log rotation, health-gated start and
+// config-hash label.
 import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
-import { NetworkRef } from "../types";
+import { PlatformNetworks } from "../types";
+
+/** The health check every image under images/ ships: it exits 0 once its daemon answers. */
+export const HEALTHCHECK = "/usr/local/bin/healthcheck";
+
+/** The stack settings every container takes the same way. */
+export type ServicePlatform = Pick<PlatformConfig, "instanceName" | "bindAddress" | "dnsResolvers">;
 
 export interface PublishedPort {
   /** Port inside the container. */
   internal: number;
-  /** Port on the Docker host. */
+  /** Port on the Docker host, published on the stack's bindAddress. */
   external: number;
 }
 
@@ -20,40 +28,49 @@ export interface DataMount {
 }
 
 export interface ServiceContainerArgs {
-  /** The service's folder under images/ and config-templates/, e.g. `postfix`; also a label. */
+  /**
+   * The service: the container is `<instanceName>-<service>` and carries it as a label; for a
+   * project image, also its folder under images/.
+   */
   service: string;
-  /** Full container name, e.g. `mp-dev-postfix`. */
-  containerName: string;
+  platform: ServicePlatform;
   /** Image id to run. */
   image: pulumi.Input<string>;
-  /** Networks to join and the aliases this container answers to on each. */
-  networks: { network: NetworkRef; aliases: pulumi.Input<string>[] }[];
+  networks: PlatformNetworks;
+  /** The name other containers reach this one by on the internal network. */
+  alias: string;
+  /**
+   * Joins the edge network too: for published ports, or to reach the Internet (MX hosts, DNS
+   * blocklists, freshclam's mirror, an archive server elsewhere). Such a container, and only
+   * such, gets the stack's dnsResolvers: they answer names outside the platform, and a container
+   * on the internal network alone has no route to them. Docker's embedded DNS answers the
+   * platform's own names on either network.
+   */
+  edge?: boolean;
   /** Config files uploaded before the container starts: container path -> content. */
   files: pulumi.Input<RenderedFiles>;
   /** Octal modes of uploaded files (container path -> "0755"); others get "0644". Keys go in "0600". */
   fileModes?: Record<string, string>;
-  /** Host address the ports are published on. */
-  bindAddress?: string;
   ports?: PublishedPort[];
   mounts?: DataMount[];
   /** tmpfs mounts: container path -> mount options. */
   tmpfs?: Record<string, string>;
   envs?: pulumi.Input<string>[];
-  /** Resolvers for names outside the platform; Docker's embedded DNS still answers container names. Defaults to the host's. */
-  dnsResolvers?: string[];
   command?: string[];
   /** Replaces the image's entrypoint (Docker then drops the image's CMD as well). Defaults to the image's. */
   entrypoint?: string[];
-  /** Exit 0 when the service answers; the container is only reported created once healthy. */
-  healthcheck: string[];
+  /**
+   * Exits 0 when the service answers; the container is only reported created once healthy.
+   * Defaults to the image's HEALTHCHECK; an upstream image (Piler, Manticore), which ships none,
+   * names a command of its own.
+   */
+  healthcheck?: string[];
   /** Time a cold start may take before failed checks count. Defaults to 60 s. */
   startPeriodSeconds?: number;
   /** Memory limit in MiB. Defaults to none. */
   memoryMb?: number;
   /** Seconds `docker stop` waits before SIGKILL, so queues get flushed. Defaults to 30. */
   stopTimeoutSeconds?: number;
-  /** Extra labels. */
-  labels?: Record<string, pulumi.Input<string>>;
   /**
    * Resources this service starts after, for ordering only. They go into `dependsOn`, never into
    * an input: the engine re-creates every container whose replace-forcing inputs derive from a
@@ -90,36 +107,42 @@ export function unappliedSettingsHash(settings: { tmpfs?: Record<string, string>
 }
 
 export function serviceContainer(name: string, args: ServiceContainerArgs, opts: pulumi.CustomResourceOptions): docker.Container {
+  const p = args.platform;
+  const containerName = `${p.instanceName}-${args.service}`;
   const files = pulumi.output(args.files);
   const modes = args.fileModes ?? {};
   // The hash of secret material reveals nothing about it, and a readable hash is what makes a
   // config change reviewable in a preview.
   const configHash = pulumi.unsecret(files.apply(filesHash));
   const healthcheck = {
-    tests: ["CMD", ...args.healthcheck],
+    tests: ["CMD", ...(args.healthcheck ?? [HEALTHCHECK])],
     interval: goDuration(10),
     timeout: goDuration(5),
     retries: 3,
     startPeriod: goDuration(args.startPeriodSeconds ?? 60),
   };
+  const networks = [
+    { name: args.networks.internal.name, aliases: [args.alias] },
+    ...(args.edge ? [{ name: args.networks.edge.name, aliases: [] }] : []),
+  ];
   return new docker.Container(
     name,
     {
-      name: args.containerName,
+      name: containerName,
       image: args.image,
-      hostname: args.containerName,
+      hostname: containerName,
       restart: "unless-stopped",
       mustRun: true,
       wait: true,
       waitTimeout: (args.startPeriodSeconds ?? 60) + 120,
       stopTimeout: args.stopTimeoutSeconds ?? 30,
       destroyGraceSeconds: args.stopTimeoutSeconds ?? 30,
-      networksAdvanced: args.networks.map((n) => ({ name: n.network.name, aliases: n.aliases })),
-      ports: (args.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: args.bindAddress ?? "0.0.0.0", protocol: "tcp" })),
+      networksAdvanced: networks,
+      ports: (args.ports ?? []).map((port) => ({ internal: port.internal, external: port.external, ip: p.bindAddress, protocol: "tcp" })),
       volumes: (args.mounts ?? []).map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath })),
       tmpfs: args.tmpfs,
       envs: args.envs,
-      dns: args.dnsResolvers?.length ? args.dnsResolvers : undefined,
+      dns: args.edge && p.dnsResolvers.length ? p.dnsResolvers : undefined,
       command: args.command,
       entrypoints: args.entrypoint,
       uploads: files.apply((f) =>
@@ -138,7 +161,6 @@ export function serviceContainer(name: string, args: ServiceContainerArgs, opts:
         { label: "mail-platform.service", value: args.service },
         { label: "mail-platform.config-hash", value: configHash },
         { label: "mail-platform.settings-hash", value: unappliedSettingsHash({ tmpfs: args.tmpfs, healthcheck }) },
-        ...Object.entries(args.labels ?? {}).map(([label, value]) => ({ label, value })),
       ],
     },
     { ...opts, dependsOn: [...dependsOnList(opts.dependsOn), ...(args.startAfter ?? [])] },

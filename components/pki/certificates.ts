@@ -6,13 +6,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { DomainConfig } from "../../config/schema";
 import { DomainCertificate } from "../types";
-import { webHostnamesByDomain } from "../proxy/constants";
-import { certificateHostnames } from "./hostnames";
+import { certificateHostnames, webHostnamesByDomain } from "./hostnames";
 
 export const CERTIFICATES_TYPE = "mail-platform:pki:Certificates";
 
 export interface CertificatesArgs {
-  /** The stack's domains; the first one's certificate is the default when a client sends no SNI. */
+  /** The stack's domains; the first one's certificate also names the primary hostname, the default for a client that sends no SNI. */
   domains: DomainConfig[];
   /** Primary hostname of the mail server. */
   hostname: string;

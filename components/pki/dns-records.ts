@@ -1,7 +1,7 @@
 // The DNS records a company must publish for its mail to be delivered and trusted, as data (for
 // automation) and as a zone-file snippet (for pasting into a DNS provider's console).
 import { DomainConfig } from "../../config/schema";
-import { mailClientHostnames, webHostnamesByDomain } from "../proxy/constants";
+import { mailClientHostnames, webHostnamesByDomain } from "./hostnames";
 
 export interface DnsRecord {
   /** The mail domain the record belongs to. */

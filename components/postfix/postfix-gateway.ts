@@ -4,22 +4,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
+import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
-import { DomainCertificate, Endpoint, NetworkRef, SqlEndpoint } from "../types";
-import { POSTFIX_HEALTHCHECK, POSTFIX_PORTS, POSTFIX_QUEUE_DIR, postfixFileModes, renderPostfixFiles } from "./render";
+import { DomainCertificate, Endpoint, PlatformNetworks, SqlEndpoint } from "../types";
+import { POSTFIX_ALIAS, POSTFIX_PORTS, POSTFIX_QUEUE_DIR } from "./constants";
+import { postfixFileModes, renderPostfixFiles } from "./render";
 
 export const POSTFIX_GATEWAY_TYPE = "mail-platform:mta:PostfixGateway";
-/** Network alias other containers reach Postfix by; only this component's outputs carry it. */
-const ALIAS = "postfix";
 
 export interface PostfixGatewayArgs {
   platform: PlatformConfig;
   /** Image id built from images/postfix. */
   image: pulumi.Input<string>;
-  /** Where Amavis, Dovecot and MariaDB are. */
-  internalNetwork: NetworkRef;
-  /** Published ports and outbound SMTP. */
-  edgeNetwork: NetworkRef;
+  /** Amavis, Dovecot and MariaDB on the internal network; published ports and outbound SMTP on the edge. */
+  networks: PlatformNetworks;
   /** Read-only account on PostfixAdmin's database (Database.postfixSql). */
   sql: pulumi.Input<SqlEndpoint>;
   /** One per domain (Certificates.certificates), served by SNI. */
@@ -50,54 +48,49 @@ export class PostfixGateway extends pulumi.ComponentResource {
     super(POSTFIX_GATEWAY_TYPE, name, {}, opts);
     const p = args.platform;
 
-    // Always secret, whatever the inputs say: the SQL files carry a password, the .pem files keys.
-    this.files = pulumi.secret(
-      pulumi
-        .output({
-          sql: args.sql,
-          certificates: args.certificates,
-          lmtp: args.lmtp,
-          sasl: args.sasl,
-          inboundFilter: args.inboundFilter,
-          originatingFilter: args.originatingFilter,
-        })
-        .apply((v) => renderPostfixFiles({ platform: p, ...v })),
+    this.files = containerFiles(
+      this,
+      {
+        sql: args.sql,
+        certificates: args.certificates,
+        lmtp: args.lmtp,
+        sasl: args.sasl,
+        inboundFilter: args.inboundFilter,
+        originatingFilter: args.originatingFilter,
+      },
+      (v) => renderPostfixFiles({ platform: p, ...v }),
     );
 
     serviceContainer(
       `${name}-container`,
       {
-        startAfter: args.startAfter,
-        dnsResolvers: p.dnsResolvers,
         service: "postfix",
-        containerName: `${p.instanceName}-postfix`,
+        platform: p,
         image: args.image,
-        networks: [
-          { network: args.internalNetwork, aliases: [ALIAS] },
-          { network: args.edgeNetwork, aliases: [] },
-        ],
+        networks: args.networks,
+        alias: POSTFIX_ALIAS,
+        edge: true,
         files: this.files,
         fileModes: postfixFileModes(p.domains.map((d) => d.name)),
-        bindAddress: p.bindAddress,
         ports: [
           { internal: POSTFIX_PORTS.smtp, external: p.ports.smtp },
           { internal: POSTFIX_PORTS.submissions, external: p.ports.submissions },
           { internal: POSTFIX_PORTS.submission, external: p.ports.submission },
         ],
         mounts: [{ hostPath: p.volumePaths.queue, containerPath: POSTFIX_QUEUE_DIR }],
-        healthcheck: POSTFIX_HEALTHCHECK,
         startPeriodSeconds: 30,
         // Time for in-flight deliveries to finish; the queue itself survives on the host path.
         stopTimeoutSeconds: 30,
+        startAfter: args.startAfter,
       },
       { parent: this },
     );
 
     // Plain values, not derived from the container: Amavis needs the re-injection endpoint before
     // this container (which needs Amavis's endpoints) exists, so a dependency here would deadlock.
-    this.reinjectionEndpoint = pulumi.output<Endpoint>({ host: ALIAS, port: POSTFIX_PORTS.reinjection });
-    this.smtpEndpoint = pulumi.output<Endpoint>({ host: ALIAS, port: POSTFIX_PORTS.smtp });
-    this.submissionEndpoint = pulumi.output<Endpoint>({ host: ALIAS, port: POSTFIX_PORTS.submission });
+    this.reinjectionEndpoint = pulumi.output<Endpoint>({ host: POSTFIX_ALIAS, port: POSTFIX_PORTS.reinjection });
+    this.smtpEndpoint = pulumi.output<Endpoint>({ host: POSTFIX_ALIAS, port: POSTFIX_PORTS.smtp });
+    this.submissionEndpoint = pulumi.output<Endpoint>({ host: POSTFIX_ALIAS, port: POSTFIX_PORTS.submission });
 
     this.registerOutputs({
       reinjectionEndpoint: this.reinjectionEndpoint,

@@ -5,8 +5,11 @@
 // (test/daemons/postfix.test.ts).
 import { PlatformConfig } from "../../config/platform";
 import { gatewayOf } from "../../config/network";
-import { RenderedFiles, containerPath, renderTemplate } from "../../render/template";
+import { RenderedFiles, renderTemplates, TemplateValues } from "../../render/template";
+import { defaultCertificate, oneCertificatePerDomain, sniNames } from "../pki/certificate-choice";
+import { pemFile } from "../pki/pem";
 import { DomainCertificate, Endpoint, SqlEndpoint } from "../types";
+import { certificateFile, POSTFIX_SQL_FILES } from "./constants";
 
 /** The stack settings Postfix's configuration depends on. */
 export type PostfixPlatform = Pick<
@@ -30,20 +33,6 @@ export interface PostfixRenderInput {
   originatingFilter: Endpoint;
 }
 
-/** Ports Postfix listens on inside its container. */
-export const POSTFIX_PORTS = { smtp: 25, submissions: 465, submission: 587, reinjection: 10025 } as const;
-
-/** Where the queue lives inside the container (a host path is mounted here). */
-export const POSTFIX_QUEUE_DIR = "/var/spool/postfix";
-
-/** Health check command shipped in images/postfix. */
-export const POSTFIX_HEALTHCHECK = ["/usr/local/bin/postfix-healthcheck"];
-
-const TEMPLATE_DIR = "postfix/etc/postfix";
-const SQL_TEMPLATES = ["virtual-domains.cf", "virtual-mailboxes.cf", "virtual-aliases.cf", "sender-login.cf"].map(
-  (f) => `${TEMPLATE_DIR}/sql/${f}`,
-);
-
 /** A message is this many times the size limit after Amavis added its headers (re-injection only). */
 const REINJECTION_SIZE_HEADROOM = 1.1;
 /**
@@ -52,15 +41,10 @@ const REINJECTION_SIZE_HEADROOM = 1.1;
  */
 const RECIPIENT_RATE_FULL_MESSAGES = 5;
 
-/** Container path of one domain's key + chain file (private key first, as Postfix reads it). */
-export function certificateFile(domain: string): string {
-  return `/etc/postfix/tls/${domain}.pem`;
-}
-
 /** Every file the container receives that holds a secret, with the mode it is uploaded with. */
 export function postfixFileModes(domains: string[]): Record<string, string> {
   return Object.fromEntries([
-    ...SQL_TEMPLATES.map((t) => [containerPath(t), "0640"]),
+    ...POSTFIX_SQL_FILES.map((f) => [f, "0640"]),
     ...domains.map((d) => [certificateFile(d), "0600"]),
   ]);
 }
@@ -112,31 +96,11 @@ export function postfixLimits(l: PostfixPlatform["limits"]): PostfixLimits {
   };
 }
 
-/** The certificate clients get without SNI: the one naming the primary hostname, else the first domain's. */
-export function defaultCertificate(hostname: string, domains: string[], certificates: DomainCertificate[]): DomainCertificate {
-  const byHostname = certificates.find((c) => c.hostnames.includes(hostname));
-  const byFirstDomain = certificates.find((c) => c.domain === domains[0]);
-  const chosen = byHostname ?? byFirstDomain ?? certificates[0];
-  if (!chosen) throw new Error("PostfixGateway: no certificates given; every domain needs one for TLS on 25/465/587");
-  return chosen;
-}
-
-/** SNI table source: one `hostname file` line per host name; the first certificate naming a host wins. */
+/** SNI table source: one `hostname file` line per name a certificate covers (the pki module's SNI rule). */
 export function sniEntries(certificates: DomainCertificate[]): string {
-  const seen = new Set<string>();
-  const lines: string[] = [];
-  for (const c of certificates) {
-    for (const h of c.hostnames.map((x) => x.toLowerCase())) {
-      if (seen.has(h)) continue;
-      seen.add(h);
-      lines.push(`${h} ${certificateFile(c.domain)}`);
-    }
-  }
-  return lines.join("\n");
-}
-
-function endsWithNewline(s: string): string {
-  return s.endsWith("\n") ? s : `${s}\n`;
+  return sniNames(certificates)
+    .map((e) => `${e.name} ${certificateFile(e.certificate.domain)}`)
+    .join("\n");
 }
 
 function checkInput(input: PostfixRenderInput): void {
@@ -151,13 +115,6 @@ function checkInput(input: PostfixRenderInput): void {
     if (!/^[A-Za-z0-9.-]+$/.test(e.host)) problems.push(`${key}.host must be a host name or IPv4 address, got "${e.host}"`);
     if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) problems.push(`${key}.port must be a TCP port, got ${e.port}`);
   }
-  const domains = input.platform.domains.map((d) => d.name);
-  for (const d of domains) {
-    if (!input.certificates.some((c) => c.domain === d)) problems.push(`no certificate for domain ${d}`);
-  }
-  for (const c of input.certificates) {
-    if (!domains.includes(c.domain)) problems.push(`certificate for ${c.domain}, which is not one of the stack's domains`);
-  }
   if (problems.length) throw new Error(`PostfixGateway: cannot render Postfix's configuration:\n  - ${problems.join("\n  - ")}`);
 }
 
@@ -166,43 +123,38 @@ export function renderPostfixFiles(input: PostfixRenderInput): RenderedFiles {
   checkInput(input);
   const { platform: p, sql } = input;
   const domains = p.domains.map((d) => d.name);
+  const certificates = oneCertificatePerDomain(domains, input.certificates);
   const limits = postfixLimits(p.limits);
-  const files: RenderedFiles = {};
-  const add = (template: string, values: Record<string, string | number>) => {
-    files[containerPath(template)] = renderTemplate(template, values);
-  };
-
-  add(`${TEMPLATE_DIR}/main.cf`, {
-    hostname: p.hostname,
-    primaryDomain: domains[0],
-    lmtpNexthop: `inet:${input.lmtp.host}:${input.lmtp.port}`,
-    lmtpConcurrency: p.tuning.lmtpConcurrency,
-    inboundFilterNexthop: nexthop(input.inboundFilter),
-    amavisChildren: p.tuning.amavisChildren,
-    relayhost: p.relayhost,
-    defaultChainFile: certificateFile(defaultCertificate(p.hostname, domains, input.certificates).domain),
-    saslTarget: `${input.sasl.host}:${input.sasl.port}`,
-    mynetworks: relayNetworks(p),
-    messageSizeLimit: limits.messageSizeLimit,
-    recipientLimit: limits.recipientLimit,
-    messageRateLimit: limits.messageRateLimit,
-    connectionRateLimit: limits.connectionRateLimit,
-    recipientRateLimit: limits.recipientRateLimit,
-    authRateLimit: limits.authRateLimit,
-    processLimit: p.tuning.postfixProcessLimit,
+  const sqlValues: TemplateValues = { host: sql.host, port: sql.port, database: sql.database, user: sql.user, password: sql.password };
+  const files = renderTemplates("postfix", {
+    "/etc/postfix/main.cf": {
+      hostname: p.hostname,
+      primaryDomain: domains[0],
+      lmtpNexthop: `inet:${input.lmtp.host}:${input.lmtp.port}`,
+      lmtpConcurrency: p.tuning.lmtpConcurrency,
+      inboundFilterNexthop: nexthop(input.inboundFilter),
+      amavisChildren: p.tuning.amavisChildren,
+      relayhost: p.relayhost,
+      defaultChainFile: certificateFile(defaultCertificate(p.hostname, domains, certificates).domain),
+      saslTarget: `${input.sasl.host}:${input.sasl.port}`,
+      mynetworks: relayNetworks(p),
+      messageSizeLimit: limits.messageSizeLimit,
+      recipientLimit: limits.recipientLimit,
+      messageRateLimit: limits.messageRateLimit,
+      connectionRateLimit: limits.connectionRateLimit,
+      recipientRateLimit: limits.recipientRateLimit,
+      authRateLimit: limits.authRateLimit,
+      processLimit: p.tuning.postfixProcessLimit,
+    },
+    "/etc/postfix/master.cf": {
+      originatingFilterNexthop: nexthop(input.originatingFilter),
+      reinjectionNetworks: reinjectionNetworks(p.internalSubnet),
+      reinjectionSizeLimit: limits.reinjectionSizeLimit,
+      amavisChildren: p.tuning.amavisChildren,
+    },
+    ...Object.fromEntries(POSTFIX_SQL_FILES.map((f) => [f, sqlValues])),
+    "/etc/postfix/tls/sni": { entries: sniEntries(certificates) },
   });
-  add(`${TEMPLATE_DIR}/master.cf`, {
-    originatingFilterNexthop: nexthop(input.originatingFilter),
-    reinjectionNetworks: reinjectionNetworks(p.internalSubnet),
-    reinjectionSizeLimit: limits.reinjectionSizeLimit,
-    amavisChildren: p.tuning.amavisChildren,
-  });
-  for (const t of SQL_TEMPLATES) {
-    add(t, { host: sql.host, port: sql.port, database: sql.database, user: sql.user, password: sql.password });
-  }
-  add(`${TEMPLATE_DIR}/tls/sni`, { entries: sniEntries(input.certificates) });
-  for (const c of input.certificates) {
-    files[certificateFile(c.domain)] = endsWithNewline(c.privateKeyPem) + endsWithNewline(c.certChainPem);
-  }
+  for (const c of certificates) files[certificateFile(c.domain)] = pemFile(c.privateKeyPem) + pemFile(c.certChainPem);
   return files;
 }

@@ -1,4 +1,4 @@
-// Names and paths the proxy's renderer, component and image agree on.
+// What the ReverseProxy's renderer, component, image and tests agree on.
 
 /** Network alias other containers reach the proxy by; only ReverseProxy's outputs carry it. */
 export const PROXY_ALIAS = "proxy";
@@ -17,27 +17,3 @@ export const SITES_DIR = "/etc/nginx/sites";
 export const certFile = (domain: string): string => `${TLS_DIR}/${domain}.crt`;
 export const keyFile = (domain: string): string => `${PRIVATE_DIR}/${domain}.key`;
 export const documentDir = (domain: string): string => `${DOCUMENT_ROOT}/${domain}`;
-
-/** The names the proxy serves for each mail domain, besides the web apps' host names. */
-export function mailClientHostnames(domain: string): string[] {
-  return [`mta-sts.${domain}`, `autoconfig.${domain}`, `autodiscover.${domain}`];
-}
-
-/** What the healthcheck fetches: the first domain's MTA-STS policy over HTTPS with SNI. */
-export function proxyHealthcheck(firstDomain: string): string[] {
-  return ["/usr/local/bin/healthcheck.sh", `mta-sts.${firstDomain}`];
-}
-
-/**
- * Which domain's certificate covers each web app host name: the longest mail domain it falls
- * under (webmail.acme-corp.com -> acme-corp.com), else the first domain. Every domain appears.
- */
-export function webHostnamesByDomain(domains: string[], hostnames: string[]): Record<string, string[]> {
-  const out: Record<string, string[]> = Object.fromEntries(domains.map((d) => [d, []]));
-  for (const raw of hostnames) {
-    const h = raw.toLowerCase();
-    const owner = [...domains].sort((a, b) => b.length - a.length).find((d) => h === d || h.endsWith(`.${d}`)) ?? domains[0];
-    if (owner !== undefined && !out[owner].includes(h)) out[owner].push(h);
-  }
-  return out;
-}

@@ -33,7 +33,6 @@ export function mtaStsMxHostnames(platform: PlatformConfig, domain: string): str
   return [...new Set([platform.hostname, `mail.${domain}`])];
 }
 
-/** Every domain's policy text: domain -> policy. */
 /**
  * `enforce` only where senders can validate the certificate: a domain on the stack's own CA would
  * have its mail refused by every MTA-STS sender, so it publishes `testing` (reports, no refusal).
@@ -42,6 +41,7 @@ export function mtaStsModeFor(domain: { tls: { source: string } }): MtaStsMode {
   return domain.tls.source === "pem" ? MTA_STS_MODE : "testing";
 }
 
+/** Every domain's policy text: domain -> policy. */
 export function mtaStsPolicies(platform: PlatformConfig): Record<string, string> {
   return Object.fromEntries(
     platform.domains.map((d) => [d.name, mtaStsPolicy(mtaStsMxHostnames(platform, d.name), mtaStsModeFor(d), MTA_STS_MAX_AGE_SECONDS)]),

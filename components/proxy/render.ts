@@ -1,24 +1,17 @@
 // Pure renderer of the ReverseProxy's files: plain values in, container path -> content out. The
 // component lifts it over Pulumi outputs; tests call it directly.
 //
-// Sites repeat per domain and per web app, so two templates are rendered several times, each
-// copy at its own path (`sites/mail-domain.conf` -> `/etc/nginx/sites/mail-domain.<domain>.conf`);
-// the others are rendered once at the path the template has.
+// Sites and documents repeat per domain and per web app: those templates are rendered as copies,
+// each at its own path (`sites/mail-domain.conf` -> `/etc/nginx/sites/mail-domain.<domain>.conf`);
+// the others once, at the path the template has.
 import { PlatformConfig } from "../../config/platform";
-import { containerPath, renderTemplate, RenderedFiles } from "../../render/template";
-import { DomainCertificate, Endpoint } from "../types";
-import { certFile, documentDir, keyFile, mailClientHostnames, SITES_DIR } from "./constants";
+import { RenderedFiles, renderTemplates, TemplateCopy } from "../../render/template";
+import { certificateFor, oneCertificatePerDomain } from "../pki/certificate-choice";
+import { isFqdn, mailClientHostnames } from "../pki/hostnames";
+import { pemFile } from "../pki/pem";
+import { DomainCertificate, WebApp } from "../types";
+import { certFile, DOCUMENT_ROOT, documentDir, keyFile, SITES_DIR } from "./constants";
 import { mtaStsPolicies } from "./mta-sts";
-
-/** A web application served over HTTPS on its own host name. */
-export interface WebApp {
-  /** Host name it is served on, e.g. webmail.example.com. */
-  hostname: string;
-  /** Upstream inside the platform (plain HTTP). */
-  upstream: Endpoint;
-  /** Content-Security-Policy for this app. */
-  csp: string;
-}
 
 export interface ProxyRenderInput {
   platform: PlatformConfig;
@@ -48,7 +41,6 @@ export const TLS_CIPHERS = [
   "ECDHE-RSA-CHACHA20-POLY1305",
 ].join(":");
 
-const FQDN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const UPSTREAM_HOST = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i;
 
 /**
@@ -62,43 +54,17 @@ export function appCsp(app: WebApp): string {
   return /(^|;)\s*frame-ancestors\s/i.test(csp) ? csp : `${csp}; frame-ancestors 'self'`;
 }
 
-/** Whether a certificate name (possibly `*.example.com`) covers a host name. */
-function covers(certName: string, hostname: string): boolean {
-  const c = certName.toLowerCase();
-  if (c === hostname) return true;
-  return c.startsWith("*.") && hostname.endsWith(c.slice(1)) && !hostname.slice(0, -(c.length - 1)).includes(".");
-}
-
-/** The certificate nginx presents for a name: the one listing it exactly, else one whose wildcard covers it. */
-export function certificateFor(hostname: string, certificates: DomainCertificate[]): DomainCertificate {
-  const exact = certificates.find((c) => c.hostnames.some((h) => h.toLowerCase() === hostname));
-  const found = exact ?? certificates.find((c) => c.hostnames.some((h) => covers(h, hostname)));
-  if (!found) {
-    throw new ProxyRenderError(
-      `certificates: no certificate covers ${hostname}; add it to the names of its domain's certificate (components/pki/hostnames.ts) so HTTPS clients accept it`,
-    );
-  }
-  return found;
-}
-
 /** Every host name the proxy serves: each domain's mta-sts/autoconfig/autodiscover names, then the apps'. */
 export function servedHostnames(platform: PlatformConfig, apps: WebApp[]): string[] {
   return [...platform.domains.flatMap((d) => mailClientHostnames(d.name)), ...apps.map((a) => a.hostname.toLowerCase())];
 }
 
-function validate(input: ProxyRenderInput): void {
-  const { platform, certificates, apps } = input;
-  const domains = new Set(platform.domains.map((d) => d.name));
-  for (const c of certificates) {
-    if (!domains.has(c.domain)) throw new ProxyRenderError(`certificates: ${c.domain} is not one of the stack's domains (${[...domains].join(", ")})`);
-  }
-  const missing = [...domains].filter((d) => !certificates.some((c) => c.domain === d));
-  if (missing.length) throw new ProxyRenderError(`certificates: no certificate for ${missing.join(", ")}; every domain is served by SNI`);
+function validateApps(platform: PlatformConfig, apps: WebApp[]): void {
   const seen = new Set<string>();
   for (const name of servedHostnames(platform, [])) seen.add(name);
   for (const app of apps) {
     const h = app.hostname.toLowerCase();
-    if (!FQDN.test(h)) throw new ProxyRenderError(`apps: hostname ${JSON.stringify(app.hostname)} is not a fully qualified domain name such as webmail.example.com`);
+    if (!isFqdn(h)) throw new ProxyRenderError(`apps: hostname ${JSON.stringify(app.hostname)} is not a fully qualified domain name such as webmail.example.com`);
     if (seen.has(h)) throw new ProxyRenderError(`apps: ${h} is served twice; each app needs its own host name, distinct from mta-sts/autoconfig/autodiscover names`);
     seen.add(h);
     if (!UPSTREAM_HOST.test(app.upstream.host) || !Number.isInteger(app.upstream.port) || app.upstream.port < 1 || app.upstream.port > 65535) {
@@ -113,65 +79,65 @@ export function proxyFileModes(platform: PlatformConfig): Record<string, string>
 }
 
 export function renderProxyFiles(input: ProxyRenderInput): RenderedFiles {
-  validate(input);
-  const { platform, certificates, apps } = input;
+  const { platform, apps } = input;
+  const certificates = oneCertificatePerDomain(
+    platform.domains.map((d) => d.name),
+    input.certificates,
+  );
+  validateApps(platform, apps);
   const httpsPortSuffix = platform.ports.https === 443 ? "" : `:${platform.ports.https}`;
-  const policies = mtaStsPolicies(platform);
-  const files: RenderedFiles = {};
-  const once = (template: string, values: Record<string, string | number>) => {
-    files[containerPath(`nginx/${template}`)] = renderTemplate(`nginx/${template}`, values);
-  };
+  const tls = (cert: DomainCertificate) => ({ certFile: certFile(cert.domain), keyFile: keyFile(cert.domain) });
 
-  once("etc/nginx/nginx.conf", { workerProcesses: "auto", tlsCiphers: TLS_CIPHERS });
-  once("etc/nginx/snippets/security-headers.conf", {
-    hstsMaxAgeSeconds: HSTS_MAX_AGE_SECONDS,
-    referrerPolicy: REFERRER_POLICY,
-    permissionsPolicy: PERMISSIONS_POLICY,
-  });
-  once("etc/nginx/sites/00-default.conf", { servedHostnames: servedHostnames(platform, apps).join(" "), httpsPortSuffix });
-
-  for (const cert of certificates) {
-    files[certFile(cert.domain)] = cert.certChainPem.endsWith("\n") ? cert.certChainPem : `${cert.certChainPem}\n`;
-    files[keyFile(cert.domain)] = cert.privateKeyPem.endsWith("\n") ? cert.privateKeyPem : `${cert.privateKeyPem}\n`;
-  }
-
+  const domainSites: TemplateCopy[] = [];
+  const autoconfig: TemplateCopy[] = [];
+  const autodiscover: TemplateCopy[] = [];
   for (const d of platform.domains) {
     const names = mailClientHostnames(d.name);
     const certs = new Set(names.map((n) => certificateFor(n, certificates).domain));
     // The three names share a server block pair and so one certificate.
     if (certs.size !== 1) throw new ProxyRenderError(`certificates: ${names.join(", ")} must all be covered by one certificate, found ${[...certs].join(", ")}`);
-    const cert = certificateFor(names[0], certificates);
     const dir = documentDir(d.name);
-    files[`${SITES_DIR}/mail-domain.${d.name}.conf`] = renderTemplate("nginx/etc/nginx/sites/mail-domain.conf", {
-      domain: d.name,
-      certFile: certFile(cert.domain),
-      keyFile: keyFile(cert.domain),
-      documentCsp: DOCUMENT_CSP,
-      documentDir: dir,
+    domainSites.push({
+      path: `${SITES_DIR}/mail-domain.${d.name}.conf`,
+      values: { domain: d.name, ...tls(certificateFor(names[0], certificates)), documentCsp: DOCUMENT_CSP, documentDir: dir },
     });
-    const ports = {
-      domain: d.name,
-      hostname: platform.hostname,
-      imapsPort: platform.ports.imaps,
-      submissionsPort: platform.ports.submissions,
-    };
-    files[`${dir}/mta-sts.txt`] = policies[d.name];
-    files[`${dir}/config-v1.1.xml`] = renderTemplate("nginx/var/www/mail-platform/config-v1.1.xml", { ...ports, submissionPort: platform.ports.submission });
-    files[`${dir}/autodiscover.xml`] = renderTemplate("nginx/var/www/mail-platform/autodiscover.xml", ports);
+    const client = { domain: d.name, hostname: platform.hostname, imapsPort: platform.ports.imaps, submissionsPort: platform.ports.submissions };
+    autoconfig.push({ path: `${dir}/config-v1.1.xml`, values: { ...client, submissionPort: platform.ports.submission } });
+    autodiscover.push({ path: `${dir}/autodiscover.xml`, values: client });
   }
-
-  for (const app of apps) {
+  const appSites: TemplateCopy[] = apps.map((app) => {
     const hostname = app.hostname.toLowerCase();
-    const cert = certificateFor(hostname, certificates);
-    files[`${SITES_DIR}/web-app.${hostname}.conf`] = renderTemplate("nginx/etc/nginx/sites/web-app.conf", {
-      hostname,
-      certFile: certFile(cert.domain),
-      keyFile: keyFile(cert.domain),
-      csp: appCsp(app),
-      maxBodyMb: platform.limits.messageSizeMb,
-      upstream: `${app.upstream.host}:${app.upstream.port}`,
-      httpsPort: platform.ports.https,
-    });
+    return {
+      path: `${SITES_DIR}/web-app.${hostname}.conf`,
+      values: {
+        hostname,
+        ...tls(certificateFor(hostname, certificates)),
+        csp: appCsp(app),
+        maxBodyMb: platform.limits.messageSizeMb,
+        upstream: `${app.upstream.host}:${app.upstream.port}`,
+        httpsPort: platform.ports.https,
+      },
+    };
+  });
+
+  const files = renderTemplates("nginx", {
+    "/etc/nginx/nginx.conf": { workerProcesses: "auto", tlsCiphers: TLS_CIPHERS },
+    "/etc/nginx/snippets/security-headers.conf": {
+      hstsMaxAgeSeconds: HSTS_MAX_AGE_SECONDS,
+      referrerPolicy: REFERRER_POLICY,
+      permissionsPolicy: PERMISSIONS_POLICY,
+    },
+    [`${SITES_DIR}/00-default.conf`]: { servedHostnames: servedHostnames(platform, apps).join(" "), httpsPortSuffix },
+    [`${SITES_DIR}/mail-domain.conf`]: domainSites,
+    [`${SITES_DIR}/web-app.conf`]: appSites,
+    [`${DOCUMENT_ROOT}/config-v1.1.xml`]: autoconfig,
+    [`${DOCUMENT_ROOT}/autodiscover.xml`]: autodiscover,
+  });
+  const policies = mtaStsPolicies(platform);
+  for (const d of platform.domains) files[`${documentDir(d.name)}/mta-sts.txt`] = policies[d.name];
+  for (const cert of certificates) {
+    files[certFile(cert.domain)] = pemFile(cert.certChainPem);
+    files[keyFile(cert.domain)] = pemFile(cert.privateKeyPem);
   }
   return files;
 }

@@ -5,15 +5,13 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
-import { serviceContainer } from "../host/service-container";
-import { DomainCertificate, Endpoint, NetworkRef } from "../types";
-import { PROXY_ALIAS, PROXY_PORTS, proxyHealthcheck } from "./constants";
+import { containerFiles } from "../host/container-files";
+import { HEALTHCHECK, serviceContainer } from "../host/service-container";
+import { mailClientHostnames } from "../pki/hostnames";
+import { DomainCertificate, Endpoint, PlatformNetworks, WebApp } from "../types";
+import { PROXY_ALIAS, PROXY_PORTS } from "./constants";
 import { mtaStsPolicies } from "./mta-sts";
-import { proxyFileModes, renderProxyFiles, WebApp } from "./render";
-
-export type { WebApp } from "./render";
-export { mtaStsDnsRecords, mtaStsPolicy, mtaStsPolicyId, tlsRptDnsRecords } from "./mta-sts";
-export { mailClientHostnames, webHostnamesByDomain } from "./constants";
+import { proxyFileModes, renderProxyFiles } from "./render";
 
 export const REVERSE_PROXY_TYPE = "mail-platform:proxy:ReverseProxy";
 
@@ -21,14 +19,12 @@ export interface ReverseProxyArgs {
   platform: PlatformConfig;
   /** Image id built from images/proxy. */
   image: pulumi.Input<string>;
-  /** Where the web apps' containers are. */
-  internalNetwork: NetworkRef;
-  /** Carries the published HTTP and HTTPS ports. */
-  edgeNetwork: NetworkRef;
+  /** The web apps on the internal network; the published HTTP and HTTPS ports on the edge. */
+  networks: PlatformNetworks;
   /** One per domain (Certificates.certificates), each covering mta-sts., autoconfig., autodiscover.<domain> and the apps on it. */
   certificates: pulumi.Input<DomainCertificate[]>;
-  /** Web apps to serve on their own host names; may be empty. */
-  apps: pulumi.Input<WebApp[]>;
+  /** The web components' `webApp`s, each served on its own host name; may be empty. */
+  apps: pulumi.Input<pulumi.Input<WebApp>[]>;
 }
 
 export class ReverseProxy extends pulumi.ComponentResource {
@@ -45,31 +41,27 @@ export class ReverseProxy extends pulumi.ComponentResource {
     super(REVERSE_PROXY_TYPE, name, {}, opts);
     const platform = args.platform;
 
-    // Always secret, whatever the inputs say: the files carry every domain's private key.
-    this.files = pulumi.secret(
-      pulumi.all([args.certificates, args.apps]).apply(([certificates, apps]) => renderProxyFiles({ platform, certificates, apps })),
-    );
+    this.files = containerFiles(this, { certificates: args.certificates, apps: args.apps }, (v) => renderProxyFiles({ platform, ...v }));
 
     this.container = serviceContainer(
       `${name}-container`,
       {
         service: "proxy",
-        containerName: `${platform.instanceName}-proxy`,
+        platform,
         image: args.image,
-        networks: [
-          // The apps are looked up on the internal network; the alias lets platform containers
-          // (and tests) reach HTTPS without going through the host.
-          { network: args.internalNetwork, aliases: [PROXY_ALIAS] },
-          { network: args.edgeNetwork, aliases: [] },
-        ],
+        networks: args.networks,
+        // The apps are looked up on the internal network; the alias lets platform containers
+        // (and tests) reach HTTPS without going through the host.
+        alias: PROXY_ALIAS,
+        edge: true,
         files: this.files,
         fileModes: proxyFileModes(platform),
-        bindAddress: platform.bindAddress,
         ports: [
           { internal: PROXY_PORTS.http, external: platform.ports.http },
           { internal: PROXY_PORTS.https, external: platform.ports.https },
         ],
-        healthcheck: proxyHealthcheck(platform.domains[0].name),
+        // The first domain's MTA-STS policy over HTTPS with SNI: what a sending MTA fetches.
+        healthcheck: [HEALTHCHECK, mailClientHostnames(platform.domains[0].name)[0]],
         startPeriodSeconds: 15,
       },
       { parent: this },

@@ -1,15 +1,8 @@
 // Pure renderer of the search index's configuration: Manticore Search with the built-in Piler's
 // real-time tables. Plain values in, container path -> file content out; tests call it directly.
 import { PlatformConfig } from "../../config/platform";
-import { containerPath, renderTemplate, RenderedFiles } from "../../render/template";
-
-export const MANTICORE_CONFIG_TEMPLATE = "manticore/etc/manticoresearch/manticore.conf";
-/** Where the image's searchd reads its config; the component names it on the command line too. */
-export const MANTICORE_CONFIG_FILE = containerPath(MANTICORE_CONFIG_TEMPLATE);
-/** The image's data directory (its entrypoint chowns it to the manticore user). */
-export const MANTICORE_DATA_DIR = "/var/lib/manticore";
-/** Manticore's MySQL-protocol port, where Piler writes (rtindex=1) and its UI searches. */
-export const MANTICORE_SQL_PORT = 9306;
+import { RenderedFiles, renderTemplates } from "../../render/template";
+import { MANTICORE_CONFIG_FILE, MANTICORE_DATA_DIR, MANTICORE_PORTS } from "./constants";
 /** Piler's tables, by the names its daemon and web UI use. */
 export const PILER_TABLES = ["piler1", "tag1", "note1", "audit1"] as const;
 
@@ -87,14 +80,14 @@ export function renderSearchFiles(input: SearchRenderInput): RenderedFiles {
   const tokenizer = Object.entries(settings)
     .map(([key, value]) => `    ${key} = ${value}`)
     .join("\n");
-  return {
-    [MANTICORE_CONFIG_FILE]: renderTemplate(MANTICORE_CONFIG_TEMPLATE, {
+  return renderTemplates("manticore", {
+    [MANTICORE_CONFIG_FILE]: {
       segmentationComment: SEGMENTATION_COMMENT[search.chineseSegmentation],
       dataDir: MANTICORE_DATA_DIR,
       piler1RtMemLimit: `${RT_MEM_LIMIT_MB.piler1}M`,
       smallRtMemLimit: `${RT_MEM_LIMIT_MB.small}M`,
       tokenizer,
-      sqlPort: MANTICORE_SQL_PORT,
-    }),
-  };
+      sqlPort: MANTICORE_PORTS.sql,
+    },
+  });
 }

@@ -6,24 +6,24 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
+import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
-import { Endpoint, NetworkRef } from "../types";
-import { MANTICORE_CONFIG_FILE, MANTICORE_DATA_DIR, MANTICORE_SQL_PORT, renderSearchFiles, searchMemoryMb } from "./render";
+import { Endpoint, PlatformNetworks } from "../types";
+import { MANTICORE_ALIAS, MANTICORE_CONFIG_FILE, MANTICORE_DATA_DIR, MANTICORE_PORTS } from "./constants";
+import { renderSearchFiles, searchMemoryMb } from "./render";
 
 export const SEARCH_INDEX_TYPE = "mail-platform:search:SearchIndex";
-/** Network alias of the Manticore container on the internal network. */
-export const SEARCH_ALIAS = "manticore";
 
 export interface SearchIndexArgs {
   platform: PlatformConfig;
-  /** Where Piler is; the index joins nothing else (it has no authentication, so no other network may reach it). */
-  internalNetwork: NetworkRef;
+  /** The index joins the internal network only, where Piler is: it has no authentication, so nothing else may reach it. */
+  networks: PlatformNetworks;
 }
 
 export class SearchIndex extends pulumi.ComponentResource {
   /** Manticore's MySQL protocol (`manticore:9306`), for Piler's daemon and web UI. */
   public readonly sqlEndpoint: pulumi.Output<Endpoint>;
-  /** The rendered config files uploaded into the container (no secrets in them). */
+  /** The rendered config files uploaded into the container (secret by rule, though nothing in them is). */
   public readonly files: pulumi.Output<RenderedFiles>;
   /** The Manticore container. */
   public readonly container: docker.Container;
@@ -36,15 +36,16 @@ export class SearchIndex extends pulumi.ComponentResource {
     // must not delete an image the host may have no registry access to pull again.
     const image = new docker.RemoteImage(`${name}-image`, { name: platform.search.image, keepLocally: true }, { parent: this });
 
-    this.files = pulumi.output(renderSearchFiles({ platform }));
+    this.files = containerFiles(this, {}, () => renderSearchFiles({ platform }));
 
     this.container = serviceContainer(
       `${name}-container`,
       {
         service: "manticore",
-        containerName: `${platform.instanceName}-manticore`,
+        platform,
         image: image.imageId,
-        networks: [{ network: args.internalNetwork, aliases: [SEARCH_ALIAS] }],
+        networks: args.networks,
+        alias: MANTICORE_ALIAS,
         files: this.files,
         // The image's entrypoint chowns the data directory and drops to the manticore user when
         // the command starts with `searchd`; naming the config keeps image defaults out of it.
@@ -54,7 +55,7 @@ export class SearchIndex extends pulumi.ComponentResource {
         // (`reindex -a` in Piler) takes hours on a large store.
         mounts: [{ hostPath: platform.volumePaths.index, containerPath: MANTICORE_DATA_DIR }],
         // The image ships the MySQL client; a listing of tables only succeeds once the tables are loaded.
-        healthcheck: ["mysql", "-h", "127.0.0.1", "-P", String(MANTICORE_SQL_PORT), "-e", "SHOW TABLES"],
+        healthcheck: ["mysql", "-h", "127.0.0.1", "-P", String(MANTICORE_PORTS.sql), "-e", "SHOW TABLES"],
         // A start after a crash replays the binary log first.
         startPeriodSeconds: 120,
         memoryMb: searchMemoryMb(),
@@ -66,7 +67,7 @@ export class SearchIndex extends pulumi.ComponentResource {
     );
 
     // Known without waiting for the container, so Piler's container is configured in parallel.
-    this.sqlEndpoint = pulumi.output<Endpoint>({ host: SEARCH_ALIAS, port: MANTICORE_SQL_PORT });
+    this.sqlEndpoint = pulumi.output<Endpoint>({ host: MANTICORE_ALIAS, port: MANTICORE_PORTS.sql });
 
     this.registerOutputs({ sqlEndpoint: this.sqlEndpoint, files: this.files });
   }

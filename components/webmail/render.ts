@@ -2,15 +2,15 @@
 // container path -> file content out. The component lifts it over Pulumi outputs; tests call it directly.
 import { PlatformConfig } from "../../config/platform";
 import { platformPeers } from "../../config/network";
-import { phpList, phpString } from "../../render/php";
-import { containerPath, renderTemplate, RenderedFiles, TemplateValues, templatesOf } from "../../render/template";
-import { MAILBOX_PASSWORD_SCHEME } from "../database/database";
+import { phpList, phpString } from "../../render/literals";
+import { RenderedFiles, renderTemplates } from "../../render/template";
+import { pemFile } from "../pki/pem";
+import { MAILBOX_PASSWORD_SCHEME } from "../postfixadmin/constants";
 import { Endpoint, SqlEndpoint } from "../types";
+import { WEBMAIL_CA_FILE, WEBMAIL_CONFIG_FILE, WEBMAIL_PASSWORD_CONFIG_FILE } from "./constants";
 
-/** Where the stack's CA certificate is uploaded, when the platform issued the certificates. */
-export const WEBMAIL_CA_FILE = "/etc/roundcube/platform-ca.pem";
-/** Uploaded files that carry secrets (database passwords, des_key): root and www-data only. */
-export const WEBMAIL_SECRET_FILES = ["/etc/roundcube/config.inc.php", "/etc/roundcube/plugins/password/config.inc.php"];
+/** Upload modes: the files with database passwords and the des_key root-only (the entrypoint hands them to www-data). */
+export const WEBMAIL_FILE_MODES: Record<string, string> = { [WEBMAIL_CONFIG_FILE]: "0600", [WEBMAIL_PASSWORD_CONFIG_FILE]: "0600" };
 /** Roundcube's failed logins allowed per account and minute (its own default, stated explicitly). */
 export const LOGIN_RATE_LIMIT = 3;
 /** Shortest new password the password plugin accepts; PostfixAdmin's own rule is 12 characters. */
@@ -37,7 +37,6 @@ export interface WebmailRenderInput {
 }
 
 export class WebmailRenderError extends Error {}
-
 
 /** Roundcube's DSN, `mysql://user:pass@host:port/db`; user and password URL-encoded (rcube_db::parse_dsn decodes them). */
 export function mysqlDsn(sql: SqlEndpoint): string {
@@ -80,15 +79,14 @@ export function passwordAlgorithm(scheme: string): string {
   return algorithm;
 }
 
-
 export function renderWebmailFiles(input: WebmailRenderInput): RenderedFiles {
   const { platform, imap, submission, managesieve, sql, passwordSql, caCertPem, desKey } = input;
   if (desKey.length < 24) throw new WebmailRenderError(`desKey: Roundcube needs at least 24 characters, got ${desKey.length}`);
   const tls = tlsOptions(platform, caCertPem);
   const messageMb = platform.limits.messageSizeMb;
 
-  const values: Record<string, TemplateValues> = {
-    "roundcube/etc/roundcube/config.inc.php": {
+  const files = renderTemplates("roundcube", {
+    [WEBMAIL_CONFIG_FILE]: {
       dbDsn: phpString(mysqlDsn(sql)),
       imapHost: phpString(startTlsHost(imap)),
       smtpHost: phpString(startTlsHost(submission)),
@@ -98,33 +96,28 @@ export function renderWebmailFiles(input: WebmailRenderInput): RenderedFiles {
       plugins: phpList(WEBMAIL_PLUGINS),
       productName: phpString(`Webmail ${platform.domains[0].name}`),
     },
-    "roundcube/etc/roundcube/plugins/password/config.inc.php": {
+    [WEBMAIL_PASSWORD_CONFIG_FILE]: {
       passwordDsn: phpString(mysqlDsn(passwordSql)),
       passwordQuery: phpString(PASSWORD_QUERY),
       passwordScheme: MAILBOX_PASSWORD_SCHEME,
       passwordAlgorithm: phpString(passwordAlgorithm(MAILBOX_PASSWORD_SCHEME)),
       passwordMinimumLength: PASSWORD_MINIMUM_LENGTH,
     },
-    "roundcube/etc/roundcube/plugins/managesieve/config.inc.php": {
+    "/etc/roundcube/plugins/managesieve/config.inc.php": {
       managesieveHost: phpString(startTlsHost(managesieve)),
       tlsOptions: tls,
     },
-    "roundcube/etc/apache2/sites-enabled/roundcube.conf": {
+    "/etc/apache2/sites-enabled/roundcube.conf": {
       serverName: platform.hostname,
       trustedProxies: platformPeers(platform.internalSubnet).join(" "),
     },
-    "roundcube/etc/php/8.4/apache2/conf.d/90-mail-platform.ini": {
+    "/etc/php/8.4/apache2/conf.d/90-mail-platform.ini": {
       uploadMaxMb: messageMb,
       // Base64 in the form grows the upload by a third; leave room for it and the other fields.
       postMaxMb: Math.ceil(messageMb * 1.4) + 1,
       memoryLimitMb: Math.max(256, Math.ceil(messageMb * 4)),
     },
-  };
-
-  const files: RenderedFiles = {};
-  for (const template of templatesOf("roundcube")) {
-    files[containerPath(template)] = renderTemplate(template, values[template] ?? {});
-  }
-  if (caCertPem.trim()) files[WEBMAIL_CA_FILE] = caCertPem.endsWith("\n") ? caCertPem : `${caCertPem}\n`;
+  });
+  if (caCertPem.trim()) files[WEBMAIL_CA_FILE] = pemFile(caCertPem);
   return files;
 }

@@ -5,15 +5,16 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { platformPeers } from "../../config/network";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
+import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
-import { Endpoint, NetworkRef, SqlEndpoint } from "../types";
-import { renderWebmailFiles, WEBMAIL_SECRET_FILES } from "./render";
+import { Endpoint, PlatformNetworks, SqlEndpoint, WebApp } from "../types";
+import { WEBMAIL_ALIAS, WEBMAIL_PORTS } from "./constants";
+import { renderWebmailFiles, WEBMAIL_FILE_MODES } from "./render";
 
 export const WEBMAIL_TYPE = "mail-platform:webmail:Webmail";
-/** Network alias of the webmail container on the internal network. */
-export const WEBMAIL_ALIAS = "webmail";
 /**
  * Roundcube's Content-Security-Policy. Its elastic skin and plugins use inline scripts and
  * handlers and eval (rcmail's client), so those two cannot be dropped; everything else is
@@ -34,15 +35,12 @@ export const WEBMAIL_CSP = [
   "base-uri 'self'",
 ].join("; ");
 
-/** Plain HTTP inside the platform; TLS ends at the ReverseProxy. */
-export const WEBMAIL_HTTP_PORT = 80;
-
 export interface WebmailArgs {
   platform: PlatformConfig;
   /** Image id built from images/webmail. */
   image: pulumi.Input<string>;
-  /** Where Dovecot, Postfix, MariaDB and the ReverseProxy are; the webmail joins nothing else. */
-  internalNetwork: NetworkRef;
+  /** The webmail joins the internal network only, where Dovecot, Postfix, MariaDB and the ReverseProxy are. */
+  networks: PlatformNetworks;
   /** DovecotStore.imapEndpoint (143, STARTTLS). */
   imap: pulumi.Input<Endpoint>;
   /** PostfixGateway.submissionEndpoint (587, STARTTLS). */
@@ -60,8 +58,13 @@ export interface WebmailArgs {
 }
 
 export class Webmail extends pulumi.ComponentResource {
-  /** Internal HTTP for the ReverseProxy (`webmail:80`). */
-  public readonly httpEndpoint: pulumi.Output<Endpoint>;
+  /** What the ReverseProxy serves: web.webmailHostname, proxied to `webmail:80`. */
+  public readonly webApp: pulumi.Output<WebApp>;
+  /**
+   * Where this webmail connects to Dovecot from, sending each user's own address along (the
+   * forward_client_ip plugin): the networks Dovecot should trust to do so (DovecotStore.loginForwarders).
+   */
+  public readonly loginForwarders: pulumi.Output<string[]>;
   /** The rendered config files uploaded into the container (secret: database passwords, des_key). */
   public readonly files: pulumi.Output<RenderedFiles>;
   /** The Roundcube container. */
@@ -74,37 +77,48 @@ export class Webmail extends pulumi.ComponentResource {
     // Encrypts the IMAP password Roundcube keeps in each session; one per deployment, never in the image.
     const desKey = new random.RandomPassword(`${name}-des-key`, { length: 24, special: false }, { parent: this });
 
-    // Always secret, even if a caller hands in plain values: the files carry two database
-    // passwords and the des_key.
-    this.files = pulumi.secret(
-      pulumi
-        .all([args.imap, args.submission, args.managesieve, args.sql, args.passwordSql, args.caCertPem, desKey.result])
-        .apply(([imap, submission, managesieve, sql, passwordSql, caCertPem, key]) =>
-          renderWebmailFiles({ platform, imap, submission, managesieve, sql, passwordSql, caCertPem, desKey: key }),
-        ),
+    this.files = containerFiles(
+      this,
+      {
+        imap: args.imap,
+        submission: args.submission,
+        managesieve: args.managesieve,
+        sql: args.sql,
+        passwordSql: args.passwordSql,
+        caCertPem: args.caCertPem,
+        desKey: desKey.result,
+      },
+      (v) => renderWebmailFiles({ platform, ...v }),
     );
 
     this.container = serviceContainer(
       `${name}-container`,
       {
-        startAfter: args.startAfter,
         service: "webmail",
-        containerName: `${platform.instanceName}-webmail`,
+        platform,
         image: args.image,
         // Internal only: users reach it through the ReverseProxy, which joins this network.
-        networks: [{ network: args.internalNetwork, aliases: [WEBMAIL_ALIAS] }],
+        networks: args.networks,
+        alias: WEBMAIL_ALIAS,
         files: this.files,
-        fileModes: Object.fromEntries(WEBMAIL_SECRET_FILES.map((f) => [f, "0600"])),
-        healthcheck: ["/usr/local/bin/healthcheck.sh"],
+        fileModes: WEBMAIL_FILE_MODES,
         // The entrypoint waits up to 120 s for MariaDB and may create the schema first.
         startPeriodSeconds: 150,
+        startAfter: args.startAfter,
       },
       { parent: this },
     );
 
-    // Known without waiting for the container, so the ReverseProxy can be configured in parallel.
-    this.httpEndpoint = pulumi.output<Endpoint>({ host: WEBMAIL_ALIAS, port: WEBMAIL_HTTP_PORT });
+    // Known without waiting for the container, so the ReverseProxy and Dovecot are configured in parallel.
+    this.webApp = pulumi.output<WebApp>({
+      hostname: platform.webHostnames.webmail,
+      upstream: { host: WEBMAIL_ALIAS, port: WEBMAIL_PORTS.http },
+      csp: WEBMAIL_CSP,
+    });
+    // The container's address is Docker's choice within the internal subnet; the subnet's
+    // gateway is the Docker host, whose processes are no webmail.
+    this.loginForwarders = pulumi.output(platformPeers(platform.internalSubnet));
 
-    this.registerOutputs({ httpEndpoint: this.httpEndpoint, files: this.files });
+    this.registerOutputs({ webApp: this.webApp, loginForwarders: this.loginForwarders, files: this.files });
   }
 }

@@ -11,15 +11,10 @@ import { after, before, describe, it } from "node:test";
 import { readStackFile } from "../../config/stack-file";
 import { validateStack } from "../../config/validate";
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
-import {
-  DATABASE_USERS,
-  DatabaseUser,
-  MARIADB_HOST,
-  passwordChangeGrant,
-  renderMariadbFiles,
-  renderPostfixadminConfig,
-  renderPostfixadminFiles,
-} from "../../components/database/render";
+import { MARIADB_ALIAS } from "../../components/database/constants";
+import { DATABASE_USERS, DatabaseUser, passwordChangeGrant, renderMariadbFiles } from "../../components/database/render";
+import { POSTFIXADMIN_CONFIG_FILE } from "../../components/postfixadmin/constants";
+import { renderPostfixadminUiFiles, renderProvisioningFiles } from "../../components/postfixadmin/render";
 import { buildImage, copyInto, docker, mustDocker, RunResult, runWithFiles } from "../support/docker";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -98,14 +93,19 @@ describe("database daemons", () => {
     assert.equal(r.code, 0, `MariaDB did not come up:\n${r.stdout}${r.stderr}\n${docker(["logs", MARIADB]).stderr.slice(-3000)}`);
   };
 
+  /** PostfixAdmin's account and setup password hash, as the Database hands them over. */
+  const access = () => ({
+    sql: { host: MARIADB_ALIAS, port: 3306, database: "postfixadmin", user: DATABASE_USERS.postfixadmin, password: passwords.postfixadmin },
+    setupPasswordHash: "$2y$10$abcdefghijklmnopqrstuu5kLu4yhUeF3yS9n3fAT6QGYbx4.D7kW",
+  });
+
   /** One provisioning run with the dev stack's config changed by `edit`; returns its exit code and output. */
   const provision = (edit: (p: PlatformConfig) => PlatformConfig = (p) => p, mailboxPasswords = initialPasswords): Result => {
     const name = `${PREFIX}-provision-${++runCount}`;
     const config = edit(platform);
-    const files = renderPostfixadminFiles({
-      config,
-      sql: { host: MARIADB_HOST, port: 3306, database: "postfixadmin", user: DATABASE_USERS.postfixadmin, password: passwords.postfixadmin },
-      setupPasswordHash: "$2y$10$abcdefghijklmnopqrstuu5kLu4yhUeF3yS9n3fAT6QGYbx4.D7kW",
+    const files = renderProvisioningFiles({
+      mail: config,
+      access: access(),
       mailboxPasswords,
       grants: [passwordChangeGrant(platform.internalSubnet)],
     });
@@ -118,13 +118,12 @@ describe("database daemons", () => {
 
   const mailboxRows = () => Object.fromEntries(query("SELECT username, password, active, maildir, quota FROM mailbox").map(([u, ...rest]) => [u, rest]));
 
-  const sqlEndpoint = () => ({ host: MARIADB_HOST, port: 3306, database: "postfixadmin", user: DATABASE_USERS.postfixadmin, password: passwords.postfixadmin });
 
   /** postfixadmin-cli in a run of the image, with the deployment's config.local.php: what an administrator's UI form does. */
   const pfaCli = (args: string[]): void => {
     const name = `${PREFIX}-cli-${++runCount}`;
     mustDocker(["create", "--name", name, "--network", NETWORK, "--entrypoint", "postfixadmin-cli", postfixadminImage, ...args]);
-    copyInto(name, renderPostfixadminConfig({ sql: sqlEndpoint(), setupPasswordHash: "$2y$10$abcdefghijklmnopqrstuu5kLu4yhUeF3yS9n3fAT6QGYbx4.D7kW" }));
+    copyInto(name, { [POSTFIXADMIN_CONFIG_FILE]: renderPostfixadminUiFiles({ platform, access: access() })[POSTFIXADMIN_CONFIG_FILE] });
     const r = docker(["start", "--attach", name]);
     docker(["rm", "-f", name]);
     assert.equal(r.code, 0, `postfixadmin-cli ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
@@ -154,7 +153,7 @@ describe("database daemons", () => {
   };
 
   it("provisions the dev stack through PostfixAdmin, idempotently, without ever resetting a password", () => {
-    mustDocker(["create", "--name", MARIADB, "--network", NETWORK, "--network-alias", MARIADB_HOST, mariadbImage]);
+    mustDocker(["create", "--name", MARIADB, "--network", NETWORK, "--network-alias", MARIADB_ALIAS, mariadbImage]);
     copyInto(MARIADB, mariadbFiles);
     startMariadb();
 
@@ -272,7 +271,7 @@ describe("database daemons", () => {
   /** Runs SQL as `user` from another container on the network, the way Postfix and Dovecot connect. */
   const asUser = (user: string, password: string, database: string, sql: string): Result =>
     docker(["run", "--rm", "--name", `${PREFIX}-client-${++runCount}`, "--network", NETWORK, "--entrypoint", "mariadb", postfixadminImage,
-      `--host=${MARIADB_HOST}`, `--user=${user}`, `--password=${password}`, "--batch", "--skip-column-names", database, "-e", sql]);
+      `--host=${MARIADB_ALIAS}`, `--user=${user}`, `--password=${password}`, "--batch", "--skip-column-names", database, "-e", sql]);
 
   it("gives Postfix and Dovecot read-only accounts and each account its own database", () => {
     for (const user of ["postfix", "dovecot"] as const) {

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { before, describe, it } from "node:test";
+import { platformPeers } from "../../config/network";
 import { DOVECOT_PORTS } from "../../components/dovecot/constants";
 import { DovecotRenderInput, renderDovecotFiles } from "../../components/dovecot/render";
 import { certificateHostnames } from "../../components/pki/hostnames";
@@ -44,6 +45,8 @@ function stackInput(stackFile: string, sqlHost: string): DovecotRenderInput {
     sql: { host: sqlHost, port: 3306, database: "postfixadmin", user: "dovecot", password: AWKWARD_PASSWORD },
     certificates: platform.domains.map((d, i) => makeCertificate(d.name, certificateHostnames(d, i, platform.hostname))),
     spamd: { host: "spamd", port: 783 },
+    // What the webmail asks Dovecot to trust (Webmail.loginForwarders).
+    loginForwarders: platformPeers(platform.internalSubnet),
   };
 }
 
@@ -59,8 +62,8 @@ function liveProbe(sniNames: string[]): string {
   return `
 set -u
 dovecot || { echo "DOVECOT DID NOT START"; exit 1; }
-for i in $(seq 1 100); do timeout 2 /usr/local/bin/healthcheck.sh && break; sleep 0.1; done
-timeout 2 /usr/local/bin/healthcheck.sh && echo "HEALTHY" || echo "UNHEALTHY"
+for i in $(seq 1 100); do timeout 2 /usr/local/bin/healthcheck && break; sleep 0.1; done
+timeout 2 /usr/local/bin/healthcheck && echo "HEALTHY" || echo "UNHEALTHY"
 line() { timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && IFS= read -r l <&3 && echo "$l"' "$1"; }
 echo "IMAP $(line 143)"
 echo "POP3 $(line 110)"
@@ -107,7 +110,7 @@ const LEARNING_SESSION = `
 set -u
 ${FAKE_SPAMD}
 dovecot || { echo "DOVECOT DID NOT START"; exit 1; }
-for i in $(seq 1 100); do timeout 2 /usr/local/bin/healthcheck.sh && break; sleep 0.1; done
+for i in $(seq 1 100); do timeout 2 /usr/local/bin/healthcheck && break; sleep 0.1; done
 exec 4<>/dev/tcp/127.0.0.1/24
 printf 'LHLO test\\r\\nMAIL FROM:<x@example.org>\\r\\nRCPT TO:<alice@example.test>\\r\\nDATA\\r\\nX-Spam-Flag: YES\\r\\nSubject: tagged\\r\\n\\r\\nspam\\r\\n.\\r\\nQUIT\\r\\n' >&4
 timeout 5 cat <&4 | tr -d '\\r' | sed 's/^/LMTP /'

@@ -107,8 +107,8 @@ section postconf-M postconf -M
 section postconf-P postconf -P
 section modes stat -c '%a %U:%G %n' /etc/postfix/sql/virtual-domains.cf /etc/postfix/tls/sni.lmdb /etc/postfix/tls/*.pem
 section start postfix start
-for i in $(seq 1 50); do postfix-healthcheck >/dev/null 2>&1 && break; sleep 0.2; done
-section health postfix-healthcheck
+for i in $(seq 1 50); do /usr/local/bin/healthcheck >/dev/null 2>&1 && break; sleep 0.2; done
+section health /usr/local/bin/healthcheck
 ${sniProbes.map((p) => `section "sni ${p.hostname}" sh -c 'openssl s_client -connect 127.0.0.1:465 -servername ${p.hostname} -tls1_2 </dev/null | openssl x509 -noout -ext subjectAltName'`).join("\n")}
 section nosni sh -c 'openssl s_client -connect 127.0.0.1:465 -noservername </dev/null | openssl x509 -noout -ext subjectAltName'
 section tls11-465 openssl s_client -connect 127.0.0.1:465 -tls1_1 -cipher DEFAULT@SECLEVEL=0 </dev/null

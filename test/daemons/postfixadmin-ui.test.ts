@@ -8,9 +8,10 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import { after, before, describe, it } from "node:test";
 import { PlatformConfig } from "../../config/platform";
-import { accountHost, DATABASE_USERS, DatabaseUser, DESIRED_STATE_PATH, MARIADB_HOST, passwordChangeGrant, renderMariadbFiles, renderPostfixadminConfig, renderPostfixadminFiles } from "../../components/database/render";
-import { POSTFIXADMIN_ALIAS, SERVE_UI_ENTRYPOINT } from "../../components/postfixadmin/admin-ui";
-import { renderPostfixadminUiFiles } from "../../components/postfixadmin/render";
+import { MARIADB_ALIAS } from "../../components/database/constants";
+import { accountHost, DATABASE_USERS, DatabaseUser, passwordChangeGrant, renderMariadbFiles } from "../../components/database/render";
+import { DESIRED_STATE_PATH, POSTFIXADMIN_ALIAS, SERVE_UI_ENTRYPOINT } from "../../components/postfixadmin/constants";
+import { renderPostfixadminUiFiles, renderProvisioningFiles } from "../../components/postfixadmin/render";
 import { SqlEndpoint } from "../../components/types";
 import { buildImage, copyInto, docker, mustDocker, RunResult } from "../support/docker";
 import { stackPlatform } from "../support/platforms";
@@ -100,7 +101,7 @@ describe("PostfixAdmin web UI", () => {
   /** One provisioning run (the image's default entrypoint); `edit` changes the desired state's JSON. */
   const provision = (admins: Record<string, string>, grants: string[], edit: (state: any) => any = (s) => s): Result => {
     const name = `${PREFIX}-provision-${++runCount}`;
-    const files = renderPostfixadminFiles({ config: platform, sql, setupPasswordHash: SETUP_HASH, mailboxPasswords, adminPasswords: admins, grants });
+    const files = renderProvisioningFiles({ mail: platform, access: { sql, setupPasswordHash: SETUP_HASH }, mailboxPasswords, adminPasswords: admins, grants });
     files[DESIRED_STATE_PATH] = JSON.stringify(edit(JSON.parse(files[DESIRED_STATE_PATH])));
     mustDocker(["create", "--name", name, "--network", NETWORK, postfixadminImage]);
     copyInto(name, files);
@@ -123,9 +124,9 @@ describe("PostfixAdmin web UI", () => {
     // and the trusted proxies are derived from it.
     platform = { ...stackPlatform("Pulumi.dev.yaml"), internalSubnet: subnet };
     for (const m of platform.mailboxes) mailboxPasswords[m.address] = randomSecret();
-    sql = { host: MARIADB_HOST, port: 3306, database: "postfixadmin", user: DATABASE_USERS.postfixadmin, password: passwords.postfixadmin };
+    sql = { host: MARIADB_ALIAS, port: 3306, database: "postfixadmin", user: DATABASE_USERS.postfixadmin, password: passwords.postfixadmin };
 
-    mustDocker(["create", "--name", MARIADB, "--network", NETWORK, "--network-alias", MARIADB_HOST, mariadbImage]);
+    mustDocker(["create", "--name", MARIADB, "--network", NETWORK, "--network-alias", MARIADB_ALIAS, mariadbImage]);
     copyInto(MARIADB, renderMariadbFiles({ internalSubnet: subnet, tuning: platform.tuning, rootPassword: randomSecret(), passwords }));
     mustDocker(["start", MARIADB]);
     const up = docker(["exec", MARIADB, "mariadb-admin", "--wait=90", "--connect-timeout=2", "ping"]);
@@ -133,14 +134,14 @@ describe("PostfixAdmin web UI", () => {
 
     firstRun = provision({ [ADMIN]: adminPassword }, [passwordChangeGrant(subnet)]);
 
-    // The UI the way the component runs it: the image's UI entrypoint, the Database's config.local.php.
+    // The UI the way the component runs it: the image's UI entrypoint, the provisioning run's config.local.php.
     mustDocker(["create", "--name", UI, "--network", NETWORK, "--network-alias", POSTFIXADMIN_ALIAS, "--entrypoint", SERVE_UI_ENTRYPOINT, postfixadminImage]);
-    copyInto(UI, renderPostfixadminUiFiles({ platform, config: renderPostfixadminConfig({ sql, setupPasswordHash: SETUP_HASH }) }));
+    copyInto(UI, renderPostfixadminUiFiles({ platform, access: { sql, setupPasswordHash: SETUP_HASH } }));
     mustDocker(["start", UI]);
     mustDocker(["run", "-d", "--name", CLIENT, "--network", NETWORK, "--entrypoint", "sleep", postfixadminImage, "infinity"]);
     // Readiness: the image's own healthcheck (the login form renders), bounded.
     const deadline = Date.now() + 30_000;
-    while (docker(["exec", UI, "/usr/local/bin/healthcheck.sh"]).code !== 0) {
+    while (docker(["exec", UI, "/usr/local/bin/healthcheck"]).code !== 0) {
       const state = docker(["inspect", "-f", "{{.State.Running}}", UI]).stdout.trim();
       if (state !== "true" || Date.now() > deadline) {
         throw new Error(`the UI did not become healthy (running: ${state}):\n${docker(["logs", UI]).stdout}${docker(["logs", UI]).stderr}`);

@@ -8,11 +8,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { before, describe, it } from "node:test";
-import { certificateHostnames } from "../../components/pki/hostnames";
-import { certFile, mailClientHostnames } from "../../components/proxy/constants";
+import { certificateHostnames, mailClientHostnames } from "../../components/pki/hostnames";
+import { certFile } from "../../components/proxy/constants";
 import { mtaStsPolicies } from "../../components/proxy/mta-sts";
-import { appCsp, ProxyRenderInput, renderProxyFiles, WebApp } from "../../components/proxy/render";
-import { DomainCertificate } from "../../components/types";
+import { appCsp, ProxyRenderInput, renderProxyFiles } from "../../components/proxy/render";
+import { DomainCertificate, WebApp } from "../../components/types";
 import { buildImage, RunResult, runWithFiles } from "../support/docker";
 import { stackPlatform } from "../support/platforms";
 
@@ -92,8 +92,8 @@ function probeScript(healthName: string, probes: Probe[], sni: { label: string; 
     "set -u",
     // nginx's access log (/dev/stdout) goes to a file, so it cannot interleave with the probes' output.
     `nginx >/tmp/nginx.log 2>&1 || { cat /tmp/nginx.log; echo "NGINX DID NOT START"; exit 1; }`,
-    `for i in $(seq 1 50); do /usr/local/bin/healthcheck.sh ${healthName} 2>/dev/null && break; sleep 0.1; done`,
-    `/usr/local/bin/healthcheck.sh ${healthName} && echo "HEALTHY" || echo "UNHEALTHY"`,
+    `for i in $(seq 1 50); do /usr/local/bin/healthcheck ${healthName} 2>/dev/null && break; sleep 0.1; done`,
+    `/usr/local/bin/healthcheck ${healthName} && echo "HEALTHY" || echo "UNHEALTHY"`,
   ];
   for (const p of probes) {
     lines.push(`echo "=== ${p.label}"`);

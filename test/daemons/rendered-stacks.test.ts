@@ -70,6 +70,14 @@ for (const stack of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
       assert.deepEqual(containers.map((c) => c.role).sort(), Object.keys(CHECKS).sort());
     });
 
+    it("runs every image's health check from /usr/local/bin/healthcheck, an executable of the image", () => {
+      for (const service of Object.keys(images)) {
+        const r = runWithFiles(images[service], {}, ["-c", "test -x /usr/local/bin/healthcheck && head -n 1 /usr/local/bin/healthcheck"], "/bin/sh");
+        assert.equal(r.code, 0, `${service}: no executable /usr/local/bin/healthcheck:\n${show(r)}`);
+        assert.match(r.stdout, /^#!\//, `${service}: the health check is a script with an interpreter line`);
+      }
+    });
+
     for (const role of Object.keys(CHECKS)) {
       it(`${role} accepts the files the program uploads`, () => {
         const container = containers.find((c) => c.role === role)!;

@@ -67,11 +67,6 @@ export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply(resolve));
 }
 
-/** Whether an Output is marked secret. */
-export function isSecret<T>(o: pulumi.Output<T>): Promise<boolean> {
-  return pulumi.isSecret(o);
-}
-
 /** Recorded resources of one type (e.g. `docker:index/container:Container`). */
 export function ofType(type: string): RecordedResource[] {
   return recorded.filter((r) => r.type === type);

@@ -4,16 +4,16 @@ import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, isSecret, ofType, recorded, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, recorded, RecordedResource, settle, valueOf } from "../support/mocks";
 
 installMocks();
 import { cidrsWithout, contains, gatewayOf } from "../../config/network";
 import { PlatformConfig } from "../../config/platform";
-import { Archive, archiveIntake } from "../../components/archive/archive";
+import { Archive, PILER_CSP } from "../../components/archive/archive";
+import { PILER_DATA_DIRS, PILER_START_SCRIPT } from "../../components/archive/constants";
 import {
+  archiveIntake,
   ArchiveRenderError,
-  PILER_DATA_DIRS,
-  PILER_START_SCRIPT,
   PilerRenderInput,
   pilerAccessList,
   pilerMaxMessageSize,
@@ -47,6 +47,7 @@ const PILER_KEYS = new Set(
 const sql: SqlEndpoint = { host: "mariadb", port: 3306, database: "piler", user: "piler", password: "db-PASS'with\\quote" };
 const search: Endpoint = { host: "idx-7f3a.search.test", port: 19306 };
 const KEY_TEXT = "k".repeat(56);
+const networks = { internal: { name: "dev-internal" }, edge: { name: "dev-edge" } };
 const BCRYPT = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
 
 function builtinPlatform(over: Partial<PlatformConfig> = {}): PlatformConfig {
@@ -214,12 +215,12 @@ describe("Archive component, built-in Piler", () => {
   before(async () => {
     archive = new Archive("arc", {
       platform,
-      builtin: { internalNetwork: { name: "dev-internal" }, sql: pulumi.secret(sql), search: pulumi.output(search) },
+      builtin: { networks, sql: pulumi.secret(sql), search: pulumi.output(search) },
     });
-    index = new SearchIndex("idx", { platform, internalNetwork: { name: "dev-internal" } });
+    index = new SearchIndex("idx", { platform, networks });
     wiredToIndex = new Archive("wired", {
       platform: { ...platform, instanceName: "wired" },
-      builtin: { internalNetwork: { name: "dev-internal" }, sql, search: index.sqlEndpoint },
+      builtin: { networks, sql, search: index.sqlEndpoint },
     });
     await settle();
     const containers = ofType("docker:index/container:Container").filter(mine);
@@ -285,7 +286,7 @@ describe("Archive component, built-in Piler", () => {
     const keys = ofType("random:index/randomPassword:RandomPassword").filter(mine);
     assert.deepEqual(keys.map((k) => [k.name, k.inputs.length]), [["arc-key", 56], ["arc-admin", 24]]);
     const key = "mock-secret-arc-key";
-    assert.equal(await isSecret(archive.files!), true, "Archive.files must be secret");
+    assert.equal(await pulumi.isSecret(archive.files!), true, "Archive.files must be secret");
     assert.equal((await valueOf(archive.files!))[KEY], key);
     assert.ok(container.secretInputs.includes("uploads"), `the uploads must be a secret input, saw ${container.secretInputs.join(", ")}`);
     for (const r of recorded) {
@@ -294,21 +295,22 @@ describe("Archive component, built-in Piler", () => {
         assert.ok(secret || !value.includes(key), `${r.type} ${r.name}: the key appears in the non-secret input ${path}`);
       }
     }
-    for (const out of [archive.intake, archive.httpEndpoint!]) {
-      assert.equal(await isSecret(out as pulumi.Output<unknown>), false);
+    for (const out of [archive.intake, archive.webApp!]) {
+      assert.equal(await pulumi.isSecret(out as pulumi.Output<unknown>), false);
       assert.ok(!JSON.stringify(await valueOf(out as pulumi.Output<unknown>)).includes(key));
     }
   });
 
   it("replaces the published default admin password with a random one, kept secret", async () => {
-    assert.equal(await isSecret(archive.adminPassword!), true);
+    assert.equal(await pulumi.isSecret(archive.adminPassword!), true);
     assert.equal(await valueOf(archive.adminPassword!), "mock-secret-arc-admin");
     assert.equal((await valueOf(archive.files!))[HASH], "mock-bcrypt-arc-admin");
   });
 
-  it("offers piler:25 as the intake for Amavis and piler:80 for the ReverseProxy", async () => {
+  it("offers piler:25 as the intake for Amavis and its UI on web.archiveHostname, piler:80, for the ReverseProxy", async () => {
     assert.deepEqual(await valueOf(archive.intake), { endpoint: { host: "piler", port: 25 }, address: "archive@mail.example.test" });
-    assert.deepEqual(await valueOf(archive.httpEndpoint!), { host: "piler", port: 80 });
+    assert.deepEqual(await valueOf(archive.intake), archiveIntake(platform), "the one rule for where copies go");
+    assert.deepEqual(await valueOf(archive.webApp!), { hostname: "archive.example.test", upstream: { host: "piler", port: 80 }, csp: PILER_CSP });
   });
 
   it("is health-checked over SMTP on 127.0.0.1 and may buffer one copy per Amavis child", () => {
@@ -341,13 +343,13 @@ describe("Archive component, external archive", () => {
   it("sends the copies to archive.intake, as before", async () => {
     assert.deepEqual(await valueOf(archive.intake), archiveIntake(platform));
     assert.deepEqual(await valueOf(archive.intake), { endpoint: { host: "piler.example.com", port: 2525 }, address: "archive@mail.example.test" });
-    assert.equal(archive.httpEndpoint, undefined);
+    assert.equal(archive.webApp, undefined);
     assert.equal(archive.container, undefined);
   });
 
   it("refuses built-in wiring next to an external intake, and a built-in archive without it", () => {
     assert.throws(
-      () => new Archive("ext-both", { platform, builtin: { internalNetwork: { name: "n" }, sql, search } }),
+      () => new Archive("ext-both", { platform, builtin: { networks, sql, search } }),
       /archive\.intake is set/,
     );
     assert.throws(() => new Archive("ext-none", { platform: builtinPlatform() }), /needs builtin/);

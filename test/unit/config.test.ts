@@ -4,7 +4,8 @@ import * as path from "path";
 import { describe, it } from "node:test";
 import { resolvePlatform } from "../../config/platform";
 import { readStackFile } from "../../config/stack-file";
-import { aliasLoops, ConfigProblem, formatProblems, validateStack } from "../../config/validate";
+import { aliasLoops, stackSchema } from "../../config/schema";
+import { ConfigProblem, formatProblems, validateStack } from "../../config/validate";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -176,6 +177,50 @@ describe("bad configs report each problem with its key", () => {
       change: (c) => (c.storage.ssdRoot = "data/ssd"),
       expect: [{ key: "mail-platform:storage.ssdRoot", expected: /absolute path/ }],
     },
+    {
+      name: "a relay host Postfix cannot read",
+      change: (c) => (c.relayhost = "smtp provider:587"),
+      expect: [{ key: "mail-platform:relayhost", expected: /\[host\]:port/ }],
+    },
+    {
+      name: "two volumes on one path",
+      change: (c) => (c.storage.volumes = { queue: "/srv/q", mailboxes: "/srv/q" }),
+      expect: [{ key: "mail-platform:storage.volumes.mailboxes", expected: /not already used by storage\.volumes\.queue/ }],
+    },
+    {
+      name: "a port that collides with another service's default",
+      change: (c) => (c.ports = { smtp: 587 }),
+      expect: [{ key: "mail-platform:ports.submission", expected: /not already used by ports\.smtp/ }],
+    },
+    {
+      name: "a malformed port does not hide two others on one host port",
+      change: (c) => (c.ports = { smtp: 70000, imap: 587 }),
+      expect: [
+        { key: "mail-platform:ports.smtp", expected: /<= 65535/ },
+        { key: "mail-platform:ports.imap", expected: /not already used by ports\.submission/ },
+      ],
+    },
+    {
+      name: "a malformed domain name, without a follow-on complaint for each of its addresses",
+      change: (c) => (c.domains[0].name = "exa mple.com"),
+      expect: [{ key: "mail-platform:domains[0].name", expected: /fully qualified domain name/ }],
+    },
+    {
+      name: "a malformed web host name, judged no further",
+      change: (c) => {
+        c.features = { webmail: true };
+        c.web = { webmailHostname: "web mail.example.com" };
+      },
+      expect: [{ key: "mail-platform:web.webmailHostname", expected: /fully qualified domain name/ }],
+    },
+    {
+      name: "an external archive server whose intake is malformed still counts as external",
+      change: (c) => {
+        c.features = { archive: true };
+        c.archive = { intake: { port: 25 } };
+      },
+      expect: [{ key: "mail-platform:archive.intake.host", expected: /required/ }],
+    },
   ];
 
   for (const c of cases) {
@@ -201,6 +246,60 @@ describe("bad configs report each problem with its key", () => {
     // Shape problems and cross-key problems come out of the same run.
     const keys = r.problems.map((p) => p.key).sort();
     assert.deepEqual(keys, ["mail-platform:hostname", "mail-platform:mailboxes[0].quotaMb", "mail-platform:trustedNetworks[0]"].sort());
+  });
+
+  it("runs every cross-key rule while keys elsewhere, even in the same objects, are malformed", () => {
+    const raw: any = base();
+    raw.typo = true;
+    raw.domains[0].dkimSelector = "Not A Label";
+    raw.domains.push({ name: "example.org" });
+    raw.mailboxes.push({ address: "carol@other.org", name: "Carol", quotaMb: -5 });
+    raw.aliases.push({ address: "a@example.com", goto: ["a@example.com", "not an address"] });
+    raw.ports = { smtp: "25", imap: 2525, pop3: 2525 };
+    raw.spam = { tagScore: 6, rejectScore: 5, bannedExtensions: ["EXE"] };
+    raw.features = { archive: true, admin: "yes" };
+    raw.trustedNetworks = ["10.0.0.0/8", "10.0.0.1/24"];
+    const r = validateStack(raw, { checkFiles: true });
+    assert.ok(!r.ok);
+    assert.deepEqual(
+      r.problems.map((p) => `${p.key}: found ${p.found}; expected ${p.expected}`).sort(),
+      [
+        `mail-platform: found unknown key 'typo'; expected only the keys listed in the README's config reference (check the spelling)`,
+        `mail-platform:aliases[1].goto: found "a@example.com -> a@example.com"; expected aliases that end in a mailbox or external address, not a loop`,
+        `mail-platform:aliases[1].goto[1]: found "not an address"; expected an e-mail address such as alice@example.com`,
+        `mail-platform:domains[0].dkimSelector: found "Not A Label"; expected one DNS label such as mail2026`,
+        `mail-platform:domains[1].name: found "example.org"; expected a mailbox or alias for postmaster@example.org (RFC 5321 requires it)`,
+        `mail-platform:features.admin: found "yes"; expected a boolean`,
+        `mail-platform:features.search: found nothing; expected true: the built-in Piler cannot search without its Manticore index (or set archive.intake to use an existing archive server)`,
+        `mail-platform:mailboxes[1].address: found "carol@other.org"; expected an address in a declared domain (example.com, example.org)`,
+        `mail-platform:mailboxes[1].quotaMb: found -5; expected a number > 0`,
+        `mail-platform:ports.pop3: found 2525; expected a host port not already used by ports.imap`,
+        `mail-platform:ports.smtp: found "25"; expected a number`,
+        `mail-platform:spam.bannedExtensions[0]: found "EXE"; expected Invalid string: must match pattern /^[a-z0-9]{1,10}$/`,
+        `mail-platform:spam.rejectScore: found 5; expected a score above spam.tagScore (6)`,
+        `mail-platform:trustedNetworks[0]: found "10.0.0.0/8"; expected a network no wider than the platform's own (/24); an open relay is one typo away otherwise`,
+        `mail-platform:trustedNetworks[1]: found "10.0.0.1/24"; expected an IPv4 network in CIDR form with zero host bits, such as 192.0.2.0/24`,
+      ].sort(),
+    );
+  });
+});
+
+describe("the schema", () => {
+  it("holds the cross-key rules itself, so any parse with it enforces them", () => {
+    const raw: any = base();
+    raw.mailboxes.push({ address: "carol@other.org", name: "Carol", quotaMb: 10 });
+    const r = stackSchema.safeParse(raw);
+    assert.ok(!r.success);
+    assert.deepEqual(
+      r.error.issues.map((i) => [i.path, i.message]),
+      [[["mailboxes", 1, "address"], "an address in a declared domain (example.com)"]],
+    );
+  });
+  it("checks the PEM files only when asked to (the reviewer's validate tool runs without --check-files)", () => {
+    const raw: any = base();
+    raw.domains[0].tls = { source: "pem", certFile: "/nonexistent/cert.pem", keyFile: "/nonexistent/key.pem" };
+    assert.ok(validateStack(raw, { checkFiles: false }).ok);
+    assert.equal(problemsOf(raw).length, 2);
   });
 });
 

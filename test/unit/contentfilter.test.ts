@@ -1,29 +1,30 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
 
 installMocks();
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
 import { validateStack } from "../../config/validate";
-import { ContentFilter, quarantineHostPath } from "../../components/contentfilter/content-filter";
+import { ContentFilter } from "../../components/contentfilter/content-filter";
+import { BAYES_SECRET_FILE, dkimKeyPath } from "../../components/contentfilter/constants";
 import { cidrsWithout, gatewayOf } from "../../config/network";
 import {
   bannedFilenameRe,
-  BAYES_SECRET_FILE,
   clamdLimits,
   ContentFilterRenderInput,
   dkimKeyLines,
-  dkimKeyPath,
   networkChecksEnabled,
   renderAmavisFiles,
   renderClamavFiles,
   renderSpamdFiles,
   saTrustedNetworks,
 } from "../../components/contentfilter/render";
-import { DkimKey, SqlEndpoint } from "../../components/types";
-import { ArchiveIntake, archiveIntake } from "../../components/archive/archive";
+import { ArchiveIntake, DkimKey, SqlEndpoint } from "../../components/types";
+import { archiveIntake } from "../../components/archive/render";
 
 const CONTAINER = "docker:index/container:Container";
 const AMAVIS_CONF = "/etc/amavis/conf.d/50-user";
@@ -259,8 +260,7 @@ describe("ContentFilter component", () => {
     filter = new ContentFilter("cf", {
       platform: prod,
       images: { amavis: "img-amavis", spamd: "img-spamd", clamav: "img-clamav" },
-      internalNetwork: { name: "acme-internal" },
-      edgeNetwork: { name: "acme-edge" },
+      networks: { internal: { name: "acme-internal" }, edge: { name: "acme-edge" } },
       bayesSql: pulumi.secret(bayesSql),
       dkimKeys: pulumi.output(keysOf(prod).map((k) => ({ ...k, privateKeyPem: pulumi.secret(k.privateKeyPem) }))),
       reinjection: pulumi.output({ host: "postfix", port: 10025 }),
@@ -313,8 +313,12 @@ describe("ContentFilter component", () => {
     const amavis = containers["acme-amavis"].inputs;
     assert.deepEqual(Object.keys(amavis.tmpfs), ["/var/lib/amavis/tmp"]);
     assert.match(amavis.tmpfs["/var/lib/amavis/tmp"], /^size=2048m,/);
-    assert.deepEqual(amavis.volumes, [{ hostPath: quarantineHostPath(prod), containerPath: "/var/lib/amavis/virusmails" }]);
-    assert.equal(quarantineHostPath(prod), "/srv/nvme/mail/quarantine");
+    assert.deepEqual(amavis.volumes, [{ hostPath: prod.volumePaths.quarantine, containerPath: "/var/lib/amavis/virusmails" }]);
+    assert.equal(prod.volumePaths.quarantine, "/srv/nvme/mail/quarantine");
+  });
+
+  it("uploads every container's files as a secret, even clamd's, which carry none", () => {
+    for (const c of Object.values(containers)) assert.ok(c.secretInputs.includes("uploads"), `${c.inputs.name}: secret inputs ${c.secretInputs}`);
   });
 
   it("keeps DKIM keys and the Bayes password secret, and uploads them 0640", () => {
@@ -331,13 +335,16 @@ describe("ContentFilter component", () => {
   });
 
   it("each container has a health check that proves its daemon answers", () => {
-    assert.deepEqual(containers["acme-spamd"].inputs.healthcheck.tests, ["CMD", "spamc", "-K"]);
-    assert.deepEqual(containers["acme-clamav"].inputs.healthcheck.tests, ["CMD", "clamdscan", "--no-summary", "--ping", "1"]);
-    assert.deepEqual(containers["acme-amavis"].inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"]);
+    // Each image's own /usr/local/bin/healthcheck: spamc -K, clamdscan --ping, both Amavis listeners' greetings.
+    for (const c of ["acme-spamd", "acme-clamav", "acme-amavis"]) assert.deepEqual(containers[c].inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"], c);
+    const script = (image: string) => fs.readFileSync(path.join(__dirname, "..", "..", "images", image, "healthcheck"), "utf8");
+    assert.match(script("spamd"), /^exec spamc -K$/m);
+    assert.match(script("clamav"), /^exec clamdscan --no-summary --ping 1$/m);
+    assert.match(script("amavis"), /for my \$port \(10024, 10026\)/);
   });
 
   it("the endpoints are plain values (no secret), so Postfix's config stays readable", async () => {
-    assert.equal(await isSecret(filter.inboundFilter), false);
+    assert.equal(await pulumi.isSecret(filter.inboundFilter), false);
   });
 });
 
@@ -346,8 +353,7 @@ describe("ContentFilter on a test-only stack", () => {
     new ContentFilter("cfdev", {
       platform: dev,
       images: { amavis: "a", spamd: "s", clamav: "c" },
-      internalNetwork: { name: "dev-internal" },
-      edgeNetwork: { name: "dev-edge" },
+      networks: { internal: { name: "dev-internal" }, edge: { name: "dev-edge" } },
       bayesSql,
       dkimKeys: keysOf(dev),
       reinjection: { host: "postfix", port: 10025 },

@@ -1,9 +1,11 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { before, describe, it } from "node:test";
 import { installMocks, ofType, settle, valueOf } from "../support/mocks";
 
 installMocks();
-import { DockerHost } from "../../components/host/docker-host";
+import { DockerHost, IMAGES_DIR, PROJECT_IMAGES } from "../../components/host/docker-host";
 
 describe("DockerHost", () => {
   let host: DockerHost;
@@ -14,10 +16,32 @@ describe("DockerHost", () => {
       internalSubnet: "172.30.0.0/24",
       edgeSubnet: "172.30.1.0/24",
       baseImage: "mail-platform/debian:trixie",
-      images: ["postfix"],
     });
-    await valueOf(host.images.postfix);
+    // Asked for twice, as the Database and the PostfixAdmin UI ask for theirs: built once.
+    await valueOf(host.image("postfix"));
+    await valueOf(host.image("postfix"));
     await settle();
+  });
+
+  it("builds only the images components ask for, each once", () => {
+    assert.deepEqual(ofType("docker:index/remoteImage:RemoteImage").map((i) => i.name), ["host-image-postfix"]);
+  });
+
+  it("names an image only by a folder under images/", () => {
+    // @ts-expect-error: no such folder, so a typo in index.ts does not compile.
+    const typo = () => host.image("webmial");
+    assert.equal(typeof typo, "function");
+    const folders = fs.readdirSync(IMAGES_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    assert.deepEqual([...PROJECT_IMAGES].sort(), folders);
+  });
+
+  it("every image ships its health check as /usr/local/bin/healthcheck", () => {
+    for (const service of PROJECT_IMAGES) {
+      assert.ok(fs.existsSync(path.join(IMAGES_DIR, service, "healthcheck")), `images/${service}/healthcheck`);
+      const dockerfile = fs.readFileSync(path.join(IMAGES_DIR, service, "Dockerfile"), "utf8");
+      assert.match(dockerfile, /^COPY (\S+ )*healthcheck( \S+)* \/usr\/local\/bin\/(healthcheck)?$/m, `images/${service}/Dockerfile copies healthcheck into /usr/local/bin/`);
+      assert.match(dockerfile, /chmod 0755 [^\n]*\/usr\/local\/bin\/healthcheck\b/, `images/${service}/Dockerfile makes it executable`);
+    }
   });
 
   it("connects to the configured engine", () => {

@@ -1,18 +1,19 @@
 // DovecotStore: the pure renderer (tables of cases) and the component's children under mocks.
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
 import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
+import { platformPeers } from "../../config/network";
 import { DomainCertificate, SqlEndpoint } from "../../components/types";
-import { MAILBOX_PASSWORD_SCHEME } from "../../components/database/database";
+import { MAILBOX_PASSWORD_SCHEME } from "../../components/postfixadmin/constants";
 import { DOVECOT_PORTS } from "../../components/dovecot/constants";
 import { DovecotStore } from "../../components/dovecot/dovecot-store";
-import { dovecotFileModes, dovecotValue, DovecotRenderInput, renderDovecotFiles, sniBlocks } from "../../components/dovecot/render";
-
-
+import { dovecotFileModes, DovecotRenderInput, renderDovecotFiles, sniBlocks } from "../../components/dovecot/render";
+import { dovecotValue } from "../../render/literals";
 
 const cert = (domain: string, hostnames: string[]): DomainCertificate => ({
   domain,
@@ -29,6 +30,7 @@ function devInput(over: Partial<DovecotRenderInput> = {}): DovecotRenderInput {
     sql,
     certificates: [cert("example.test", ["mail.example.test"])],
     spamd: { host: "spamd", port: 783 },
+    loginForwarders: platformPeers("172.30.0.0/24"),
     ...over,
   };
 }
@@ -39,6 +41,7 @@ function prodInput(): DovecotRenderInput {
     sql,
     certificates: [cert("acme-corp.com", ["mail.acme-corp.com"]), cert("acme-labs.io", ["mail.acme-labs.io", "imap.acme-labs.io"])],
     spamd: { host: "spamd", port: 783 },
+    loginForwarders: [],
   };
 }
 
@@ -102,6 +105,11 @@ describe("renderDovecotFiles", () => {
     it(`dev: ${what}`, () => assertHas(dev[file], pattern, what));
   }
 
+  it("trusts exactly the forwarders it is given with a client's address, and none by default", () => {
+    assertHas(dev["/etc/dovecot/conf.d/10-auth.conf"], new RegExp(`^login_trusted_networks = ${platformPeers("172.30.0.0/24").join(" ")}$`, "m"), "the webmail's networks");
+    assertHas(prod["/etc/dovecot/conf.d/10-auth.conf"], /^login_trusted_networks = $/m, "nobody");
+  });
+
   it("prod: LMTP process limit follows tuning.lmtpConcurrency (16)", () => {
     assertHas(prod["/etc/dovecot/conf.d/10-master.conf"], /^\s+process_limit = 16$/m, "lmtp process limit");
   });
@@ -157,8 +165,23 @@ describe("renderer refuses inconsistent certificates", () => {
   for (const [what, certificates, error] of cases) {
     it(what, () => assert.throws(() => renderDovecotFiles(devInput({ certificates })), error));
   }
-  it("a host name claimed by two certificates", () => {
-    assert.throws(() => sniBlocks([cert("a.test", ["mail.a.test"]), cert("b.test", ["MAIL.a.test"])]), /mail\.a\.test is covered by both a\.test and b\.test/);
+  it("two certificates for one domain", () => {
+    assert.throws(() => renderDovecotFiles(devInput({ certificates: [cert("example.test", ["mail.example.test"]), cert("example.test", ["imap.example.test"])] })), /more than one certificate for example\.test/);
+  });
+  it("a host name on two certificates goes to the first one (the SNI rule Postfix and nginx follow too)", () => {
+    assert.equal(
+      sniBlocks([cert("a.test", ["mail.a.test"]), cert("b.test", ["MAIL.a.test", "b.test"])]),
+      [
+        "local_name mail.a.test {",
+        "  ssl_server_cert_file = /etc/dovecot/tls/a.test.crt",
+        "  ssl_server_key_file = /etc/dovecot/private/a.test.key",
+        "}",
+        "local_name b.test {",
+        "  ssl_server_cert_file = /etc/dovecot/tls/b.test.crt",
+        "  ssl_server_key_file = /etc/dovecot/private/b.test.key",
+        "}",
+      ].join("\n"),
+    );
   });
 });
 
@@ -170,8 +193,7 @@ describe("DovecotStore under mocks", () => {
     store = new DovecotStore("store", {
       platform,
       image: "sha256:dovecot-image",
-      internalNetwork: { name: "acme-internal" },
-      edgeNetwork: { name: "acme-edge" },
+      networks: { internal: { name: "acme-internal" }, edge: { name: "acme-edge" } },
       // Plain inputs on purpose: the component must make the files secret by itself.
       sql: { ...sql, password: "db-password-123" },
       certificates: prodInput().certificates,
@@ -214,10 +236,14 @@ describe("DovecotStore under mocks", () => {
   });
 
   it("keeps the files secret (SQL password, private keys)", async () => {
-    assert.equal(await isSecret(store.files), true, "store.files must be secret");
+    assert.equal(await pulumi.isSecret(store.files), true, "store.files must be secret");
     const files = await valueOf(store.files);
     assert.match(files["/etc/dovecot/private/sql.conf.ext"], /password = db-password-123/);
     assert.match(files["/etc/dovecot/private/acme-labs.io.key"], /KEY-OF-acme-labs\.io/);
+  });
+
+  it("trusts no forwarded client address unless it is told whose (loginForwarders)", async () => {
+    assert.match((await valueOf(store.files))["/etc/dovecot/conf.d/10-auth.conf"], /^login_trusted_networks = $/m);
   });
 
   it("uploads the key files and the SQL credentials with mode 0600", () => {
@@ -233,7 +259,7 @@ describe("DovecotStore under mocks", () => {
   });
 
   it("is gated on the healthcheck", () => {
-    assert.deepEqual(container.inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck.sh"]);
+    assert.deepEqual(container.inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"]);
     assert.equal(container.inputs.wait, true);
   });
 

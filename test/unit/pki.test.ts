@@ -1,16 +1,20 @@
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { before, describe, it } from "node:test";
-import { installMocks, isSecret, ofType, valueOf } from "../support/mocks";
+import { installMocks, ofType, valueOf } from "../support/mocks";
 
 installMocks();
 import { DomainConfig } from "../../config/schema";
+import { certificateFor, defaultCertificate, oneCertificatePerDomain, sniNames } from "../../components/pki/certificate-choice";
 import { Certificates } from "../../components/pki/certificates";
 import { DkimKeys, dkimPublicKeyValue } from "../../components/pki/dkim";
 import { dnsRecords, txtStrings, zoneSnippet } from "../../components/pki/dns-records";
-import { certificateHostnames } from "../../components/pki/hostnames";
+import { certificateHostnames, isFqdn, mailClientHostnames, webHostnamesByDomain } from "../../components/pki/hostnames";
+import { pemFile } from "../../components/pki/pem";
+import { DomainCertificate } from "../../components/types";
 
 const selfSigned = (name: string): DomainConfig => ({ name, dkimSelector: "s1", tls: { source: "self-signed" }, dmarcPolicy: "quarantine" });
 
@@ -25,6 +29,64 @@ describe("certificate host names", () => {
   });
   it("adds the web apps' names under the domain", () => {
     assert.ok(certificateHostnames(selfSigned("example.com"), 1, "mx.example.com", ["webmail.example.com"]).includes("webmail.example.com"));
+  });
+});
+
+describe("host names for the certificates", () => {
+  it("mta-sts., autoconfig. and autodiscover. of each domain", () => {
+    assert.deepEqual(mailClientHostnames("acme-labs.io"), ["mta-sts.acme-labs.io", "autoconfig.acme-labs.io", "autodiscover.acme-labs.io"]);
+  });
+  it("a web app's name goes to the domain it is under (the longest), else to the first domain", () => {
+    assert.deepEqual(webHostnamesByDomain(["acme-corp.com", "acme-labs.io", "eu.acme-corp.com"], ["webmail.acme-corp.com", "Archive.acme-labs.io", "admin.eu.acme-corp.com", "mail-admin.example.net"]), {
+      "acme-corp.com": ["webmail.acme-corp.com", "mail-admin.example.net"],
+      "acme-labs.io": ["archive.acme-labs.io"],
+      "eu.acme-corp.com": ["admin.eu.acme-corp.com"],
+    });
+  });
+});
+
+const cert = (domain: string, hostnames: string[] = [`mail.${domain}`]): DomainCertificate => ({ domain, hostnames, certChainPem: `CHAIN ${domain}`, privateKeyPem: `KEY ${domain}` });
+
+describe("certificate choice, one rule for Postfix, Dovecot and nginx", () => {
+  const two = [cert("example.com", ["mail.example.com", "example.com"]), cert("example.org", ["mail.example.org", "example.org"])];
+  const cases: { name: string; got: () => unknown; want: unknown }[] = [
+    { name: "default certificate: the one naming the primary hostname", got: () => defaultCertificate("mail.example.org", ["example.com", "example.org"], two).domain, want: "example.org" },
+    { name: "default certificate: else the first domain's", got: () => defaultCertificate("mx.other.net", ["example.com", "example.org"], two).domain, want: "example.com" },
+    {
+      name: "SNI: every name once, lower-cased; a name on two certificates goes to the first",
+      got: () => sniNames([cert("a.test", ["mail.a.test", "Shared.test"]), cert("b.test", ["shared.test", "b.test"])]).map((e) => `${e.name} ${e.certificate.domain}`),
+      want: ["mail.a.test a.test", "shared.test a.test", "b.test b.test"],
+    },
+    { name: "certificates come back in the stack's domain order", got: () => oneCertificatePerDomain(["example.com", "example.org"], [...two].reverse()).map((c) => c.domain), want: ["example.com", "example.org"] },
+  ];
+  for (const c of cases) it(c.name, () => assert.deepEqual(c.got(), c.want));
+
+  const refusals: [string, DomainCertificate[], RegExp][] = [
+    ["a domain without certificate", [two[0]], /^certificates: no certificate for example\.org; every domain is served by SNI$/],
+    ["a certificate for another domain", [...two, cert("evil.test")], /^certificates: evil\.test is not one of the stack's domains \(example\.com, example\.org\)$/],
+    ["two certificates for one domain", [...two, cert("example.org", ["www.example.org"])], /^certificates: more than one certificate for example\.org; each domain has exactly one$/],
+    ["every problem at once", [cert("evil.test")], /evil\.test is not one of[\s\S]*no certificate for example\.com, example\.org/],
+  ];
+  for (const [what, certificates, error] of refusals) it(`refuses ${what}`, () => assert.throws(() => oneCertificatePerDomain(["example.com", "example.org"], certificates), (e: Error) => error.test(e.message)));
+
+  it("certificateFor prefers an exact name over a wildcard and does not stretch a wildcard over two labels", () => {
+    const a = { ...cert("a.test"), hostnames: ["*.a.test"] };
+    const b = { ...cert("b.test"), hostnames: ["x.a.test"] };
+    assert.equal(certificateFor("x.a.test", [a, b]).domain, "b.test");
+    assert.equal(certificateFor("y.a.test", [a, b]).domain, "a.test");
+    assert.throws(() => certificateFor("z.y.a.test", [a, b]), /no certificate covers z\.y\.a\.test/);
+  });
+});
+
+describe("PEM files and host names", () => {
+  it("ends PEM text with exactly one newline of its own", () => {
+    assert.equal(pemFile("-----END X-----"), "-----END X-----\n");
+    assert.equal(pemFile("-----END X-----\n"), "-----END X-----\n");
+  });
+  it("takes the stack config's rule for a fully qualified name", () => {
+    for (const [name, ok] of [["webmail.example.com", true], ["WEBMAIL.example.com", true], ["webmail example.com", false], ["localhost", false], ["-x.example.com", false]] as const) {
+      assert.equal(isFqdn(name), ok, name);
+    }
   });
 });
 
@@ -58,7 +120,7 @@ describe("Certificates", () => {
     const all = await valueOf(certs.certificates);
     assert.equal(all[1].certChainPem, "CHAIN-FROM-FILE\n");
     assert.equal(all[1].privateKeyPem, "KEY-FROM-FILE\n");
-    assert.equal(await isSecret(certs.certificates), true, "the certificate list carries private keys and must be secret");
+    assert.equal(await pulumi.isSecret(certs.certificates), true, "the certificate list carries private keys and must be secret");
   });
 
   it("makes a CA that can only sign", () => {
@@ -78,7 +140,7 @@ describe("DkimKeys", () => {
     );
     const rsa = ofType("tls:index/privateKey:PrivateKey").filter((k) => k.name.startsWith("dkim-"));
     assert.deepEqual(rsa.map((k) => [k.inputs.algorithm, k.inputs.rsaBits]), [["RSA", 2048], ["RSA", 2048]]);
-    assert.equal(await isSecret(dkim.keys), true);
+    assert.equal(await pulumi.isSecret(dkim.keys), true);
   });
   it("publishes the key without PEM armour", () => {
     assert.equal(dkimPublicKeyValue("-----BEGIN PUBLIC KEY-----\nAAAA\nBBBB\n-----END PUBLIC KEY-----\n"), "AAAABBBB");

@@ -3,23 +3,15 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
-import { installMocks, isSecret, ofType, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, settle, valueOf } from "../support/mocks";
 import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
 import { validateStack } from "../../config/validate";
 import { PostfixGateway } from "../../components/postfix/postfix-gateway";
-import {
-  PostfixRenderInput,
-  certificateFile,
-  defaultCertificate,
-  postfixLimits,
-  reinjectionNetworks,
-  relayNetworks,
-  renderPostfixFiles,
-  sniEntries,
-} from "../../components/postfix/render";
+import { certificateFile } from "../../components/postfix/constants";
+import { PostfixRenderInput, postfixLimits, reinjectionNetworks, relayNetworks, renderPostfixFiles, sniEntries } from "../../components/postfix/render";
 import { DomainCertificate } from "../../components/types";
 import { gatewayOf } from "../../config/network";
 
@@ -120,16 +112,6 @@ describe("Postfix renderer: computed values", () => {
         recipientRateLimit: 250,
         authRateLimit: 40,
       },
-    },
-    {
-      name: "default certificate: the one naming the primary hostname",
-      got: () => defaultCertificate("mail.example.org", ["example.com", "example.org"], inputOf().certificates).domain,
-      want: "example.org",
-    },
-    {
-      name: "default certificate: else the first domain's",
-      got: () => defaultCertificate("mx.other.net", ["example.com", "example.org"], inputOf().certificates).domain,
-      want: "example.com",
     },
     {
       name: "SNI lines: every host name, first certificate wins a duplicate",
@@ -283,12 +265,13 @@ describe("Postfix renderer: SQL maps and certificates", () => {
     ]);
   });
   const bad: { name: string; change: (i: PostfixRenderInput) => void; error: RegExp }[] = [
-    { name: "a domain without certificate", change: (i) => i.certificates.pop(), error: /no certificate for domain example\.org/ },
+    { name: "a domain without certificate", change: (i) => i.certificates.pop(), error: /no certificate for example\.org/ },
     { name: "a password with a line break", change: (i) => (i.sql.password = "two\nlines"), error: /sql\.password must be one non-empty line/ },
     { name: "a password with trailing space", change: (i) => (i.sql.password = "pw "), error: /sql\.password must be one non-empty line/ },
     { name: "an empty user", change: (i) => (i.sql.user = ""), error: /sql\.user must be one non-empty line/ },
     { name: "an endpoint with a bad port", change: (i) => (i.lmtp = { host: "dovecot", port: 0 }), error: /lmtp\.port must be a TCP port/ },
-    { name: "a certificate for a foreign domain", change: (i) => i.certificates.push(cert("evil.test", ["evil.test"])), error: /evil\.test, which is not one of the stack's domains/ },
+    { name: "a certificate for a foreign domain", change: (i) => i.certificates.push(cert("evil.test", ["evil.test"])), error: /evil\.test is not one of the stack's domains/ },
+    { name: "two certificates for one domain", change: (i) => i.certificates.push(cert("example.org", ["www.example.org"])), error: /more than one certificate for example\.org/ },
   ];
   for (const b of bad) {
     it(`refuses ${b.name}`, () => {
@@ -308,8 +291,7 @@ describe("PostfixGateway under mocks", () => {
     gateway = new PostfixGateway("mta", {
       platform,
       image: pulumi.output("sha256:postfix-image"),
-      internalNetwork: { name: pulumi.output("mp-unit-internal") },
-      edgeNetwork: { name: "mp-unit-edge" },
+      networks: { internal: { name: pulumi.output("mp-unit-internal") }, edge: { name: "mp-unit-edge" } },
       sql: pulumi.output({ host: "mariadb", port: 3306, database: "postfixadmin", user: "postfix", password: pulumi.secret(SQL_PASSWORD) }),
       certificates: pulumi.output(inputOf().certificates),
       lmtp: pulumi.output({ host: "dovecot-lmtp-alias", port: 2424 }),
@@ -338,7 +320,7 @@ describe("PostfixGateway under mocks", () => {
   });
 
   it("keeps the rendered files secret", async () => {
-    assert.equal(await isSecret(gateway.files), true);
+    assert.equal(await pulumi.isSecret(gateway.files), true);
   });
 
   it("names the container after the instance and answers as `postfix` on the internal network", () => {
@@ -370,6 +352,6 @@ describe("PostfixGateway under mocks", () => {
     assert.equal(mode("/etc/postfix/sql/virtual-aliases.cf"), "0640");
     assert.equal(mode("/etc/postfix/tls/example.com.pem"), "0600");
     assert.equal(mode("/etc/postfix/main.cf"), "0644");
-    assert.deepEqual(container.healthcheck.tests, ["CMD", "/usr/local/bin/postfix-healthcheck"]);
+    assert.deepEqual(container.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"]);
   });
 });

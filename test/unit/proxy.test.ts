@@ -4,18 +4,17 @@ import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
 import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
-import { DomainCertificate } from "../../components/types";
-import { mailClientHostnames, webHostnamesByDomain } from "../../components/proxy/constants";
+import { DomainCertificate, WebApp } from "../../components/types";
+import { mailClientHostnames } from "../../components/pki/hostnames";
 import { mtaStsDnsRecords, mtaStsPolicies, mtaStsPolicy, mtaStsPolicyId, tlsRptDnsRecords } from "../../components/proxy/mta-sts";
-import { appCsp, certificateFor, proxyFileModes, ProxyRenderInput, renderProxyFiles, WebApp } from "../../components/proxy/render";
+import { appCsp, proxyFileModes, ProxyRenderInput, renderProxyFiles } from "../../components/proxy/render";
 import { ReverseProxy } from "../../components/proxy/reverse-proxy";
 
 const CRLF = "\r\n";
-
 
 const cert = (domain: string, extra: string[] = []): DomainCertificate => ({
   domain,
@@ -324,6 +323,7 @@ describe("renderer refuses what nginx or a client would get wrong", () => {
   const cases: [string, Partial<ProxyRenderInput>, RegExp][] = [
     ["no certificate for a domain", { certificates: [] }, /no certificate for example\.test/],
     ["a certificate for a domain the stack does not have", { certificates: [cert("example.test", ["webmail.example.test"]), cert("other.test")] }, /other\.test is not one of the stack's domains/],
+    ["two certificates for one domain", { certificates: [cert("example.test", ["webmail.example.test"]), cert("example.test")] }, /more than one certificate for example\.test/],
     [
       "a certificate without the mta-sts name",
       { certificates: [{ ...cert("example.test"), hostnames: ["mail.example.test"] }], apps: [] },
@@ -338,27 +338,6 @@ describe("renderer refuses what nginx or a client would get wrong", () => {
     ["an upstream port out of range", { apps: [{ ...webmail("webmail.example.test"), upstream: { host: "webmail", port: 0 } }] }, /upstream of webmail\.example\.test/],
   ];
   for (const [what, over, error] of cases) it(what, () => assert.throws(() => renderProxyFiles(devInput(over)), error));
-
-  it("certificateFor prefers an exact name over a wildcard and does not stretch a wildcard over two labels", () => {
-    const a = { ...cert("a.test"), hostnames: ["*.a.test"] };
-    const b = { ...cert("b.test"), hostnames: ["x.a.test"] };
-    assert.equal(certificateFor("x.a.test", [a, b]).domain, "b.test");
-    assert.equal(certificateFor("y.a.test", [a, b]).domain, "a.test");
-    assert.throws(() => certificateFor("z.y.a.test", [a, b]), /no certificate covers z\.y\.a\.test/);
-  });
-});
-
-describe("host names for the certificates", () => {
-  it("mta-sts., autoconfig. and autodiscover. of each domain", () => {
-    assert.deepEqual(mailClientHostnames("acme-labs.io"), ["mta-sts.acme-labs.io", "autoconfig.acme-labs.io", "autodiscover.acme-labs.io"]);
-  });
-  it("a web app's name goes to the domain it is under (the longest), else to the first domain", () => {
-    assert.deepEqual(webHostnamesByDomain(["acme-corp.com", "acme-labs.io", "eu.acme-corp.com"], ["webmail.acme-corp.com", "Archive.acme-labs.io", "admin.eu.acme-corp.com", "mail-admin.example.net"]), {
-      "acme-corp.com": ["webmail.acme-corp.com", "mail-admin.example.net"],
-      "acme-labs.io": ["archive.acme-labs.io"],
-      "eu.acme-corp.com": ["admin.eu.acme-corp.com"],
-    });
-  });
 });
 
 describe("ReverseProxy under mocks", () => {
@@ -370,8 +349,7 @@ describe("ReverseProxy under mocks", () => {
     proxy = new ReverseProxy("proxy", {
       platform,
       image: "sha256:proxy-image",
-      internalNetwork: { name: "mp-dev-internal" },
-      edgeNetwork: { name: "mp-dev-edge" },
+      networks: { internal: { name: "mp-dev-internal" }, edge: { name: "mp-dev-edge" } },
       // Plain certificates on purpose: the component must make the files secret by itself.
       certificates: input.certificates,
       apps: pulumi.output(input.apps),
@@ -402,7 +380,7 @@ describe("ReverseProxy under mocks", () => {
   });
 
   it("keeps the files secret (private keys), in the output and in the container's uploads", async () => {
-    assert.equal(await isSecret(proxy.files), true, "proxy.files must be secret");
+    assert.equal(await pulumi.isSecret(proxy.files), true, "proxy.files must be secret");
     assert.ok(container.secretInputs.includes("uploads"), `uploads must be secret; secret inputs: ${container.secretInputs.join(", ")}`);
     const files = await valueOf(proxy.files);
     assert.match(files["/etc/nginx/private/example.test.key"], /KEY-OF-example\.test/);
@@ -421,7 +399,7 @@ describe("ReverseProxy under mocks", () => {
   });
 
   it("is gated on a healthcheck that fetches the first domain's MTA-STS policy", () => {
-    assert.deepEqual(container.inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck.sh", "mta-sts.example.test"]);
+    assert.deepEqual(container.inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck", "mta-sts.example.test"]);
     assert.equal(container.inputs.wait, true);
   });
 

@@ -7,10 +7,9 @@ import { installMocks, ofType, RecordedResource, settle, valueOf } from "../supp
 
 installMocks();
 import { PlatformConfig } from "../../config/platform";
+import { MANTICORE_CONFIG_FILE, MANTICORE_DATA_DIR } from "../../components/search/constants";
 import {
   charsetNames,
-  MANTICORE_CONFIG_FILE,
-  MANTICORE_DATA_DIR,
   PILER_TABLES,
   renderSearchFiles,
   RT_MEM_LIMIT_MB,
@@ -167,7 +166,7 @@ describe("SearchIndex component", () => {
   const platform = withSearch({ chineseSegmentation: "icu" });
 
   before(async () => {
-    index = new SearchIndex("search", { platform, internalNetwork: { name: "dev-internal" } });
+    index = new SearchIndex("search", { platform, networks: { internal: { name: "dev-internal" }, edge: { name: "dev-edge" } } });
     await settle();
     const containers = ofType("docker:index/container:Container");
     assert.equal(containers.length, 1, `expected one container, saw ${containers.map((c) => c.name).join(", ")}`);

@@ -1,28 +1,23 @@
 // Webmail: the pure renderer (tables of cases) and the component's children under mocks.
 import { platformPeers } from "../../config/network";
-import { phpString } from "../../render/php";
+import { phpString } from "../../render/literals";
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, isSecret, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
 
 installMocks();
 import { SqlEndpoint } from "../../components/types";
-import {
-  mysqlDsn,
-  passwordAlgorithm,
-  renderWebmailFiles,
-  WEBMAIL_CA_FILE,
-  WebmailRenderInput,
-} from "../../components/webmail/render";
-import { Webmail } from "../../components/webmail/webmail";
+import { WEBMAIL_CA_FILE } from "../../components/webmail/constants";
+import { mysqlDsn, passwordAlgorithm, renderWebmailFiles, WebmailRenderInput } from "../../components/webmail/render";
+import { Webmail, WEBMAIL_CSP } from "../../components/webmail/webmail";
 
 const CONFIG = "/etc/roundcube/config.inc.php";
 const PASSWORD = "/etc/roundcube/plugins/password/config.inc.php";
 const SIEVE = "/etc/roundcube/plugins/managesieve/config.inc.php";
 const SITE = "/etc/apache2/sites-enabled/roundcube.conf";
 const PHP_INI = "/etc/php/8.4/apache2/conf.d/90-mail-platform.ini";
-
 
 const sql: SqlEndpoint = { host: "mariadb", port: 3306, database: "roundcube", user: "roundcube", password: "rc-DB-pass" };
 const passwordSql: SqlEndpoint = { host: "mariadb", port: 3306, database: "postfixadmin", user: "roundcube_pw", password: "pw-DB-pass" };
@@ -164,7 +159,7 @@ describe("Webmail under mocks", () => {
     webmail = new Webmail("webmail", {
       platform: stackPlatform("Pulumi.prod.yaml"),
       image: "sha256:webmail-image",
-      internalNetwork: { name: "acme-internal" },
+      networks: { internal: { name: "acme-internal" }, edge: { name: "acme-edge" } },
       imap: { host: "dovecot", port: 143 },
       submission: { host: "postfix", port: 587 },
       managesieve: { host: "dovecot", port: 4190 },
@@ -191,14 +186,19 @@ describe("Webmail under mocks", () => {
     assert.deepEqual(container.inputs.ports ?? [], []);
   });
 
-  it("exposes webmail:80 for the ReverseProxy", async () => {
-    assert.deepEqual(await valueOf(webmail.httpEndpoint), { host: "webmail", port: 80 });
+  it("offers the ReverseProxy its host name, webmail:80 and its CSP", async () => {
+    assert.deepEqual(await valueOf(webmail.webApp), { hostname: "webmail.acme-corp.com", upstream: { host: "webmail", port: 80 }, csp: WEBMAIL_CSP });
+  });
+
+  it("tells Dovecot to trust the internal subnet minus its gateway to forward a user's address", async () => {
+    assert.deepEqual(await valueOf(webmail.loginForwarders), platformPeers(stackPlatform("Pulumi.prod.yaml").internalSubnet));
+    assert.ok(!(await valueOf(webmail.loginForwarders)).some((n) => n === "172.30.0.1/32" || n.startsWith("172.30.0.0/24")), "never the Docker host");
   });
 
   it("creates a 24-character des_key and keeps it and the DB passwords secret", async () => {
     const keys = ofType("random:index/randomPassword:RandomPassword");
     assert.deepEqual(keys.map((k) => [k.name, k.inputs.length]), [["webmail-des-key", 24]]);
-    assert.equal(await isSecret(webmail.files), true, "webmail.files must be secret");
+    assert.equal(await pulumi.isSecret(webmail.files), true, "webmail.files must be secret");
     const files = await valueOf(webmail.files);
     assertHas(files[CONFIG], "$config['des_key'] = 'mock-secret-webmail-des-key';", "des_key from the RandomPassword");
     assert.ok(container.secretInputs.some((p) => p.startsWith("uploads")), `expected the uploads to be secret inputs, saw ${container.secretInputs.join(", ")}`);
@@ -212,6 +212,6 @@ describe("Webmail under mocks", () => {
   });
 
   it("is health-checked by the login page", () => {
-    assert.deepEqual(container.inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck.sh"]);
+    assert.deepEqual(container.inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"]);
   });
 });

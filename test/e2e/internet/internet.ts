@@ -3,12 +3,13 @@
 // outbound mail and keeps every message byte-exact with its envelope, client IP and HELO. Each runs
 // in its own container on a Docker network the caller created; nothing here talks to any address
 // other than those containers (client containers get `--dns <our DNS>` so no query leaves).
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
+import { createHash } from "crypto";
 import * as path from "path";
 import { txtStrings } from "../../../components/pki/dns-records";
-import { BASE_IMAGE } from "../../support/docker";
+import { BASE_IMAGE, copyInto, docker, mustDocker, RunResult } from "../../support/docker";
+
+export { docker };
+export type { RunResult };
 
 /** Every container this module starts has a name beginning with this. */
 export const CONTAINER_PREFIX = "mp-e2e-internet-";
@@ -78,6 +79,9 @@ export interface StartInternetOptions {
   mxHostname?: string;
   /** How long to wait for both containers to be ready. Defaults to 30 s. */
   readyTimeoutMs?: number;
+  /** Keep containers of these names that run from the same images with the same options (zones
+   *  included) instead of making both anew. Defaults to false. */
+  reuse?: boolean;
 }
 
 export interface Internet {
@@ -85,8 +89,12 @@ export interface Internet {
   mx: { ip: string; container: string; hostname: string };
   /** Image tags, reusable as client images: `dns` has dig, `mx` has python3 (smtplib) and openssl. */
   images: InternetImages;
+  /** What `startInternet` did with each container (kept, started, created, replaced). */
+  setup: Record<"dns" | "mx", HostOutcome>;
   /** Every message the remote MX has stored, in arrival order. */
   messages(): ReceivedMessage[];
+  /** Empties the remote MX's store (and turns its refuse switch off), as a new MX would start. */
+  clearMessages(): void;
   /** Polls `messages()` every 250 ms until one matches; rejects after `timeoutMs` with what was seen. */
   waitForMessage(predicate: (m: ReceivedMessage) => boolean, timeoutMs: number): Promise<ReceivedMessage>;
   /** Both containers' logs, for failure output. */
@@ -105,21 +113,12 @@ export interface InternetImages {
   mx: string;
 }
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function docker(args: string[], input?: string | Buffer): RunResult {
-  const r = spawnSync("docker", args, { encoding: "utf8", input, maxBuffer: 256 * 1024 * 1024 });
-  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? (r.error ? String(r.error) : "") };
-}
-
-function dockerOk(args: string[], what: string, input?: string | Buffer): string {
-  const r = docker(args, input);
-  if (r.code !== 0) throw new Error(`${what} failed (docker ${args.join(" ")}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
+function dockerOk(args: string[], what: string): string {
+  try {
+    return mustDocker(args);
+  } catch (e) {
+    throw new Error(`${what} failed: ${(e as Error).message}`);
+  }
 }
 
 function sleepSync(ms: number): void {
@@ -128,11 +127,24 @@ function sleepSync(ms: number): void {
 
 const HERE = __dirname;
 
-/** Builds test/e2e/internet/<dir> with the classic builder (layer cache reused) and returns its tag. */
+/** Image id by tag, for the images this process built: a test host made from another id is out of date. */
+const builtIds = new Map<string, string>();
+
+/**
+ * Builds test/e2e/internet/<dir> with the classic builder (layer cache reused) and returns its tag.
+ * Once per process: a second call returns the tag of the first build.
+ */
 export function buildInternetImage(dir: "dns" | "remote-mx"): string {
   const tag = `mail-platform-test/internet-${dir}:latest`;
+  if (builtIds.has(tag)) return tag;
   dockerOk(["build", "-q", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, "-t", tag, path.join(HERE, dir)], `building test/e2e/internet/${dir}`);
+  builtIds.set(tag, imageId(tag));
   return tag;
+}
+
+/** The id of the image `tag` names now (the one this process built, when it built it). */
+export function imageId(tag: string): string {
+  return builtIds.get(tag) ?? dockerOk(["image", "inspect", "-f", "{{.Id}}", tag], `looking up the image ${tag}`);
 }
 
 export function buildInternetImages(): InternetImages {
@@ -280,7 +292,7 @@ export function runOnNetwork(
   network: string,
   image: string,
   command: string[],
-  opts: { dnsIp?: string; ip?: string; entrypoint?: string; input?: string | Buffer; name?: string } = {},
+  opts: { dnsIp?: string; ip?: string; entrypoint?: string; input?: string; name?: string } = {},
 ): RunResult {
   return docker(
     [
@@ -325,80 +337,194 @@ export function spoolMessages(container: string): ReceivedMessage[] {
     });
 }
 
-/** Starts the DNS server and the remote MX on `opts.network` and waits until both answer. */
+/**
+ * Empties a remote-MX container's store and turns its refuse switch off (`/run/remote-mx/refuse`,
+ * which makes it answer RCPT with 4xx): the state a new container starts in.
+ */
+export function resetRemoteMx(container: string): void {
+  dockerOk(["exec", container, "sh", "-c", `rm -f ${SPOOL}/[0-9]*.json ${SPOOL}/.*.tmp /run/remote-mx/refuse`], `clearing the remote MX ${container}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test hosts: containers that stand in for the Internet's servers
+
+/** Everything that makes a test host's container; two containers made from equal specs behave the same. */
+export interface TestHostSpec {
+  /** Container name. */
+  name: string;
+  /** Image tag (built by `buildInternetImage`); the container must run the id it names now. */
+  image: string;
+  network: string;
+  ip: string;
+  hostname: string;
+  /** The container's resolver (`--dns`), when it needs one. */
+  dns?: string;
+  env?: Record<string, string>;
+  /** Files (container path -> content) copied in before the first start, mode 0644. */
+  files?: Record<string, string>;
+  /** A command run in the container that exits 0 once it answers. */
+  ready: string[];
+}
+
+/** What `ensureTestHost` did: kept a current container, started a stopped one, created one, or replaced an outdated one. */
+export type HostOutcome = "kept" | "started" | "created" | "replaced";
+
+/** Label holding the digest of the spec (and image id) a test host's container was made from. */
+export const SPEC_LABEL = "mail-platform.test-host.spec";
+
+/** The digest `SPEC_LABEL` holds for a container made from `spec` with the image `tag` names now. */
+export function specDigest(spec: TestHostSpec): string {
+  const sorted = (r: Record<string, string> = {}) => Object.keys(r).sort().map((k) => [k, r[k]]);
+  const what = { image: imageId(spec.image), network: spec.network, ip: spec.ip, hostname: spec.hostname, dns: spec.dns ?? null, env: sorted(spec.env), files: sorted(spec.files) };
+  return createHash("sha256").update(JSON.stringify(what)).digest("hex");
+}
+
+export interface HostState {
+  running: boolean;
+  /** The `SPEC_LABEL` label, "" when the container has none. */
+  digest: string;
+  /** Its address on the network asked about, "" when not attached (or not running). */
+  ip: string;
+}
+
+/** Containers' run state, spec label and address on `network`, in one docker call; absent names are left out. */
+export function hostStates(names: string[], network?: string): Map<string, HostState> {
+  const ip = network ? `{{with index .NetworkSettings.Networks "${network}"}}{{.IPAddress}}{{end}}` : "";
+  const r = docker(["inspect", "--type", "container", "-f", `{{.Name}} {{.State.Running}} ${ip} {{index .Config.Labels "${SPEC_LABEL}"}}`, ...names]);
+  const found = new Map<string, HostState>();
+  for (const line of r.stdout.split("\n")) {
+    const [name, running, address, digest] = line.trim().split(" ");
+    if (name) found.set(name.replace(/^\//, ""), { running: running === "true", ip: address ?? "", digest: digest ?? "" });
+  }
+  return found;
+}
+
+/** Turns a remote-MX container's refuse switch off, keeping its store. */
+export function acceptMail(container: string): void {
+  dockerOk(["exec", container, "rm", "-f", "/run/remote-mx/refuse"], `turning ${container}'s refuse switch off`);
+}
+
+/**
+ * Makes `spec.name` a container of `spec`: keeps it when it runs from the same image and spec,
+ * starts it when it is only stopped, and otherwise (or always, with `fresh`) removes it and creates
+ * it anew. Does not wait for it to answer; `waitUntilReady` does.
+ */
+export function ensureTestHost(spec: TestHostSpec, fresh = false): HostOutcome {
+  const digest = specDigest(spec);
+  const now = hostStates([spec.name]).get(spec.name);
+  if (now && !fresh && now.digest === digest) {
+    if (now.running) return "kept";
+    dockerOk(["start", spec.name], `starting ${spec.name}`);
+    return "started";
+  }
+  docker(["rm", "-f", "-v", spec.name]);
+  dockerOk(
+    [
+      "create",
+      "--name",
+      spec.name,
+      "--label",
+      `${SPEC_LABEL}=${digest}`,
+      "--network",
+      spec.network,
+      "--ip",
+      spec.ip,
+      "--hostname",
+      spec.hostname,
+      ...(spec.dns ? ["--dns", spec.dns] : []),
+      ...Object.entries(spec.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+      spec.image,
+    ],
+    `creating ${spec.name}`,
+  );
+  try {
+    copyInto(spec.name, spec.files ?? {}, 0o644);
+    dockerOk(["start", spec.name], `starting ${spec.name}`);
+  } catch (e) {
+    const detail = containerLogs(spec.name);
+    docker(["rm", "-f", "-v", spec.name]);
+    throw new Error(`${(e as Error).message}\n${detail}`);
+  }
+  return now ? "replaced" : "created";
+}
+
+/** Waits until each host's ready command succeeds; fails at once when one stops running. */
+export function waitUntilReady(specs: TestHostSpec[], timeoutMs = 30_000): void {
+  const deadline = Date.now() + timeoutMs;
+  for (const spec of specs) {
+    for (;;) {
+      const r = docker(["exec", spec.name, ...spec.ready]);
+      if (r.code === 0) break;
+      const state = containerState(spec.name);
+      if (state !== "running") throw new Error(`${spec.name} is ${state || "gone"} instead of running; last check: ${r.stdout}${r.stderr}\n${containerLogs(spec.name)}`);
+      if (Date.now() > deadline) throw new Error(`${spec.name} not ready in time; last check: ${r.stdout}${r.stderr}\n${containerLogs(spec.name)}`);
+      sleepSync(100);
+    }
+  }
+}
+
+/** Removes test hosts by name (absent ones are fine); returns the names that were there. */
+export function removeTestHosts(names: string[]): string[] {
+  const present = [...hostStates(names).keys()];
+  if (present.length) dockerOk(["rm", "-f", "-v", ...present], `removing ${present.join(", ")}`);
+  return present;
+}
+
+/** The specs of the Internet's two containers, as `startInternet` makes them. */
+export function internetSpecs(opts: StartInternetOptions): { dns: TestHostSpec; mx: TestHostSpec } {
+  const images = buildInternetImages();
+  const prefix = `${CONTAINER_PREFIX}${opts.name ?? process.pid}`;
+  const mxHostname = opts.mxHostname ?? `mx.${opts.remoteDomains[0]}`;
+  return {
+    dns: {
+      name: `${prefix}-dns`,
+      image: images.dns,
+      network: opts.network,
+      ip: opts.dnsIp,
+      hostname: "ns.internet.test",
+      files: Object.fromEntries(Object.entries(opts.zones).map(([zone, text]) => [`/etc/nsd/zones/${zone.replace(/\.$/, "")}.zone`, text])),
+      ready: ["dns-healthcheck"],
+    },
+    mx: {
+      name: `${prefix}-mx`,
+      image: images.mx,
+      network: opts.network,
+      ip: opts.mxIp,
+      hostname: mxHostname,
+      dns: opts.dnsIp,
+      env: { REMOTE_DOMAINS: opts.remoteDomains.join(","), MX_HOSTNAME: mxHostname },
+      ready: ["python3", "/usr/local/lib/remote-mx/healthcheck.py"],
+    },
+  };
+}
+
+/**
+ * Starts the DNS server and the remote MX on `opts.network` and waits until both answer. With
+ * `reuse`, containers already running from the same images and options (the same zones) are kept,
+ * messages and all; otherwise both are made anew.
+ */
 export function startInternet(opts: StartInternetOptions): Internet {
   if (opts.remoteDomains.length === 0) throw new Error("startInternet: remoteDomains is empty; the MX needs at least one domain");
   if (Object.keys(opts.zones).length === 0) throw new Error("startInternet: zones is empty; pass zoneFiles(...)");
   const images = buildInternetImages();
-  const prefix = `${CONTAINER_PREFIX}${opts.name ?? process.pid}`;
-  const dnsName = `${prefix}-dns`;
-  const mxName = `${prefix}-mx`;
-  const mxHostname = opts.mxHostname ?? `mx.${opts.remoteDomains[0]}`;
+  const specs = internetSpecs(opts);
+  const dnsName = specs.dns.name;
+  const mxName = specs.mx.name;
+  const mxHostname = specs.mx.hostname;
   const names = [dnsName, mxName];
   const logs = () => names.map(containerLogs).join("\n");
   const stop = () => {
     for (const n of names) docker(["rm", "-f", "-v", n]);
   };
-  stop(); // leftovers of an earlier run under the same name
 
+  let setup: Record<"dns" | "mx", HostOutcome>;
   try {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-zones-"));
-    try {
-      for (const [zone, text] of Object.entries(opts.zones)) {
-        fs.mkdirSync(path.join(dir, "etc/nsd/zones"), { recursive: true });
-        fs.writeFileSync(path.join(dir, "etc/nsd/zones", `${zone.replace(/\.$/, "")}.zone`), text, { mode: 0o644 });
-      }
-      dockerOk(
-        ["create", "--name", dnsName, "--network", opts.network, "--ip", opts.dnsIp, "--hostname", "ns.internet.test", images.dns],
-        "creating the DNS container",
-      );
-      dockerOk(["cp", `${dir}/.`, `${dnsName}:/`], "copying zone files into the DNS container");
-      dockerOk(["start", dnsName], "starting the DNS container");
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-    dockerOk(
-      [
-        "run",
-        "-d",
-        "--name",
-        mxName,
-        "--network",
-        opts.network,
-        "--ip",
-        opts.mxIp,
-        "--hostname",
-        mxHostname,
-        "--dns",
-        opts.dnsIp,
-        "-e",
-        `REMOTE_DOMAINS=${opts.remoteDomains.join(",")}`,
-        "-e",
-        `MX_HOSTNAME=${mxHostname}`,
-        images.mx,
-      ],
-      "starting the remote MX container",
-    );
-
-    const checks: [string, string[]][] = [
-      [dnsName, ["dns-healthcheck"]],
-      [mxName, ["python3", "/usr/local/lib/remote-mx/healthcheck.py"]],
-    ];
-    const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
-    for (const [name, check] of checks) {
-      for (;;) {
-        const r = docker(["exec", name, ...check]);
-        if (r.code === 0) break;
-        const state = containerState(name);
-        if (state !== "running") throw new Error(`${name} is ${state || "gone"} instead of running; last check: ${r.stdout}${r.stderr}`);
-        if (Date.now() > deadline) throw new Error(`${name} not ready in time; last check: ${r.stdout}${r.stderr}`);
-        sleepSync(100);
-      }
-    }
+    setup = { dns: ensureTestHost(specs.dns, !opts.reuse), mx: ensureTestHost(specs.mx, !opts.reuse) };
+    waitUntilReady([specs.dns, specs.mx], opts.readyTimeoutMs);
   } catch (e) {
-    const detail = logs();
+    // The message has the failing container's log; neither container is left half made.
     stop();
-    throw new Error(`startInternet: ${(e as Error).message}\n${detail}`);
+    throw new Error(`startInternet: ${(e as Error).message}`);
   }
 
   const messages = (): ReceivedMessage[] => {
@@ -423,7 +549,9 @@ export function startInternet(opts: StartInternetOptions): Internet {
     dns: { ip: opts.dnsIp, container: dnsName },
     mx: { ip: opts.mxIp, container: mxName, hostname: mxHostname },
     images,
+    setup,
     messages,
+    clearMessages: () => resetRemoteMx(mxName),
     async waitForMessage(predicate, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

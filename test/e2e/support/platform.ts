@@ -1,9 +1,29 @@
 // The deployed e2e platform as the tests see it: deploys it through the real program (idempotent,
-// so every test file may ask), and gives its endpoints, accounts and container logs.
+// so every test file may ask), and gives its endpoints, accounts and container logs. Beside it run
+// the test hosts (the simulated Internet and the archive receiver); e2e:up starts them after each
+// deploy with `startTestHosts`, and every test file keeps them current through `platform()`.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { buildInternetImage, Internet, remoteMxRecords, startInternet, zoneFiles } from "../internet/internet";
+import { docker } from "../../support/docker";
+import {
+  acceptMail,
+  buildInternetImage,
+  CONTAINER_PREFIX,
+  ensureTestHost,
+  HostOutcome,
+  hostStates,
+  Internet,
+  internetSpecs,
+  remoteMxRecords,
+  removeTestHosts as removeContainers,
+  specDigest,
+  startInternet,
+  StartInternetOptions,
+  TestHostSpec,
+  waitUntilReady,
+  zoneFiles,
+} from "../internet/internet";
 import type { Endpoints } from "../up";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -11,17 +31,21 @@ const ENDPOINTS = path.join(ROOT, ".e2e", "endpoints.json");
 
 let cached: Endpoints | undefined;
 
-/** Deploys (or re-applies) the e2e stack and returns its endpoints. */
+/** Deploys (or re-applies) the e2e stack once per process and returns its endpoints; later calls keep the test hosts current. */
 export function platform(): Endpoints {
   if (cached) {
-    ensureArchiveReceiver();
+    keepTestHosts();
     return cached;
   }
+  // up.ts deploys and then starts (or keeps) the test hosts.
   const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test", "e2e", "up.ts")], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`deploying the e2e stack failed:\n${r.stdout}\n${r.stderr}`);
-  cached = JSON.parse(fs.readFileSync(ENDPOINTS, "utf8")) as Endpoints;
-  ensureArchiveReceiver();
+  cached = readEndpoints();
   return cached;
+}
+
+function readEndpoints(): Endpoints {
+  return JSON.parse(fs.readFileSync(ENDPOINTS, "utf8")) as Endpoints;
 }
 
 /**
@@ -30,34 +54,110 @@ export function platform(): Endpoints {
  * accepting archive.test and storing every copy with its envelope. It must run whenever mail
  * flows, because Amavis defers a message rather than deliver it unarchived.
  */
-export const ARCHIVE_RECEIVER = { name: "mp-e2e-internet-archive-intake-test-receiver", ip: "172.31.1.26", domain: "archive.test" };
+export const ARCHIVE_RECEIVER = { name: "mp-e2e-internet-archive-intake-test-receiver", ip: "172.31.1.26", domain: "archive.test", hostname: "archive.archive.test" };
 
-function ensureArchiveReceiver(): void {
-  const image = buildInternetImage("remote-mx");
-  const imageId = spawnSync("docker", ["image", "inspect", "-f", "{{.Id}}", image], { encoding: "utf8" }).stdout.trim();
-  const [state, runningImage] = spawnSync("docker", ["inspect", "-f", "{{.State.Running}} {{.Image}}", ARCHIVE_RECEIVER.name], { encoding: "utf8" }).stdout.trim().split(" ");
-  if (state && runningImage !== imageId) {
-    // Built from an older version of the receiver: replace it.
-    spawnSync("docker", ["rm", "-f", ARCHIVE_RECEIVER.name]);
+/** The simulated Internet's fixed addresses on the platform's edge network; the e2e stack's dnsResolvers names the DNS one. */
+export const INTERNET = { network: "mp-e2e-edge", dnsIp: "172.31.1.53", mxIp: "172.31.1.25", remoteDomain: "remote.test" };
+
+/** An address on the edge network's Internet side for a throwaway client container. */
+export const INTERNET_CLIENT_IP = "172.31.1.80";
+
+/** Part of the simulated Internet's container names (`mp-e2e-internet-e2e-dns`, `-mx`). */
+const INTERNET_NAME = "e2e";
+
+/** Every test host's container name: what e2e:down removes. */
+export const TEST_HOSTS = {
+  dns: `${CONTAINER_PREFIX}${INTERNET_NAME}-dns`,
+  remoteMx: `${CONTAINER_PREFIX}${INTERNET_NAME}-mx`,
+  archive: ARCHIVE_RECEIVER.name,
+};
+
+const POSTFIX = "mp-e2e-postfix";
+
+/**
+ * The test hosts for deployment `p` with Postfix at `postfixIp` on the edge network. The DNS server
+ * is authoritative for the stack's domains (its dnsZone output, plus the A record of its host name
+ * pointing at Postfix), for remote.test (MX and its A) and for archive.test (the archive receiver).
+ */
+function testHostSpecs(p: Endpoints, postfixIp: string): { internet: StartInternetOptions; archive: TestHostSpec } {
+  const hostname = p.hostname ?? "mail.example.test";
+  const zones = [...new Set(((p.outputs.dns ?? []) as { domain: string }[]).map((r) => r.domain)), INTERNET.remoteDomain, ARCHIVE_RECEIVER.domain];
+  if (!zones.some((z) => hostname === z || hostname.endsWith(`.${z}`))) zones.push(hostname.split(".").slice(1).join("."));
+  const files = zoneFiles(
+    String(p.outputs.dnsZone),
+    [
+      { name: hostname, type: "A", value: postfixIp },
+      ...remoteMxRecords([INTERNET.remoteDomain], INTERNET.mxIp),
+      ...remoteMxRecords([ARCHIVE_RECEIVER.domain], ARCHIVE_RECEIVER.ip, ARCHIVE_RECEIVER.hostname),
+    ],
+    { zones, nameserverIp: INTERNET.dnsIp },
+  );
+  return {
+    internet: { network: INTERNET.network, dnsIp: INTERNET.dnsIp, mxIp: INTERNET.mxIp, zones: files, remoteDomains: [INTERNET.remoteDomain], name: INTERNET_NAME },
+    archive: {
+      name: ARCHIVE_RECEIVER.name,
+      image: buildInternetImage("remote-mx"),
+      network: INTERNET.network,
+      ip: ARCHIVE_RECEIVER.ip,
+      hostname: ARCHIVE_RECEIVER.hostname,
+      env: { REMOTE_DOMAINS: ARCHIVE_RECEIVER.domain, MX_HOSTNAME: ARCHIVE_RECEIVER.hostname },
+      ready: ["python3", "/usr/local/lib/remote-mx/healthcheck.py"],
+    },
+  };
+}
+
+export interface TestHosts {
+  internet: Internet;
+  /** The zones the DNS server serves. */
+  zones: string[];
+  archive: { container: string; ip: string; setup: HostOutcome };
+}
+
+/**
+ * Starts the test hosts beside the deployed stack (`p`, by default what .e2e/endpoints.json says),
+ * keeping each container that already runs from the same image with the same settings and zone
+ * content, and replacing the rest; the zone follows Postfix's edge address as it is now. With
+ * `acceptingMail`, both receivers' refuse switches go off (their stores are kept).
+ */
+export function startTestHosts(p: Endpoints = readEndpoints(), acceptingMail = false): TestHosts {
+  const postfixIp = postfixEdgeIp();
+  if (!postfixIp) throw new Error(`cannot find Postfix's address on ${INTERNET.network}: is ${POSTFIX} running?`);
+  const specs = testHostSpecs(p, postfixIp);
+  const net = startInternet({ ...specs.internet, reuse: true });
+  const setup = ensureTestHost(specs.archive);
+  try {
+    waitUntilReady([specs.archive]);
+  } catch (e) {
+    throw new Error(`the archive test receiver did not get ready: ${(e as Error).message}`);
   }
-  if (state === "false" && runningImage === imageId) {
-    spawnSync("docker", ["start", ARCHIVE_RECEIVER.name], { encoding: "utf8" });
-  } else if (state !== "true" || runningImage !== imageId) {
-    const run = spawnSync(
-      "docker",
-      ["run", "-d", "--name", ARCHIVE_RECEIVER.name, "--network", "mp-e2e-edge", "--ip", ARCHIVE_RECEIVER.ip, "--hostname", "archive.archive.test",
-        "-e", `REMOTE_DOMAINS=${ARCHIVE_RECEIVER.domain}`, "-e", "MX_HOSTNAME=archive.archive.test", image],
-      { encoding: "utf8" },
-    );
-    if (run.status !== 0) throw new Error(`starting the archive test receiver failed: ${run.stderr}`);
-  }
-  // Running is not answering: wait for its SMTP greeting.
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (spawnSync("docker", ["exec", ARCHIVE_RECEIVER.name, "python3", "/usr/local/lib/remote-mx/healthcheck.py"]).status === 0) return;
-    spawnSync("sleep", ["0.2"]);
-  }
-  throw new Error(`the archive test receiver did not get ready:\n${spawnSync("docker", ["logs", ARCHIVE_RECEIVER.name], { encoding: "utf8" }).stderr}`);
+  if (acceptingMail) for (const c of [net.mx.container, ARCHIVE_RECEIVER.name]) acceptMail(c);
+  return { internet: net, zones: Object.keys(specs.internet.zones).sort(), archive: { container: ARCHIVE_RECEIVER.name, ip: ARCHIVE_RECEIVER.ip, setup } };
+}
+
+/**
+ * One docker call: when every test host runs and was made from the specs the deployment asks for
+ * now (the zone with Postfix's current address), nothing happens; otherwise `startTestHosts`
+ * starts or replaces what differs. While Postfix has no edge address (a test stopped it) there is
+ * no zone to compare, and the next call checks.
+ */
+function keepTestHosts(): void {
+  const names = [POSTFIX, TEST_HOSTS.dns, TEST_HOSTS.remoteMx, TEST_HOSTS.archive];
+  const states = hostStates(names, INTERNET.network);
+  const postfixIp = states.get(POSTFIX)?.ip;
+  if (!postfixIp) return;
+  const p = readEndpoints();
+  const specs = testHostSpecs(p, postfixIp);
+  const { dns, mx } = internetSpecs(specs.internet);
+  const current = [dns, mx, specs.archive].every((s) => {
+    const now = states.get(s.name);
+    return now?.running === true && now.digest === specDigest(s);
+  });
+  if (!current) startTestHosts(p);
+}
+
+/** Removes the test hosts (absent ones are fine); returns the names that were there. */
+export function removeTestHosts(): string[] {
+  return removeContainers(Object.values(TEST_HOSTS));
 }
 
 export function password(address: string): string {
@@ -74,7 +174,7 @@ export function ca(): string {
 export function logs(...services: string[]): string {
   return services
     .map((s) => {
-      const r = spawnSync("docker", ["logs", "--tail", "60", `mp-e2e-${s}`], { encoding: "utf8" });
+      const r = docker(["logs", "--tail", "60", `mp-e2e-${s}`]);
       return `--- ${s} (last 60 lines) ---\n${r.stdout}${r.stderr}`;
     })
     .join("\n");
@@ -82,8 +182,8 @@ export function logs(...services: string[]): string {
 
 /** Runs a command in one of the platform's containers. */
 export function execIn(service: string, command: string[]): { code: number; out: string } {
-  const r = spawnSync("docker", ["exec", `mp-e2e-${service}`, ...command], { encoding: "utf8" });
-  return { code: r.status ?? -1, out: (r.stdout ?? "") + (r.stderr ?? "") };
+  const r = docker(["exec", `mp-e2e-${service}`, ...command]);
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 /** A unique token for subjects and Message-IDs: the mailboxes outlive one run. */
@@ -91,34 +191,25 @@ export function unique(label: string): string {
   return `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** The simulated Internet's fixed addresses on the platform's edge network; the e2e stack's dnsResolvers names the DNS one. */
-export const INTERNET = { network: "mp-e2e-edge", dnsIp: "172.31.1.53", mxIp: "172.31.1.25", remoteDomain: "remote.test" };
-
-/** An address on the edge network's Internet side for a throwaway client container. */
-export const INTERNET_CLIENT_IP = "172.31.1.80";
-
 let internetCache: Internet | undefined;
 
 /**
- * Starts the simulated Internet beside the deployed platform: a DNS server authoritative for the
- * stack's own zones (from its dnsZone output, plus the A record of its hostname) and for
- * remote.test, and remote.test's MX. Each test file gets a fresh one.
+ * The simulated Internet beside the deployed platform: a DNS server authoritative for the stack's
+ * own zones (from its dnsZone output, plus the A record of its hostname), for remote.test and
+ * archive.test, and remote.test's MX. The containers e2e:up started are reused when current; each
+ * test file still gets a fresh one in what it can see: the remote MX's store is emptied on the
+ * file's first call.
  */
 export function internet(): Internet {
   if (internetCache) return internetCache;
-  const p = platform();
-  const postfixIp = postfixEdgeIp();
-  if (!postfixIp) throw new Error(`cannot find Postfix's address on ${INTERNET.network}`);
-  const zones = zoneFiles(
-    String(p.outputs.dnsZone),
-    [{ name: "mail.example.test", type: "A", value: postfixIp }, ...remoteMxRecords([INTERNET.remoteDomain], INTERNET.mxIp)],
-    { zones: ["example.test", "corp.test", INTERNET.remoteDomain], nameserverIp: INTERNET.dnsIp },
-  );
-  internetCache = startInternet({ network: INTERNET.network, dnsIp: INTERNET.dnsIp, mxIp: INTERNET.mxIp, zones, remoteDomains: [INTERNET.remoteDomain], name: "e2e" });
+  platform();
+  const hosts = startTestHosts();
+  hosts.internet.clearMessages();
+  internetCache = hosts.internet;
   return internetCache;
 }
 
 /** Postfix's address on the edge network, where Internet hosts reach it directly (no docker-proxy). */
 export function postfixEdgeIp(): string {
-  return spawnSync("docker", ["inspect", "-f", `{{(index .NetworkSettings.Networks "${INTERNET.network}").IPAddress}}`, "mp-e2e-postfix"], { encoding: "utf8" }).stdout.trim();
+  return hostStates([POSTFIX], INTERNET.network).get(POSTFIX)?.ip ?? "";
 }
