@@ -2,7 +2,6 @@
 // loads its config and the DKIM keys and starts listening, SpamAssassin lints its site config,
 // spamd starts with its command line, clamd starts and finds the EICAR test string.
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import { before, describe, it } from "node:test";
 import { PlatformConfig } from "../../config/platform";
 import {
@@ -12,17 +11,9 @@ import {
   renderClamavFiles,
   renderSpamdFiles,
 } from "../../components/contentfilter/render";
-import { buildImage, RunResult, runWithFiles } from "../support/docker";
+import { buildImage, explain, runWithFiles } from "../support/docker";
+import { makePrivateKey } from "../support/pem";
 import { stackPlatform } from "../support/platforms";
-
-
-
-/** A real RSA-2048 key: Amavis parses the DKIM keys it is given. */
-function rsaKey(): string {
-  const r = spawnSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`openssl genpkey failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 /**
  * The services the filter talks to are loopback ports nobody listens on: the sandbox has no
@@ -36,12 +27,8 @@ function inputOf(platform: PlatformConfig): ContentFilterRenderInput {
     reinjection: { host: "127.0.0.1", port: 10025 },
     clamd: { host: "127.0.0.1", port: 3310 },
     bayesSql: { host: "127.0.0.1", port: 3306, database: "spamassassin", user: "spamassassin", password: "Test1Bayes2Password3" },
-    dkimKeys: platform.domains.map((d) => ({ domain: d.name, selector: d.dkimSelector, privateKeyPem: rsaKey(), publicKeyBase64: "" })),
+    dkimKeys: platform.domains.map((d) => ({ domain: d.name, selector: d.dkimSelector, privateKeyPem: makePrivateKey("rsa"), publicKeyBase64: "" })),
   };
-}
-
-function show(r: RunResult): string {
-  return `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 }
 
 /** The EICAR anti-virus test string, joined from two halves so this file never contains it. */
@@ -185,15 +172,15 @@ describe("ContentFilter config read by the daemons", () => {
     describe(stack, () => {
       it("Amavis reads its config (amavisd test-config)", () => {
         const r = runWithFiles(images.amavis, renderAmavisFiles(inputs[stack]), ["/usr/sbin/amavisd", "test-config"]);
-        assert.equal(r.code, 0, `amavisd test-config rejected the rendered config:\n${show(r)}`);
+        assert.equal(r.code, 0, `amavisd test-config rejected the rendered config:\n${explain(r)}`);
       });
 
       it("Amavis loads every domain's DKIM key (amavisd showkeys)", () => {
         const input = inputs[stack];
         const r = runWithFiles(images.amavis, renderAmavisFiles(input), ["/usr/sbin/amavisd", "showkeys"]);
-        assert.equal(r.code, 0, `amavisd showkeys failed:\n${show(r)}`);
+        assert.equal(r.code, 0, `amavisd showkeys failed:\n${explain(r)}`);
         for (const d of input.platform.domains) {
-          assert.match(r.stdout, new RegExp(`${d.dkimSelector}\\._domainkey\\.${d.name.replace(/\./g, "\\.")}\\.`), `expected a DNS record for ${d.dkimSelector}._domainkey.${d.name}; seen:\n${show(r)}`);
+          assert.match(r.stdout, new RegExp(`${d.dkimSelector}\\._domainkey\\.${d.name.replace(/\./g, "\\.")}\\.`), `expected a DNS record for ${d.dkimSelector}._domainkey.${d.name}; seen:\n${explain(r)}`);
         }
       });
 
@@ -204,14 +191,14 @@ describe("ContentFilter config read by the daemons", () => {
           images.amavis,
           { ...renderAmavisFiles(input), "/probe/smtp-probe.pl": SMTP_PROBE, "/probe/run.sh": AMAVIS_RUN },
           ["/probe/run.sh", rcpt],
-          "/bin/sh",
+          { entrypoint: "/bin/sh" },
         );
-        assert.doesNotMatch(r.stdout, /PRESERVING EVIDENCE/, `a failed message must not leave its work directory on the tmpfs:\n${show(r)}`);
-        assert.match(r.stdout, /LISTENING/, `Amavis did not start with the rendered config:\n${show(r)}`);
+        assert.doesNotMatch(r.stdout, /PRESERVING EVIDENCE/, `a failed message must not leave its work directory on the tmpfs:\n${explain(r)}`);
+        assert.match(r.stdout, /LISTENING/, `Amavis did not start with the rendered config:\n${explain(r)}`);
         // No clamd in this sandbox: the message must be refused temporarily (Postfix keeps it queued).
         const afterData = r.stdout.split("C: <message>")[1] ?? "";
-        assert.match(afterData, /^S: 4\d\d/m, `expected a 4xx reply after DATA (scanner down => deferred); seen:\n${show(r)}`);
-        assert.match(r.stdout, /ALL VIRUS SCANNERS FAILED/, `expected Amavis to log that the virus scanner failed:\n${show(r)}`);
+        assert.match(afterData, /^S: 4\d\d/m, `expected a 4xx reply after DATA (scanner down => deferred); seen:\n${explain(r)}`);
+        assert.match(r.stdout, /ALL VIRUS SCANNERS FAILED/, `expected Amavis to log that the virus scanner failed:\n${explain(r)}`);
       });
 
       it("Amavis tags inbound mail with X-Spam headers and DKIM-signs mail from 10026 only", () => {
@@ -223,19 +210,19 @@ describe("ContentFilter config read by the daemons", () => {
           images.amavis,
           { ...renderAmavisFiles(input), "/probe/smtp-probe.pl": SMTP_PROBE, "/probe/neighbours.pl": NEIGHBOURS, "/probe/run.sh": AMAVIS_FLOW },
           ["/probe/run.sh", local],
-          "/bin/sh",
+          { entrypoint: "/bin/sh" },
         );
         const messages = r.stdout.split(/^=== \/tmp\/sink\/\d+\.eml$/m).slice(1).map((m) => m.split("--- amavis log ---")[0]);
-        assert.equal(messages.length, 2, `expected both messages handed to the re-injection port:\n${show(r)}`);
+        assert.equal(messages.length, 2, `expected both messages handed to the re-injection port:\n${explain(r)}`);
         const inbound = messages.find((m) => /^Subject: probe via 10024/m.test(m)) ?? "";
         const outbound = messages.find((m) => /^Subject: probe via 10026/m.test(m)) ?? "";
-        assert.match(inbound, /^X-Spam-Flag: NO/m, `inbound mail must carry X-Spam headers:\n${show(r)}`);
+        assert.match(inbound, /^X-Spam-Flag: NO/m, `inbound mail must carry X-Spam headers:\n${explain(r)}`);
         assert.match(inbound, /^X-Spam-Score: /m);
         assert.match(inbound, /^X-Virus-Scanned: amavis at /m);
         assert.doesNotMatch(inbound, /^DKIM-Signature:/m, "inbound mail must not be signed");
         // The header is folded across lines; its tags may have whitespace around them.
         const signature = (/^DKIM-Signature:(.*(?:\r?\n[ \t].*)*)/m.exec(outbound)?.[1] ?? "").replace(/\s+/g, "");
-        assert.ok(signature.includes(`d=${domain};`) && signature.includes(`s=${selector};`), `outbound mail must be signed by ${selector}._domainkey.${domain}:\n${show(r)}`);
+        assert.ok(signature.includes(`d=${domain};`) && signature.includes(`s=${selector};`), `outbound mail must be signed by ${selector}._domainkey.${domain}:\n${explain(r)}`);
       });
 
       it("SpamAssassin lints its site config and uses the compiled rules (amavis and spamd images)", () => {
@@ -246,16 +233,16 @@ describe("ContentFilter config read by the daemons", () => {
           // Through the image's entrypoint, which makes the secret file readable as in a deployment.
           const r = runWithFiles(image, files, ["/bin/sh", "-c", "spamassassin --lint -D rules,zoom 2>&1; echo LINT_EXIT=$?"]);
           const out = r.stdout + r.stderr;
-          assert.match(out, /LINT_EXIT=0/, `spamassassin --lint rejected the rendered config in ${image}:\n${show(r)}`);
-          assert.match(out, /zoom: able to use \d+\/\d+ 'body_0' compiled rules/, `expected the sa-compile'd body rules to load in ${image}:\n${show(r).slice(-4000)}`);
+          assert.match(out, /LINT_EXIT=0/, `spamassassin --lint rejected the rendered config in ${image}:\n${explain(r)}`);
+          assert.match(out, /zoom: able to use \d+\/\d+ 'body_0' compiled rules/, `expected the sa-compile'd body rules to load in ${image}:\n${explain(r).slice(-4000)}`);
           const netOn = networkChecksEnabled(inputs[stack].platform);
           assert.match(files["/etc/spamassassin/local.cf"], new RegExp(`^dns_available ${netOn ? "yes" : "no"}$`, "m"));
         }
       });
 
       it("spamd starts with the rendered command line and answers spamc -K", () => {
-        const r = runWithFiles(images.spamd, { ...renderSpamdFiles(inputs[stack]), "/probe/run.sh": SPAMD_RUN }, ["/probe/run.sh"], "/bin/sh");
-        assert.match(r.stdout, /SPAMD ANSWERS/, `spamd did not start with the rendered options:\n${show(r)}`);
+        const r = runWithFiles(images.spamd, { ...renderSpamdFiles(inputs[stack]), "/probe/run.sh": SPAMD_RUN }, ["/probe/run.sh"], { entrypoint: "/bin/sh" });
+        assert.match(r.stdout, /SPAMD ANSWERS/, `spamd did not start with the rendered options:\n${explain(r)}`);
       });
 
       it("clamd starts, keeps running while freshclam fails, and finds EICAR over a stream", () => {
@@ -263,11 +250,11 @@ describe("ContentFilter config read by the daemons", () => {
           images.clamav,
           { ...renderClamavFiles(inputs[stack]), "/probe/eicar.txt": EICAR, "/probe/clean.txt": "Nothing to see here.\n", "/probe/run.sh": CLAMAV_RUN },
           ["/probe/run.sh"],
-          "/bin/sh",
+          { entrypoint: "/bin/sh" },
         );
-        assert.match(r.stdout, /\/probe\/eicar\.txt: \S*EICAR\S* FOUND/i, `expected clamd to find EICAR:\n${show(r)}`);
-        assert.match(r.stdout, /\/probe\/clean\.txt: OK/, `expected a clean file to pass:\n${show(r)}`);
-        assert.match(r.stdout, /--- ping after freshclam ---\nPONG/, `clamd must keep answering while freshclam fails:\n${show(r)}`);
+        assert.match(r.stdout, /\/probe\/eicar\.txt: \S*EICAR\S* FOUND/i, `expected clamd to find EICAR:\n${explain(r)}`);
+        assert.match(r.stdout, /\/probe\/clean\.txt: OK/, `expected a clean file to pass:\n${explain(r)}`);
+        assert.match(r.stdout, /--- ping after freshclam ---\nPONG/, `clamd must keep answering while freshclam fails:\n${explain(r)}`);
       });
     });
   }

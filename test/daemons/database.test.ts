@@ -15,7 +15,8 @@ import { MARIADB_ALIAS } from "../../components/database/constants";
 import { DATABASE_USERS, DatabaseUser, passwordChangeGrant, renderMariadbFiles } from "../../components/database/render";
 import { POSTFIXADMIN_CONFIG_FILE } from "../../components/postfixadmin/constants";
 import { renderPostfixadminUiFiles, renderProvisioningFiles } from "../../components/postfixadmin/render";
-import { buildImage, copyInto, docker, mustDocker, RunResult, runWithFiles } from "../support/docker";
+import { buildImage, copyInto, createInternalNetwork, docker, mustDocker, removeTestContainers, RunResult, runWithFiles } from "../support/docker";
+import { createMariadb, rootQuery, startMariadb } from "../support/mariadb";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PREFIX = `mp-test-db-${process.pid}`;
@@ -51,17 +52,14 @@ describe("database daemons", () => {
     postfixadminImage = await buildImage("postfixadmin");
     console.log(`# images built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     // Internal: nothing in this test may reach beyond its own containers.
-    mustDocker(["network", "create", "--internal", "--label", "mail-platform.test=database", NETWORK]);
-    const subnet = mustDocker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", NETWORK]);
+    const subnet = createInternalNetwork(NETWORK, "database");
     platform = devPlatform(subnet);
     for (const m of platform.mailboxes) initialPasswords[m.address] = randomSecret();
     mariadbFiles = renderMariadbFiles({ internalSubnet: platform.internalSubnet, tuning: platform.tuning, rootPassword, passwords });
   });
 
   after(() => {
-    const leftovers = docker(["ps", "-aq", "--filter", `name=^${PREFIX}-`]).stdout.split("\n").filter(Boolean);
-    if (leftovers.length) docker(["rm", "-f", "-v", ...leftovers]);
-    docker(["network", "rm", NETWORK]);
+    removeTestContainers(PREFIX, NETWORK);
   });
 
   it("MariaDB accepts the rendered config (mariadbd --help --verbose reads every option file)", () => {
@@ -79,19 +77,7 @@ describe("database daemons", () => {
     for (const [option, expected] of table) assert.equal(effective(option), expected, `${option}: expected ${expected}, seen ${effective(option)}`);
   });
 
-  // Database queries as root through the server's socket, tab-separated rows.
-  const query = (sql: string): string[][] =>
-    mustDocker(["exec", MARIADB, "mariadb", "--user=root", "--batch", "--skip-column-names", "postfixadmin", "-e", sql])
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => l.split("\t"));
-
-  const startMariadb = () => {
-    mustDocker(["start", MARIADB]);
-    // Waits for the real server (the entrypoint's provisioning server uses another socket).
-    const r = docker(["exec", MARIADB, "mariadb-admin", "--wait=90", "--connect-timeout=2", "ping"]);
-    assert.equal(r.code, 0, `MariaDB did not come up:\n${r.stdout}${r.stderr}\n${docker(["logs", MARIADB]).stderr.slice(-3000)}`);
-  };
+  const query = (sql: string): string[][] => rootQuery(MARIADB, "postfixadmin", sql);
 
   /** PostfixAdmin's account and setup password hash, as the Database hands them over. */
   const access = () => ({
@@ -109,11 +95,7 @@ describe("database daemons", () => {
       mailboxPasswords,
       grants: [passwordChangeGrant(platform.internalSubnet)],
     });
-    mustDocker(["create", "--name", name, "--network", NETWORK, postfixadminImage]);
-    copyInto(name, files);
-    const r = docker(["start", "--attach", name]);
-    docker(["rm", "-f", name]);
-    return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+    return runWithFiles(postfixadminImage, files, [], { name, network: NETWORK, fileMode: 0o600 });
   };
 
   const mailboxRows = () => Object.fromEntries(query("SELECT username, password, active, maildir, quota FROM mailbox").map(([u, ...rest]) => [u, rest]));
@@ -122,10 +104,8 @@ describe("database daemons", () => {
   /** postfixadmin-cli in a run of the image, with the deployment's config.local.php: what an administrator's UI form does. */
   const pfaCli = (args: string[]): void => {
     const name = `${PREFIX}-cli-${++runCount}`;
-    mustDocker(["create", "--name", name, "--network", NETWORK, "--entrypoint", "postfixadmin-cli", postfixadminImage, ...args]);
-    copyInto(name, { [POSTFIXADMIN_CONFIG_FILE]: renderPostfixadminUiFiles({ platform, access: access() })[POSTFIXADMIN_CONFIG_FILE] });
-    const r = docker(["start", "--attach", name]);
-    docker(["rm", "-f", name]);
+    const files = { [POSTFIXADMIN_CONFIG_FILE]: renderPostfixadminUiFiles({ platform, access: access() })[POSTFIXADMIN_CONFIG_FILE] };
+    const r = runWithFiles(postfixadminImage, files, args, { name, network: NETWORK, entrypoint: "postfixadmin-cli", fileMode: 0o600 });
     assert.equal(r.code, 0, `postfixadmin-cli ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
   };
 
@@ -153,9 +133,8 @@ describe("database daemons", () => {
   };
 
   it("provisions the dev stack through PostfixAdmin, idempotently, without ever resetting a password", () => {
-    mustDocker(["create", "--name", MARIADB, "--network", NETWORK, "--network-alias", MARIADB_ALIAS, mariadbImage]);
-    copyInto(MARIADB, mariadbFiles);
-    startMariadb();
+    createMariadb(MARIADB, NETWORK, mariadbImage, mariadbFiles);
+    startMariadb(MARIADB);
 
     // Round 1: schema, domain, mailboxes, alias.
     const first = provision();
@@ -313,7 +292,7 @@ describe("database daemons", () => {
     const rotated = randomSecret();
     mustDocker(["stop", "--time", "30", MARIADB]);
     copyInto(MARIADB, renderMariadbFiles({ internalSubnet: platform.internalSubnet, tuning: platform.tuning, rootPassword, passwords: { ...passwords, dovecot: rotated } }));
-    startMariadb();
+    startMariadb(MARIADB);
     assert.equal(asUser("dovecot", rotated, "postfixadmin", "SELECT 1").code, 0, "the rotated password must work");
     assert.match(asUser("dovecot", passwords.dovecot, "postfixadmin", "SELECT 1").stderr, /Access denied/, "the old password must stop working");
     assert.deepEqual(Object.keys(mailboxRows()).sort(), ["alice@example.test", "dave@example.test"], "the data survived the restart");

@@ -3,39 +3,18 @@
 // come out as intended, and a started Dovecot must answer on each listener with the right
 // certificate per SNI name. Without MariaDB (network none), logins are left to the end-to-end tests.
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { before, describe, it } from "node:test";
 import { platformPeers } from "../../config/network";
 import { DOVECOT_PORTS } from "../../components/dovecot/constants";
 import { DovecotRenderInput, renderDovecotFiles } from "../../components/dovecot/render";
 import { certificateHostnames } from "../../components/pki/hostnames";
-import { DomainCertificate } from "../../components/types";
 import { RenderedFiles } from "../../render/template";
-import { buildImage, RunResult, runWithFiles } from "../support/docker";
+import { buildImage, explain, runWithFiles } from "../support/docker";
+import { makeCertificate } from "../support/pem";
 import { stackPlatform } from "../support/platforms";
-
 
 /** A password with every character that needs quoting or escaping in dovecot.conf. */
 const AWKWARD_PASSWORD = 'p#a"s%{x} w$rd\\!';
-
-/** Real key material from the openssl CLI, so the TLS listeners load and serve it. */
-function makeCertificate(domain: string, hostnames: string[]): DomainCertificate {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-dovecot-cert-"));
-  try {
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"), "-days", "2",
-        "-subj", `/CN=${hostnames[0]}`, "-addext", `subjectAltName=${hostnames.map((h) => `DNS:${h}`).join(",")}`],
-      { stdio: "pipe" },
-    );
-    return { domain, hostnames, certChainPem: fs.readFileSync(path.join(dir, "cert.pem"), "utf8"), privateKeyPem: fs.readFileSync(path.join(dir, "key.pem"), "utf8") };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** The render input of a stack file, with endpoints as the other components publish them. */
 function stackInput(stackFile: string, sqlHost: string): DovecotRenderInput {
@@ -43,15 +22,11 @@ function stackInput(stackFile: string, sqlHost: string): DovecotRenderInput {
   return {
     platform,
     sql: { host: sqlHost, port: 3306, database: "postfixadmin", user: "dovecot", password: AWKWARD_PASSWORD },
-    certificates: platform.domains.map((d, i) => makeCertificate(d.name, certificateHostnames(d, i, platform.hostname))),
+    certificates: platform.domains.map((d, i) => makeCertificate(d.name, certificateHostnames(d, i, platform.hostname), "rsa")),
     spamd: { host: "spamd", port: 783 },
     // What the webmail asks Dovecot to trust (Webmail.loginForwarders).
     loginForwarders: platformPeers(platform.internalSubnet),
   };
-}
-
-function explain(r: RunResult): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 }
 
 /** Probes run inside the container against its own loopback, once Dovecot is up. */
@@ -144,7 +119,7 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
     const lmtp = input.platform.tuning.lmtpConcurrency;
 
     it("doveconf -n parses every rendered file", () => {
-      const r = runWithFiles(image, files, ["-n", "-P", "-c", "/etc/dovecot/dovecot.conf"], "doveconf");
+      const r = runWithFiles(image, files, ["-n", "-P", "-c", "/etc/dovecot/dovecot.conf"], { entrypoint: "doveconf" });
       assert.equal(r.code, 0, `doveconf rejected the config:\n${explain(r)}`);
       assert.equal(r.stderr.trim(), "", `doveconf warned:\n${r.stderr}`);
       const expected: [string, RegExp][] = [
@@ -166,7 +141,7 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
 
     it("doveconf reports the hardening settings (which -n hides when they equal defaults)", () => {
       const names = ["auth_allow_cleartext", "ssl", "ssl_min_protocol", "auth_failure_delay", "auth_mechanisms", "log_path", "mail_uid"];
-      const r = runWithFiles(image, files, ["-c", "/etc/dovecot/dovecot.conf", ...names], "doveconf");
+      const r = runWithFiles(image, files, ["-c", "/etc/dovecot/dovecot.conf", ...names], { entrypoint: "doveconf" });
       assert.equal(r.code, 0, explain(r));
       const expected = [
         "auth_allow_cleartext = no",

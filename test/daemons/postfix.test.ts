@@ -4,41 +4,16 @@
 // Without MariaDB and Dovecot (network none), anything that needs an SQL or SASL lookup is left to
 // the end-to-end tests.
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { before, describe, it } from "node:test";
 import { resolvePlatform } from "../../config/platform";
 import { readStackFile } from "../../config/stack-file";
 import { validateStack } from "../../config/validate";
 import { PostfixRenderInput, postfixLimits, renderPostfixFiles } from "../../components/postfix/render";
-import { DomainCertificate } from "../../components/types";
-import { buildImage, runWithFiles } from "../support/docker";
+import { buildImage, explain, runWithFiles } from "../support/docker";
+import { makeCertificate } from "../support/pem";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-
-/** Real key material from the openssl CLI: Postfix refuses to start smtpd with a key it cannot parse. */
-function makeCertificate(domain: string, hostnames: string[], algorithm: "rsa" | "ec"): DomainCertificate {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-pfx-cert-"));
-  try {
-    const keyArgs = algorithm === "rsa" ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-    execFileSync(
-      "openssl",
-      ["req", "-x509", ...keyArgs, "-nodes", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"), "-days", "2",
-        "-subj", `/CN=${hostnames[0]}`, "-addext", `subjectAltName=${hostnames.map((h) => `DNS:${h}`).join(",")}`],
-      { stdio: "pipe" },
-    );
-    return {
-      domain,
-      hostnames,
-      certChainPem: fs.readFileSync(path.join(dir, "cert.pem"), "utf8"),
-      privateKeyPem: fs.readFileSync(path.join(dir, "key.pem"), "utf8"),
-    };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** The render input of a stack file, with endpoints as the other components publish them. */
 function stackInput(stackFile: string, algorithm: "rsa" | "ec"): PostfixRenderInput {
@@ -158,7 +133,7 @@ for (const [stackFile, algorithm] of [["Pulumi.dev.yaml", "ec"], ["Pulumi.prod.y
       const files = renderPostfixFiles(input);
       const probes = input.certificates.flatMap((c) => c.hostnames.map((hostname) => ({ hostname })));
       const r = runWithFiles(image, { ...files, "/tmp/fake-dovecot-auth.pl": FAKE_DOVECOT_AUTH }, ["bash", "-c", probeScript(probes)]);
-      raw = `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+      raw = explain(r);
       // The entrypoint itself runs `postfix check` and `postmap -F`; a rejection ends the run there.
       assert.equal(r.code, 0, `the entrypoint or the probe failed:\n${raw}`);
       out = sections(r.stdout);

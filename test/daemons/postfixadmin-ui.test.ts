@@ -13,7 +13,8 @@ import { accountHost, DATABASE_USERS, DatabaseUser, passwordChangeGrant, renderM
 import { DESIRED_STATE_PATH, POSTFIXADMIN_ALIAS, SERVE_UI_ENTRYPOINT } from "../../components/postfixadmin/constants";
 import { renderPostfixadminUiFiles, renderProvisioningFiles } from "../../components/postfixadmin/render";
 import { SqlEndpoint } from "../../components/types";
-import { buildImage, copyInto, docker, mustDocker, RunResult } from "../support/docker";
+import { buildImage, containerLog, copyInto, createInternalNetwork, docker, dockerExec, inspect, mustDocker, removeTestContainers, RunResult, runWithFiles } from "../support/docker";
+import { createMariadb, rootQuery, startMariadb } from "../support/mariadb";
 import { stackPlatform } from "../support/platforms";
 
 const PREFIX = `mp-test-pfa-ui-${process.pid}`;
@@ -91,23 +92,14 @@ describe("PostfixAdmin web UI", () => {
   let runCount = 0;
   let firstRun: Result;
 
-  // Database queries as root through the server's socket, tab-separated rows.
-  const query = (q: string): string[][] =>
-    mustDocker(["exec", MARIADB, "mariadb", "--user=root", "--batch", "--skip-column-names", "postfixadmin", "-e", q])
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => l.split("\t"));
+  const query = (q: string): string[][] => rootQuery(MARIADB, "postfixadmin", q);
 
   /** One provisioning run (the image's default entrypoint); `edit` changes the desired state's JSON. */
   const provision = (admins: Record<string, string>, grants: string[], edit: (state: any) => any = (s) => s): Result => {
     const name = `${PREFIX}-provision-${++runCount}`;
     const files = renderProvisioningFiles({ mail: platform, access: { sql, setupPasswordHash: SETUP_HASH }, mailboxPasswords, adminPasswords: admins, grants });
     files[DESIRED_STATE_PATH] = JSON.stringify(edit(JSON.parse(files[DESIRED_STATE_PATH])));
-    mustDocker(["create", "--name", name, "--network", NETWORK, postfixadminImage]);
-    copyInto(name, files);
-    const r = docker(["start", "--attach", name]);
-    docker(["rm", "-f", name]);
-    return r;
+    return runWithFiles(postfixadminImage, files, [], { name, network: NETWORK, fileMode: 0o600 });
   };
 
   const adminHash = () => query(`SELECT password FROM admin WHERE username = '${ADMIN}'`)[0]?.[0];
@@ -118,19 +110,15 @@ describe("PostfixAdmin web UI", () => {
     postfixadminImage = await buildImage("postfixadmin");
     console.log(`# images built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     // Internal: nothing in this test may reach beyond its own containers.
-    mustDocker(["network", "create", "--internal", "--label", "mail-platform.test=postfixadmin-ui", NETWORK]);
-    const subnet = mustDocker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", NETWORK]);
+    const subnet = createInternalNetwork(NETWORK, "postfixadmin-ui");
     // The private network's subnet stands in for the internal network's: the database accounts
     // and the trusted proxies are derived from it.
     platform = { ...stackPlatform("Pulumi.dev.yaml"), internalSubnet: subnet };
     for (const m of platform.mailboxes) mailboxPasswords[m.address] = randomSecret();
     sql = { host: MARIADB_ALIAS, port: 3306, database: "postfixadmin", user: DATABASE_USERS.postfixadmin, password: passwords.postfixadmin };
 
-    mustDocker(["create", "--name", MARIADB, "--network", NETWORK, "--network-alias", MARIADB_ALIAS, mariadbImage]);
-    copyInto(MARIADB, renderMariadbFiles({ internalSubnet: subnet, tuning: platform.tuning, rootPassword: randomSecret(), passwords }));
-    mustDocker(["start", MARIADB]);
-    const up = docker(["exec", MARIADB, "mariadb-admin", "--wait=90", "--connect-timeout=2", "ping"]);
-    if (up.code !== 0) throw new Error(`MariaDB did not come up:\n${up.stdout}${up.stderr}\n${docker(["logs", MARIADB]).stderr.slice(-3000)}`);
+    createMariadb(MARIADB, NETWORK, mariadbImage, renderMariadbFiles({ internalSubnet: subnet, tuning: platform.tuning, rootPassword: randomSecret(), passwords }));
+    startMariadb(MARIADB);
 
     firstRun = provision({ [ADMIN]: adminPassword }, [passwordChangeGrant(subnet)]);
 
@@ -141,19 +129,17 @@ describe("PostfixAdmin web UI", () => {
     mustDocker(["run", "-d", "--name", CLIENT, "--network", NETWORK, "--entrypoint", "sleep", postfixadminImage, "infinity"]);
     // Readiness: the image's own healthcheck (the login form renders), bounded.
     const deadline = Date.now() + 30_000;
-    while (docker(["exec", UI, "/usr/local/bin/healthcheck"]).code !== 0) {
-      const state = docker(["inspect", "-f", "{{.State.Running}}", UI]).stdout.trim();
+    while (dockerExec(UI, ["/usr/local/bin/healthcheck"]).code !== 0) {
+      const state = inspect(UI, "{{.State.Running}}");
       if (state !== "true" || Date.now() > deadline) {
-        throw new Error(`the UI did not become healthy (running: ${state}):\n${docker(["logs", UI]).stdout}${docker(["logs", UI]).stderr}`);
+        throw new Error(`the UI did not become healthy (running: ${state}):\n${containerLog(UI)}`);
       }
       spawnSync("sleep", ["0.2"]);
     }
   });
 
   after(() => {
-    const leftovers = docker(["ps", "-aq", "--filter", `name=^${PREFIX}-`]).stdout.split("\n").filter(Boolean);
-    if (leftovers.length) docker(["rm", "-f", "-v", ...leftovers]);
-    docker(["network", "rm", NETWORK]);
+    removeTestContainers(PREFIX, NETWORK);
   });
 
   it("provisioning creates the admin as an active super-administrator and grants the password-change account its columns", () => {

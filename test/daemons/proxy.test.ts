@@ -3,36 +3,15 @@
 // served name (curl --resolve), must redirect port 80, serve every domain's MTA-STS policy and
 // client set-up documents with the security headers, proxy a web app, and refuse TLS 1.1.
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { before, describe, it } from "node:test";
 import { certificateHostnames, mailClientHostnames } from "../../components/pki/hostnames";
 import { certFile } from "../../components/proxy/constants";
 import { mtaStsPolicies } from "../../components/proxy/mta-sts";
 import { appCsp, ProxyRenderInput, renderProxyFiles } from "../../components/proxy/render";
-import { DomainCertificate, WebApp } from "../../components/types";
-import { buildImage, RunResult, runWithFiles } from "../support/docker";
+import { WebApp } from "../../components/types";
+import { buildImage, explain, runWithFiles } from "../support/docker";
+import { makeCertificate } from "../support/pem";
 import { stackPlatform } from "../support/platforms";
-
-
-/** Real key material from the openssl CLI (EC keys: fast to make), so nginx loads and serves it. */
-function makeCertificate(domain: string, hostnames: string[]): DomainCertificate {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-proxy-cert-"));
-  try {
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
-        "-days", "2", "-subj", `/CN=${hostnames[0]}`, "-addext", `subjectAltName=${hostnames.map((h) => `DNS:${h}`).join(",")}`],
-      { stdio: "pipe" },
-    );
-    return { domain, hostnames, certChainPem: fs.readFileSync(path.join(dir, "cert.pem"), "utf8"), privateKeyPem: fs.readFileSync(path.join(dir, "key.pem"), "utf8") };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 
 /**
  * Two apps on the first domain: `webmail.` proxied to a stand-in backend on the container's own
@@ -50,7 +29,7 @@ function stackInput(stackFile: string): ProxyRenderInput {
       ...certificateHostnames(d, i, platform.hostname),
       ...mailClientHostnames(d.name),
       ...apps.map((a) => a.hostname).filter((h) => h.endsWith(`.${d.name}`)),
-    ]),
+    ], "ec"),
   );
   return { platform, certificates, apps };
 }
@@ -66,10 +45,6 @@ const TEST_BACKEND = `server {
     }
 }
 `;
-
-function explain(r: RunResult): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-}
 
 interface Probe {
   label: string;

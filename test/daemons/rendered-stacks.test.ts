@@ -4,7 +4,7 @@
 // `pulumi up` deploys is accepted", wiring and all.
 import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
-import { buildImage, RunResult, runWithFiles } from "../support/docker";
+import { buildImage, explain, runWithFiles } from "../support/docker";
 import { RenderedContainer, renderedStack } from "../support/rendered-stack";
 
 /** Every service alias resolves to loopback, so a checker that looks one up fails fast instead of waiting on DNS. */
@@ -53,10 +53,6 @@ const CHECKS: Record<string, Check> = {
   },
 };
 
-function show(r: RunResult): string {
-  return `exit ${r.code}\n--- stdout ---\n${r.stdout.slice(-3000)}\n--- stderr ---\n${r.stderr.slice(-3000)}`;
-}
-
 for (const stack of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
   describe(`${stack}: every container's rendered config is accepted by its daemon`, () => {
     let containers: RenderedContainer[];
@@ -72,8 +68,8 @@ for (const stack of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
 
     it("runs every image's health check from /usr/local/bin/healthcheck, an executable of the image", () => {
       for (const service of Object.keys(images)) {
-        const r = runWithFiles(images[service], {}, ["-c", "test -x /usr/local/bin/healthcheck && head -n 1 /usr/local/bin/healthcheck"], "/bin/sh");
-        assert.equal(r.code, 0, `${service}: no executable /usr/local/bin/healthcheck:\n${show(r)}`);
+        const r = runWithFiles(images[service], {}, ["-c", "test -x /usr/local/bin/healthcheck && head -n 1 /usr/local/bin/healthcheck"], { entrypoint: "/bin/sh" });
+        assert.equal(r.code, 0, `${service}: no executable /usr/local/bin/healthcheck:\n${explain(r, 3000)}`);
         assert.match(r.stdout, /^#!\//, `${service}: the health check is a script with an interpreter line`);
       }
     });
@@ -82,11 +78,14 @@ for (const stack of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
       it(`${role} accepts the files the program uploads`, () => {
         const container = containers.find((c) => c.role === role)!;
         const check = CHECKS[role];
-        const r = runWithFiles(images[container.service], container.contents, check.command, check.entrypoint === "" ? undefined : check.entrypoint, ALIASES);
+        const r = runWithFiles(images[container.service], container.contents, check.command, {
+          entrypoint: check.entrypoint === "" ? undefined : check.entrypoint,
+          loopbackHosts: ALIASES,
+        });
         const out = r.stdout + r.stderr;
-        assert.equal(r.code, 0, `${role} (${container.name}) rejected its rendered config:\n${show(r)}`);
-        if (check.mustNotSay) assert.doesNotMatch(out, check.mustNotSay, `${role} complained about its rendered config:\n${show(r)}`);
-        if (check.mustSay) assert.match(out, check.mustSay, `${role}: expected ${check.mustSay} in the output:\n${show(r)}`);
+        assert.equal(r.code, 0, `${role} (${container.name}) rejected its rendered config:\n${explain(r, 3000)}`);
+        if (check.mustNotSay) assert.doesNotMatch(out, check.mustNotSay, `${role} complained about its rendered config:\n${explain(r, 3000)}`);
+        if (check.mustSay) assert.match(out, check.mustSay, `${role}: expected ${check.mustSay} in the output:\n${explain(r, 3000)}`);
       });
     }
   });

@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
 import { renderWebmailFiles, WebmailRenderInput } from "../../components/webmail/render";
 import { RenderedFiles } from "../../render/template";
-import { buildImage, RunResult, runWithFiles } from "../support/docker";
+import { buildImage, explain, runWithFiles } from "../support/docker";
 import { stackPlatform } from "../support/platforms";
 
 
@@ -29,10 +29,6 @@ function stackInput(stackFile: string): WebmailRenderInput {
     caCertPem: FAKE_CA,
     desKey: "abcdefghijklmnopqrstuvwx",
   };
-}
-
-function explain(r: RunResult): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 }
 
 /** Checks run inside the container: each line `NAME result` so the assertions can pick them out. */
@@ -79,7 +75,7 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
     before(async () => {
       image = await buildImage("webmail");
       files = renderWebmailFiles(stackInput(stackFile));
-      const r = runWithFiles(image, files, ["-c", checks(files)], "/bin/bash");
+      const r = runWithFiles(image, files, ["-c", checks(files)], { entrypoint: "/bin/bash" });
       out = explain(r);
     });
 

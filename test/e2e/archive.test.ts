@@ -5,6 +5,7 @@
 // named test receiver that stands in for Piler (whose image cannot be pulled).
 import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
+import { dockerExec } from "../support/docker";
 import { ReceivedMessage, spoolMessages } from "./internet/internet";
 import { smtpFromInternet } from "./support/internet-client";
 import { findMessages, normalHeaders, submit, waitForMessage } from "./support/mail";
@@ -107,18 +108,17 @@ describe("archive: an unreachable archive defers mail, never loses or skips it",
   });
 
   it("holds a message in the queue while the archive refuses copies, and delivers and archives it once the archive takes them again", async () => {
-    const { spawnSync } = await import("child_process");
     const token = unique("archive-down");
     const refuse = (on: boolean) =>
-      spawnSync("docker", ["exec", ARCHIVE_RECEIVER.name, "sh", "-c", on ? "mkdir -p /run/remote-mx && touch /run/remote-mx/refuse" : "rm -f /run/remote-mx/refuse"]);
-    assert.equal(refuse(true).status, 0, "could not switch the archive test receiver to refusing");
+      dockerExec(ARCHIVE_RECEIVER.name, ["sh", "-c", on ? "mkdir -p /run/remote-mx && touch /run/remote-mx/refuse" : "rm -f /run/remote-mx/refuse"]);
+    assert.equal(refuse(true).code, 0, "could not switch the archive test receiver to refusing");
     try {
       await submit("bob@example.test", { from: "bob@example.test", to: ["alice@example.test"], subject: `While the archive refuses ${token}`, text: "hold me", headers: normalHeaders("example.test") });
       // Amavis answers Postfix with a temporary failure: the message is deferred in the queue.
       const deadline = Date.now() + 60_000;
       let queue = "";
       for (;;) {
-        queue = spawnSync("docker", ["exec", "mp-e2e-postfix", "postqueue", "-j"], { encoding: "utf8" }).stdout;
+        queue = dockerExec("mp-e2e-postfix", ["postqueue", "-j"]).stdout;
         const deferred = queue
           .split("\n")
           .filter(Boolean)
@@ -133,7 +133,7 @@ describe("archive: an unreachable archive defers mail, never loses or skips it",
       refuse(false);
     }
     // What an admin does once the archive is back: "retry now" rather than wait for Postfix's backoff.
-    spawnSync("docker", ["exec", "mp-e2e-postfix", "postqueue", "-f"]);
+    dockerExec("mp-e2e-postfix", ["postqueue", "-f"]);
     await waitForMessage("alice@example.test", token, ["INBOX", "Junk"], 30_000).catch((e) => assert.fail(`${e.message}\n${logs("amavis", "postfix")}`));
     await waitForCopy(token, 30_000);
     assert.equal(copiesOf(token).length, 1, "archived exactly once after the retry");

@@ -5,9 +5,9 @@
 // reach a mailbox. The verdict is read from Postfix's log for the message's queue id, so each
 // "not delivered" is checked after the filter has finished with the message, not after a sleep.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { before, describe, test } from "node:test";
 import * as zlib from "node:zlib";
+import { containerLog, dockerExec } from "../support/docker";
 import { FoundMessage, findMessages, imap, normalHeaders, Outgoing, sendInbound, waitForMessage } from "./support/mail";
 import { execIn, logs, platform, unique } from "./support/platform";
 
@@ -36,9 +36,8 @@ function seen(what: string, value: unknown): void {
 }
 
 /** A service's log since an ISO time (so an old line with a reused queue id cannot match). */
-function containerLog(service: string, since: string): string {
-  const r = spawnSync("docker", ["logs", "--since", since, `mp-e2e-${service}`], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  return `${r.stdout ?? ""}${r.stderr ?? ""}`;
+function serviceLogSince(service: string, since: string): string {
+  return containerLog(`mp-e2e-${service}`, ["--since", since]);
 }
 
 /** Polls `probe` until it returns a value; fails after `timeoutMs` with `what` and the logs. */
@@ -78,12 +77,12 @@ async function sendAndWaitForFilter(label: string, m: Omit<Outgoing, "from" | "t
   seen(`${label}: SMTP answer to the sender`, response);
   const filterLine = new RegExp(`${queueId}: to=<${RECIPIENT}>, relay=amavis\\[[^\\]]*\\]:10024.*status=`);
   const verdict = await poll(`Postfix's log line with Amavis's answer for queue id ${queueId}`, () =>
-    containerLog("postfix", since)
+    serviceLogSince("postfix", since)
       .split("\n")
       .find((l) => filterLine.test(l)),
   );
   const amavis = await poll(`Amavis's log line for ${messageId}`, () =>
-    containerLog("amavis", since)
+    serviceLogSince("amavis", since)
       .split("\n")
       .find((l) => l.includes(`Message-ID: ${messageId}`)),
   );
@@ -153,10 +152,10 @@ function zipOf(name: string, data: Buffer): Buffer {
 
 /** Scans a message with the platform's own clamd: undefined when clean, else clamd's finding. */
 function virusIn(source: string): string | undefined {
-  const r = spawnSync("docker", ["exec", "-i", "mp-e2e-clamav", "clamdscan", "--no-summary", "-"], { input: source, encoding: "utf8" });
-  if (r.status === 0) return undefined;
-  if (r.status === 1) return r.stdout.trim();
-  return assert.fail(`clamdscan failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
+  const r = dockerExec("mp-e2e-clamav", ["clamdscan", "--no-summary", "-"], source);
+  if (r.code === 0) return undefined;
+  if (r.code === 1) return r.stdout.trim();
+  return assert.fail(`clamdscan failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
 }
 
 /**

@@ -3,16 +3,14 @@
 // and DMARC checked there, relaying refused from every path, and a second apply changing nothing.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import * as path from "path";
 import { before, describe, it } from "node:test";
 import { authenticate } from "mailauth";
+import { inspect } from "../support/docker";
 import { resolverFor } from "./support/dns-resolver";
 import { smtpFromInternet } from "./support/internet-client";
 import { LineClient } from "./support/line-client";
 import { findMessages, HOSTNAME, normalHeaders, sendInbound, submit, waitForMessage } from "./support/mail";
-import { ca, internet, logs, password, platform, postfixEdgeIp, unique } from "./support/platform";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import { ca, internet, logs, password, platform, postfixEdgeIp, readEndpoints, runUp, unique } from "./support/platform";
 
 function rawMessage(from: string, to: string, subject: string, body: string): string {
   const h = normalHeaders("remote.test");
@@ -114,7 +112,7 @@ describe("mail flow through the deployed platform", () => {
       assert.match(rcpt.text, /^[45]54 .*Relay access denied/m, `${how}: expected 454 or 554 Relay access denied; got ${rcpt.text}`);
     }
     // The host reaches the container's internal address from the internal network's gateway.
-    const internalIp = spawnSync("docker", ["inspect", "-f", '{{(index .NetworkSettings.Networks "mp-e2e-internal").IPAddress}}', "mp-e2e-postfix"], { encoding: "utf8" }).stdout.trim();
+    const internalIp = inspect("mp-e2e-postfix", '{{(index .NetworkSettings.Networks "mp-e2e-internal").IPAddress}}');
     const script = `exec 3<>/dev/tcp/${internalIp}/25; read -r l <&3; printf 'EHLO host.local.test\\r\\n' >&3; while read -r l <&3; do case "$l" in 250\\ *) break;; esac; done; printf 'MAIL FROM:<spammer@remote.test>\\r\\n' >&3; read -r l <&3; printf 'RCPT TO:<victim@elsewhere.example>\\r\\n' >&3; read -r l <&3; echo "$l"; printf 'QUIT\\r\\n' >&3`;
     const r = spawnSync("bash", ["-c", script], { encoding: "utf8", timeout: 30000 });
     assert.match(r.stdout, /^[45]54 .*Relay access denied/m, `host -> ${internalIp}:25: expected 454 or 554 Relay access denied; got ${JSON.stringify(r.stdout + r.stderr)}`);
@@ -154,9 +152,9 @@ describe("mail flow through the deployed platform", () => {
     const token = unique("kept");
     await sendInbound({ from: "partner@remote.test", to: ["carol@corp.test"], subject: `Before re-apply ${token}`, text: "keep me", headers: normalHeaders("remote.test") });
     await waitForMessage("carol@corp.test", token, ["INBOX"]);
-    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test", "e2e", "up.ts")], { cwd: ROOT, encoding: "utf8" });
-    assert.equal(r.status, 0, `second apply failed:\n${r.stdout}\n${r.stderr}`);
-    const after = JSON.parse(require("fs").readFileSync(path.join(ROOT, ".e2e", "endpoints.json"), "utf8")) as { containers: Record<string, string>; steps: { name: string; kind: string; reason?: string }[] };
+    const r = runUp();
+    assert.equal(r.code, 0, `second apply failed:\n${r.stdout}\n${r.stderr}`);
+    const after = readEndpoints();
     // The planner compared every input with the last state, and every container with what the
     // provider reads back from Docker: a real `pulumi up` would show no change either.
     assert.deepEqual(after.steps.filter((s) => s.kind !== "same"), [], `the second apply changed something:\n${r.stdout}`);

@@ -3,25 +3,23 @@
 // service stays up, and whether the change reaches the containers. Each test puts the original
 // stack back before it ends, so the files after this one see the usual deployment.
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { after, before, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
+import { docker, dockerExec, inspect } from "../support/docker";
 import { imapClient, normalHeaders, sendInbound, waitForMessage } from "./support/mail";
-import { logs, platform, unique } from "./support/platform";
+import { logs, platform, readEndpoints, runUp, unique } from "./support/platform";
 import { DEFAULT_STACK, Endpoints } from "./up";
 
-const ROOT = path.resolve(__dirname, "..", "..");
-const docker = (args: string[]) => spawnSync("docker", args, { encoding: "utf8" });
 const SERVICES = ["mp-e2e-mariadb", "mp-e2e-postfix", "mp-e2e-dovecot", "mp-e2e-amavis", "mp-e2e-spamd", "mp-e2e-clamav", "mp-e2e-proxy", "mp-e2e-webmail", "mp-e2e-postfixadmin"];
 
 /** Deploys a stack file through the harness and returns what up.ts wrote. */
 function deploy(stackFile = DEFAULT_STACK): Endpoints {
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test", "e2e", "up.ts"), stackFile], { cwd: ROOT, encoding: "utf8" });
-  assert.equal(r.status, 0, `deploying ${stackFile} failed:\n${r.stdout}\n${r.stderr}`);
-  return JSON.parse(fs.readFileSync(path.join(ROOT, ".e2e", "endpoints.json"), "utf8")) as Endpoints;
+  const r = runUp(stackFile);
+  assert.equal(r.code, 0, `deploying ${stackFile} failed:\n${r.stdout}\n${r.stderr}`);
+  return readEndpoints();
 }
 
 /** The e2e stack with `edit` applied, as a stack file of the same stack (same name, same state). */
@@ -34,7 +32,7 @@ function e2eWith(edit: (config: Record<string, any>) => void): string {
 }
 
 const changed = (e: Endpoints) => e.steps.filter((s) => s.kind !== "same").map((s) => `${s.kind} ${s.name}`);
-const containerIds = () => Object.fromEntries(SERVICES.map((c) => [c, docker(["inspect", "-f", "{{.Id}}", c]).stdout.trim()]));
+const containerIds = () => Object.fromEntries(SERVICES.map((c) => [c, inspect(c, "{{.Id}}")]));
 
 /** Sends a message in from outside and waits for it in the mailbox (logging in with `pass` when the suite's accounts lack it). */
 async function mailStillFlows(to: string, label: string, pass?: string): Promise<void> {
@@ -75,21 +73,21 @@ describe("re-deploying a running platform", () => {
   });
 
   it("a stopped container is started and a removed one re-created by the next deploy (Pulumi.yaml refreshes first)", async () => {
-    assert.equal(docker(["stop", "mp-e2e-dovecot"]).status, 0);
-    const dovecotId = docker(["inspect", "-f", "{{.Id}}", "mp-e2e-dovecot"]).stdout.trim();
-    assert.equal(docker(["rm", "-f", "mp-e2e-proxy"]).status, 0);
+    assert.equal(docker(["stop", "mp-e2e-dovecot"]).code, 0);
+    const dovecotId = inspect("mp-e2e-dovecot", "{{.Id}}");
+    assert.equal(docker(["rm", "-f", "mp-e2e-proxy"]).code, 0);
     const e = deploy();
     assert.deepEqual(
       e.steps.filter((s) => s.kind !== "same").map((s) => `${s.kind} ${s.name}`).sort(),
       ["create mp-e2e-proxy-container", "found-gone mp-e2e-proxy-container", "found-stopped mp-e2e-store-container", "update mp-e2e-store-container"],
     );
-    assert.equal(docker(["inspect", "-f", "{{.State.Running}} {{.Id}}", "mp-e2e-dovecot"]).stdout.trim(), `true ${dovecotId}`, "Dovecot started in place, not re-created");
-    assert.equal(docker(["inspect", "-f", "{{.State.Running}}", "mp-e2e-proxy"]).stdout.trim(), "true");
+    assert.equal(inspect("mp-e2e-dovecot", "{{.State.Running}} {{.Id}}"), `true ${dovecotId}`, "Dovecot started in place, not re-created");
+    assert.equal(inspect("mp-e2e-proxy", "{{.State.Running}}"), "true");
     await mailStillFlows("alice@example.test", "after-restore");
   });
 
   it("a changed tmpfs size reaches Amavis (the provider alone would only record it)", async () => {
-    const sizeOf = () => docker(["exec", "mp-e2e-amavis", "df", "-m", "--output=size", "/var/lib/amavis/tmp"]).stdout.trim().split("\n").pop()?.trim();
+    const sizeOf = () => dockerExec("mp-e2e-amavis", ["df", "-m", "--output=size", "/var/lib/amavis/tmp"]).stdout.trim().split("\n").pop()?.trim();
     assert.equal(sizeOf(), "256");
     const e = deploy(e2eWith((c) => (c["mail-platform:tuning"].amavisTmpMb = 320)));
     assert.ok(changed(e).includes("replace mp-e2e-filter-amavis"), `Amavis must be replaced: ${changed(e).join(", ")}`);
@@ -106,14 +104,14 @@ describe("re-deploying a running platform", () => {
     const ids = containerIds();
     const e = deploy(e2eWith((c) => (c["mail-platform:internalSubnet"] = "172.31.8.0/24")));
     assert.ok(changed(e).includes("replace mp-e2e-internal"), `the network must be replaced: ${changed(e).join(", ")}`);
-    const subnet = docker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "mp-e2e-internal"]).stdout.trim();
+    const subnet = inspect("mp-e2e-internal", "{{(index .IPAM.Config 0).Subnet}}", "network");
     assert.equal(subnet, "172.31.8.0/24");
     const now = containerIds();
     for (const c of SERVICES) assert.notEqual(now[c], ids[c], `${c} should have been re-created on the new network`);
     await waitForMessage("alice@example.test", token, ["INBOX"], 5000);
     await mailStillFlows("alice@example.test", "new-subnet");
     deploy();
-    assert.equal(docker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "mp-e2e-internal"]).stdout.trim(), "172.31.0.0/24");
+    assert.equal(inspect("mp-e2e-internal", "{{(index .IPAM.Config 0).Subnet}}", "network"), "172.31.0.0/24");
     await mailStillFlows("alice@example.test", "subnet-back");
   });
 });

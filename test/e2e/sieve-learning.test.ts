@@ -5,10 +5,10 @@
 // nothing. Bayes is read from its SQL store (one global Bayes user) and per message through
 // SpamAssassin's own message id, so the checks hold while other test files deliver mail.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { before, describe, test } from "node:test";
 import type { ImapFlow } from "imapflow";
 import { BAYES_GLOBAL_USER } from "../../components/contentfilter/render";
+import { dockerExec } from "../support/docker";
 import { LineClient } from "./support/line-client";
 import { findMessages, HOSTNAME, imap, normalHeaders, sendInbound, waitForMessage } from "./support/mail";
 import { ca, execIn, logs, password, platform, unique } from "./support/platform";
@@ -166,9 +166,9 @@ function magicDump(): string {
  */
 function saMessageId(source: string): string {
   const perl = 'use Mail::SpamAssassin; my $sa = Mail::SpamAssassin->new({ local_tests_only => 1 }); local $/; my $m = $sa->parse(<STDIN>); print scalar($m->generate_msgid()), "\\n";';
-  const r = spawnSync("docker", ["exec", "-i", "mp-e2e-spamd", "perl", "-e", perl], { input: source, encoding: "utf8" });
+  const r = dockerExec("mp-e2e-spamd", ["perl", "-e", perl], source);
   const id = r.stdout.trim();
-  if (r.status !== 0 || !/^[0-9a-f]{40}@sa_generated$/.test(id)) assert.fail(`computing SpamAssassin's message id failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
+  if (r.code !== 0 || !/^[0-9a-f]{40}@sa_generated$/.test(id)) assert.fail(`computing SpamAssassin's message id failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
   return id;
 }
 

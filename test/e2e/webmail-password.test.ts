@@ -3,8 +3,8 @@
 // account), and Dovecot logs the user's own address, not the webmail's, so its failed-login
 // penalties hit only the guilty client. The browser tests (webmail.test.ts) cover the pages.
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import { after, before, describe, it } from "node:test";
+import { inspect } from "../support/docker";
 import { imapClient } from "./support/mail";
 import { logs, password, platform } from "./support/platform";
 import { WebSession } from "./support/web-session";
@@ -91,7 +91,7 @@ describe("webmail over HTTPS", () => {
   });
 
   it("Dovecot sees the webmail user's own address, not the webmail container's", async () => {
-    const webmailIp = spawnSync("docker", ["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", "mp-e2e-webmail"], { encoding: "utf8" }).stdout.trim();
+    const webmailIp = inspect("mp-e2e-webmail", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}");
     assert.ok(webmailIp, "the webmail container has no address");
     await login(USER, current);
     const lines = logs("dovecot").split("\n").filter((l) => l.includes(`Logged in: user=<${USER}>`));

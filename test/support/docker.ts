@@ -1,5 +1,7 @@
-// Test-side Docker helpers: build a project image and run a command in it with rendered config
-// files in place, the way a deployed container receives them (uploaded before start).
+// Test-side Docker helpers, the one way every test (unit, daemons, e2e) talks to the docker CLI:
+// build a project image and run a command in it with rendered config files in place, the way a
+// deployed container receives them (uploaded before start); exec, inspect, logs, health waits.
+import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -16,9 +18,10 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the docker CLI; never throws. */
+/** Runs the docker CLI, with `input` on its stdin when given; never throws. The one place tests start `docker`. */
 export function docker(args: string[], input?: string): RunResult {
-  const r = spawnSync("docker", args, { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
+  // A long log (docker logs --since) is the largest output a test reads.
+  const r = spawnSync("docker", args, { encoding: "utf8", input, maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
@@ -27,6 +30,34 @@ export function mustDocker(args: string[]): string {
   const r = docker(args);
   if (r.code !== 0) throw new Error(`docker ${args.join(" ")} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout.trim();
+}
+
+/** Runs `command` in a running container (`docker exec`), with `input` on its stdin when given; never throws. */
+export function dockerExec(container: string, command: string[], input?: string): RunResult {
+  return docker(["exec", ...(input !== undefined ? ["-i"] : []), container, ...command], input);
+}
+
+/** What `docker inspect -f <format>` prints for a container (or the object of `type`), trimmed; empty when there is no such object. */
+export function inspect(name: string, format: string, type: "container" | "network" | "image" = "container"): string {
+  return docker(["inspect", "--type", type, "-f", format, name]).stdout.trim();
+}
+
+/** A container's log, both streams (`docker logs [flags] <container>`), e.g. `["--tail", "60"]` or `["--since", iso]`. */
+export function containerLog(container: string, flags: string[] = []): string {
+  const r = docker(["logs", ...flags, container]);
+  return `${r.stdout}${r.stderr}`;
+}
+
+/** Waits until Docker reports the container running and healthy; fails with the end of its log otherwise. */
+export async function waitHealthy(container: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let status = "";
+  while (Date.now() < deadline) {
+    status = inspect(container, "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}");
+    if (status === "running healthy") return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.fail(`${container} is "${status}" after ${timeoutMs / 1000} s, expected "running healthy":\n${containerLog(container, ["--tail", "30"])}`);
 }
 
 /**
@@ -64,33 +95,59 @@ export async function buildImage(service: string): Promise<string> {
   return tag;
 }
 
+export interface RunWithFilesOptions {
+  /** Replaces the image's entrypoint. */
+  entrypoint?: string;
+  /** Names that resolve to 127.0.0.1 in the container, e.g. the platform's service aliases. */
+  loopbackHosts?: string[];
+  /** The network the container joins; `none` by default (nothing to reach, nothing to wait for). */
+  network?: string;
+  /** The container's name; Docker picks one by default. */
+  name?: string;
+  /** Mode of the copied files: 0644 by default, 0600 for secret files as the deployment uploads them. */
+  fileMode?: number;
+}
+
 /**
  * Runs `command` in a fresh container of `image` whose file system has `files` (container path ->
- * content) copied in before start. `entrypoint` replaces the image's entrypoint when given.
+ * content) copied in before start, waits for it to end and removes it.
  */
-export function runWithFiles(
-  image: string,
-  files: Record<string, string>,
-  command: string[],
-  entrypoint?: string,
-  /** Names that resolve to 127.0.0.1 in the container, e.g. the platform's service aliases. */
-  loopbackHosts: string[] = [],
-): RunResult {
+export function runWithFiles(image: string, files: Record<string, string>, command: string[], opts: RunWithFilesOptions = {}): RunResult {
   const create = docker([
     "create",
+    ...(opts.name ? ["--name", opts.name] : []),
     "--network",
-    "none",
-    ...loopbackHosts.flatMap((h) => ["--add-host", `${h}:127.0.0.1`]),
-    ...(entrypoint ? ["--entrypoint", entrypoint] : []),
+    opts.network ?? "none",
+    ...(opts.loopbackHosts ?? []).flatMap((h) => ["--add-host", `${h}:127.0.0.1`]),
+    ...(opts.entrypoint ? ["--entrypoint", opts.entrypoint] : []),
     image,
     ...command,
   ]);
   if (create.code !== 0) throw new Error(`docker create failed: ${create.stderr}`);
   const id = create.stdout.trim();
   try {
-    copyInto(id, files, 0o644);
-    return docker(["start", "-a", id]);
+    copyInto(id, files, opts.fileMode ?? 0o644);
+    return docker(["start", "--attach", id]);
   } finally {
     docker(["rm", "-f", id]);
   }
+}
+
+/** A run's exit code and both streams, for a failure message; `tail` keeps only the last characters of each. */
+export function explain(r: RunResult, tail?: number): string {
+  const end = (text: string) => (tail === undefined ? text : text.slice(-tail));
+  return `exit ${r.code}\n--- stdout\n${end(r.stdout)}\n--- stderr\n${end(r.stderr)}`;
+}
+
+/** Creates an internal network (nothing on it reaches beyond its own containers) labelled `mail-platform.test=<label>`; returns its subnet. */
+export function createInternalNetwork(name: string, label: string): string {
+  mustDocker(["network", "create", "--internal", "--label", `mail-platform.test=${label}`, name]);
+  return mustDocker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", name]);
+}
+
+/** Removes every container named `<prefix>-...` with its volumes, then the network: what a test file made, whatever state it is in. */
+export function removeTestContainers(prefix: string, network: string): void {
+  const leftovers = docker(["ps", "-aq", "--filter", `name=^${prefix}-`]).stdout.split("\n").filter(Boolean);
+  if (leftovers.length) docker(["rm", "-f", "-v", ...leftovers]);
+  docker(["network", "rm", network]);
 }

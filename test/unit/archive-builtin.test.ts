@@ -4,7 +4,9 @@ import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, ofType, recorded, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, recorded, RecordedResource, registered, valueOf } from "../support/mocks";
+import { uploadModes } from "../support/registrations";
+import { imageId } from "../../tools/mock-run/material";
 
 installMocks();
 import { cidrsWithout, contains, gatewayOf } from "../../config/network";
@@ -222,7 +224,7 @@ describe("Archive component, built-in Piler", () => {
       platform: { ...platform, instanceName: "wired" },
       builtin: { networks, sql, search: index.sqlEndpoint },
     });
-    await settle();
+    await registered();
     const containers = ofType("docker:index/container:Container").filter(mine);
     assert.equal(containers.length, 1, `expected one Piler container, saw ${containers.map((c) => c.name).join(", ")}`);
     container = containers[0];
@@ -231,7 +233,7 @@ describe("Archive component, built-in Piler", () => {
   it("pulls the pinned upstream Piler image and keeps it locally", () => {
     const images = ofType("docker:index/remoteImage:RemoteImage").filter(mine);
     assert.deepEqual(images.map((i) => [i.inputs.name, i.inputs.keepLocally]), [["sutoj/piler:1.4.8", true]]);
-    assert.equal(container.inputs.image, "sha256:mock-arc-image");
+    assert.equal(container.inputs.image, imageId("image sutoj/piler:1.4.8"));
   });
 
   it("answers to `piler` on the internal network only and publishes no port", () => {
@@ -251,7 +253,7 @@ describe("Archive component, built-in Piler", () => {
 
   it("runs the rendered start script, which the upload makes executable", () => {
     assert.deepEqual(container.inputs.command, [PILER_START_SCRIPT]);
-    const modes = Object.fromEntries((container.inputs.uploads as any[]).map((u) => [u.file, u.permissions]));
+    const modes = uploadModes(container);
     assert.deepEqual(modes, { [HASH]: "0600", [SITE]: "0600", [CONF]: "0600", [KEY]: "0600", [ACL]: "0644", [PILER_START_SCRIPT]: "0755" });
   });
 
@@ -285,7 +287,7 @@ describe("Archive component, built-in Piler", () => {
   it("makes a 56-character key, keeps it secret and in no non-secret input or output", async () => {
     const keys = ofType("random:index/randomPassword:RandomPassword").filter(mine);
     assert.deepEqual(keys.map((k) => [k.name, k.inputs.length]), [["arc-key", 56], ["arc-admin", 24]]);
-    const key = "mock-secret-arc-key";
+    const key = "<masked:password_arc-key>";
     assert.equal(await pulumi.isSecret(archive.files!), true, "Archive.files must be secret");
     assert.equal((await valueOf(archive.files!))[KEY], key);
     assert.ok(container.secretInputs.includes("uploads"), `the uploads must be a secret input, saw ${container.secretInputs.join(", ")}`);
@@ -303,8 +305,8 @@ describe("Archive component, built-in Piler", () => {
 
   it("replaces the published default admin password with a random one, kept secret", async () => {
     assert.equal(await pulumi.isSecret(archive.adminPassword!), true);
-    assert.equal(await valueOf(archive.adminPassword!), "mock-secret-arc-admin");
-    assert.equal((await valueOf(archive.files!))[HASH], "mock-bcrypt-arc-admin");
+    assert.equal(await valueOf(archive.adminPassword!), "<masked:password_arc-admin>");
+    assert.equal((await valueOf(archive.files!))[HASH], "<masked:bcrypt_hash_of_password_arc-admin>");
   });
 
   it("offers piler:25 as the intake for Amavis and its UI on web.archiveHostname, piler:80, for the ReverseProxy", async () => {
@@ -332,7 +334,7 @@ describe("Archive component, external archive", () => {
 
   before(async () => {
     archive = new Archive("ext", { platform });
-    await settle();
+    await registered();
   });
 
   it("creates no container, no image and no key", () => {

@@ -4,7 +4,7 @@ import * as path from "path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, RecordedResource, registered, valueOf } from "../support/mocks";
 
 installMocks();
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
@@ -265,8 +265,7 @@ describe("ContentFilter component", () => {
       dkimKeys: pulumi.output(keysOf(prod).map((k) => ({ ...k, privateKeyPem: pulumi.secret(k.privateKeyPem) }))),
       reinjection: pulumi.output({ host: "postfix", port: 10025 }),
     });
-    await valueOf(filter.inboundFilter);
-    await settle();
+    await registered();
     containers = Object.fromEntries(ofType(CONTAINER).map((c) => [c.inputs.name as string, c]));
   });
 
@@ -358,7 +357,7 @@ describe("ContentFilter on a test-only stack", () => {
       dkimKeys: keysOf(dev),
       reinjection: { host: "postfix", port: 10025 },
     });
-    await settle();
+    await registered();
     const amavis = ofType(CONTAINER).find((c) => c.name === "cfdev-amavis");
     assert.ok(amavis, "cfdev-amavis registered");
     assert.deepEqual((amavis.inputs.networksAdvanced as { name: string }[]).map((n) => n.name), ["dev-internal"]);

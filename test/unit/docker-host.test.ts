@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { before, describe, it } from "node:test";
-import { installMocks, ofType, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, registered, valueOf } from "../support/mocks";
+import { imageId } from "../../tools/mock-run/material";
 
 installMocks();
 import { DockerHost, IMAGES_DIR, PROJECT_IMAGES } from "../../components/host/docker-host";
@@ -20,7 +21,7 @@ describe("DockerHost", () => {
     // Asked for twice, as the Database and the PostfixAdmin UI ask for theirs: built once.
     await valueOf(host.image("postfix"));
     await valueOf(host.image("postfix"));
-    await settle();
+    await registered();
   });
 
   it("builds only the images components ask for, each once", () => {
@@ -76,7 +77,7 @@ describe("DockerHost", () => {
     const { contextHash } = await import("../../components/host/image-hash");
     const [image] = ofType("docker:index/remoteImage:RemoteImage");
     const dir = require("path").resolve(__dirname, "..", "..", "images", "postfix");
-    assert.equal(image.inputs.name, `mp-unit/postfix:${contextHash(dir, "sha256:mock-base-mail-platform/debian:trixie")}`);
+    assert.equal(image.inputs.name, `mp-unit/postfix:${contextHash(dir, imageId("image mail-platform/debian:trixie"))}`);
     assert.notEqual(contextHash(dir, "sha256:one"), contextHash(dir, "sha256:two"));
   });
 

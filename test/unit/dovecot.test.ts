@@ -3,7 +3,8 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, onlyContainer, RecordedResource, valueOf } from "../support/mocks";
+import { uploadModes } from "../support/registrations";
 import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
@@ -199,11 +200,7 @@ describe("DovecotStore under mocks", () => {
       certificates: prodInput().certificates,
       spamd: { host: "spamd", port: 783 },
     });
-    await valueOf(store.files);
-    await settle();
-    const containers = ofType("docker:index/container:Container");
-    assert.equal(containers.length, 1, `expected one container, saw ${containers.map((c) => c.name).join(", ")}`);
-    container = containers[0];
+    container = await onlyContainer();
   });
 
   it("names the container after the instance and runs the dovecot image", () => {
@@ -247,7 +244,7 @@ describe("DovecotStore under mocks", () => {
   });
 
   it("uploads the key files and the SQL credentials with mode 0600", () => {
-    const uploads = Object.fromEntries((container.inputs.uploads as any[]).map((u) => [u.file, u.permissions]));
+    const uploads = uploadModes(container);
     const cases: [string, string][] = [
       ["/etc/dovecot/private/sql.conf.ext", "0600"],
       ["/etc/dovecot/private/acme-corp.com.key", "0600"],

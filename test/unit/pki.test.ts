@@ -113,7 +113,7 @@ describe("Certificates", () => {
     assert.deepEqual(csr?.inputs.dnsNames, ["mail.example.com", "example.com", "mta-sts.example.com", "autoconfig.example.com", "autodiscover.example.com"]);
     const leaf = ofType("tls:index/locallySignedCert:LocallySignedCert")[0];
     assert.deepEqual(leaf.inputs.allowedUses, ["digital_signature", "key_encipherment", "server_auth"]);
-    assert.match(first.certChainPem, /MOCK CERTIFICATE tls-example.com-cert[\s\S]*MOCK CERTIFICATE tls-ca/, "chain = leaf then CA");
+    assert.match(first.certChainPem, /stand-in certificate tls-example.com-cert\n[\s\S]*stand-in certificate tls-ca\n/, "chain = leaf then CA");
   });
 
   it("takes a bought certificate from its PEM files and keeps the key secret", async () => {

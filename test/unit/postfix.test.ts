@@ -3,7 +3,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
-import { installMocks, ofType, settle, valueOf } from "../support/mocks";
+import { installMocks, onlyContainer, valueOf } from "../support/mocks";
 import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
@@ -299,11 +299,7 @@ describe("PostfixGateway under mocks", () => {
       inboundFilter: pulumi.output({ host: "amavis", port: 10024 }),
       originatingFilter: pulumi.output({ host: "amavis", port: 10026 }),
     });
-    await valueOf(gateway.files);
-    await settle();
-    const containers = ofType("docker:index/container:Container");
-    assert.equal(containers.length, 1);
-    container = containers[0].inputs;
+    container = (await onlyContainer()).inputs;
   });
 
   it("exposes the endpoints other components use", async () => {

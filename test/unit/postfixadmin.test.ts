@@ -6,7 +6,8 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, onlyContainer, RecordedResource, valueOf } from "../support/mocks";
+import { uploadModes, uploadOf } from "../support/registrations";
 
 installMocks();
 import { PlatformConfig } from "../../config/platform";
@@ -166,11 +167,7 @@ describe("PostfixAdminUi under mocks", () => {
       // A plain input on purpose: the component must make the files secret by itself.
       access: ACCESS,
     });
-    await valueOf(ui.files);
-    await settle();
-    const containers = ofType("docker:index/container:Container");
-    assert.equal(containers.length, 1, `expected one container, saw ${containers.map((c) => c.name).join(", ")}`);
-    container = containers[0];
+    container = await onlyContainer();
   });
 
   it("names the container after the instance and runs the PostfixAdmin image with the UI entrypoint", () => {
@@ -193,9 +190,9 @@ describe("PostfixAdminUi under mocks", () => {
   it("keeps the files secret and uploads config.local.php root-only (the entrypoint hands it to www-data)", async () => {
     assert.equal(await pulumi.isSecret(ui.files), true, "ui.files must be secret");
     assert.ok(container.secretInputs.some((p) => p.startsWith("uploads")), `expected the uploads to be secret inputs, saw ${container.secretInputs.join(", ")}`);
-    const uploads = Object.fromEntries((container.inputs.uploads as any[]).map((u) => [u.file, u.permissions]));
+    const uploads = uploadModes(container);
     assert.deepEqual(uploads, { [POSTFIXADMIN_CONFIG_FILE]: "0600", [SITE]: "0644", [PHP_INI]: "0644" });
-    const site = (container.inputs.uploads as any[]).find((u) => u.file === SITE).content as string;
+    const site = uploadOf(container, SITE);
     assertHas(site, "ServerName mailadmin.acme-corp.com", "the prod stack's admin host name (web.adminHostname)");
   });
 

@@ -5,22 +5,12 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { before, describe, it } from "node:test";
 import { ProgramRun, RegisteredResource, runProgram } from "../../tools/mock-run/run-program";
+import { containerNamed, uploadOf } from "../support/registrations";
 
 const STACK = path.join(__dirname, "stacks", "Pulumi.builtin-archive.yaml");
-const CONTAINER = "docker:index/container:Container";
 
 let run: ProgramRun;
-const container = (suffix: string): RegisteredResource => {
-  const all = run.resources.filter((r) => r.type === CONTAINER);
-  const c = all.find((r) => r.inputs.name.endsWith(`-${suffix}`));
-  assert.ok(c, `no container named *-${suffix}; have ${all.map((r) => r.inputs.name).join(", ")}`);
-  return c;
-};
-const upload = (c: RegisteredResource, file: string): string => {
-  const u = (c.inputs.uploads ?? []).find((x: { file: string }) => x.file === file);
-  assert.ok(u, `${c.inputs.name} receives no ${file}; it has ${(c.inputs.uploads ?? []).map((x: { file: string }) => x.file).join(", ")}`);
-  return u.content;
-};
+const container = (suffix: string): RegisteredResource => containerNamed(run.resources, suffix);
 const aliases = (c: RegisteredResource): string[] => c.inputs.networksAdvanced.flatMap((n: { aliases?: string[] }) => n.aliases ?? []);
 const networks = (c: RegisteredResource): string[] => c.inputs.networksAdvanced.map((n: { name: string }) => n.name);
 
@@ -37,7 +27,7 @@ describe("the program with the built-in archive, under mocks", () => {
   });
 
   it("Amavis sends archive copies to the host and port Piler answers SMTP on", () => {
-    const amavis = upload(container("amavis"), "/etc/amavis/conf.d/50-user");
+    const amavis = uploadOf(container("amavis"), "/etc/amavis/conf.d/50-user");
     const m = /\$archive_quarantine_method = 'smtp:\[([\w.-]+)\]:(\d+)';/.exec(amavis);
     assert.ok(m, `no archive quarantine method in Amavis's config:\n${amavis.split("\n").filter((l) => /archive/.test(l)).join("\n")}`);
     assert.ok(aliases(container("piler")).includes(m[1]), `Amavis archives to ${m[1]}, which is not Piler's alias (${aliases(container("piler")).join(", ")})`);
@@ -46,7 +36,7 @@ describe("the program with the built-in archive, under mocks", () => {
   });
 
   it("Piler reads the envelope recipients Amavis writes and talks to MariaDB and Manticore by their aliases", () => {
-    const conf = upload(container("piler"), "/etc/piler/piler.conf");
+    const conf = uploadOf(container("piler"), "/etc/piler/piler.conf");
     assert.match(conf, /^extra_to_field=X-Envelope-To:$/m);
     const sphx = /^sphxhost=([\w.-]+)$/m.exec(conf)?.[1];
     assert.ok(sphx && aliases(container("manticore")).includes(sphx), `piler.conf's sphxhost ${sphx} is not Manticore's alias`);
@@ -58,7 +48,7 @@ describe("the program with the built-in archive, under mocks", () => {
   });
 
   it("indexes Chinese with ICU, as the stack asks", () => {
-    const conf = upload(container("manticore"), "/etc/manticoresearch/manticore.conf");
+    const conf = uploadOf(container("manticore"), "/etc/manticoresearch/manticore.conf");
     assert.match(conf, /morphology\s*=\s*icu_chinese/);
     assert.doesNotMatch(conf, /ngram_len/);
   });
@@ -74,7 +64,7 @@ describe("the program with the built-in archive, under mocks", () => {
   it("serves the archive, the webmail and PostfixAdmin on their own names, each with a certificate that covers it", () => {
     const proxy = container("proxy");
     for (const [hostname, upstream] of [["archive.example.test", "piler"], ["webmail.example.test", "webmail"], ["postfixadmin.example.test", "postfixadmin"]]) {
-      const site = upload(proxy, `/etc/nginx/sites/web-app.${hostname}.conf`);
+      const site = uploadOf(proxy, `/etc/nginx/sites/web-app.${hostname}.conf`);
       assert.match(site, new RegExp(`set \\$upstream_app http://${upstream}:80;`), `${hostname} is not proxied to ${upstream}:80`);
     }
     const certs = run.resources.filter((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert");

@@ -6,22 +6,14 @@ import * as path from "path";
 import { before, describe, it } from "node:test";
 import { cidrsWithout } from "../../config/network";
 import { ProgramRun, RegisteredResource, runProgram } from "../../tools/mock-run/run-program";
+import { containerNamed, uploadOf } from "../support/registrations";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const CONTAINER = "docker:index/container:Container";
 
 let run: ProgramRun;
 const containers = () => run.resources.filter((r) => r.type === CONTAINER);
-const container = (suffix: string): RegisteredResource => {
-  const c = containers().find((r) => r.inputs.name.endsWith(`-${suffix}`));
-  assert.ok(c, `no container named *-${suffix}; have ${containers().map((r) => r.inputs.name).join(", ")}`);
-  return c;
-};
-const upload = (c: RegisteredResource, file: string): string => {
-  const u = (c.inputs.uploads ?? []).find((x: { file: string }) => x.file === file);
-  assert.ok(u, `${c.inputs.name} receives no ${file}`);
-  return u.content;
-};
+const container = (suffix: string): RegisteredResource => containerNamed(run.resources, suffix);
 const aliases = (c: RegisteredResource, network: string): string[] =>
   c.inputs.networksAdvanced.find((n: { name: string }) => n.name === network)?.aliases ?? [];
 
@@ -94,33 +86,33 @@ describe("the dev stack under mocks", () => {
   });
 
   it("Postfix delivers over LMTP to the host and port Dovecot answers on", () => {
-    const mainCf = upload(container("postfix"), "/etc/postfix/main.cf");
+    const mainCf = uploadOf(container("postfix"), "/etc/postfix/main.cf");
     const m = /^virtual_transport = lmtp:inet:\[?([\w.-]+)\]?:(\d+)$/m.exec(mainCf);
     assert.ok(m, `main.cf has no LMTP virtual_transport:\n${mainCf}`);
     assert.ok(aliases(container("dovecot"), "mp-dev-internal").includes(m[1]), `Dovecot is not reachable as ${m[1]} on the internal network`);
-    const master = upload(container("dovecot"), "/etc/dovecot/conf.d/10-master.conf");
+    const master = uploadOf(container("dovecot"), "/etc/dovecot/conf.d/10-master.conf");
     assert.match(master, new RegExp(`inet_listener lmtp[\\s\\S]*?port = ${m[2]}\\b`), `Dovecot does not listen for LMTP on ${m[2]}`);
   });
 
   it("Postfix hands mail to the Amavis listeners, and Amavis hands it back to Postfix's re-injection port", () => {
-    const mainCf = upload(container("postfix"), "/etc/postfix/main.cf");
+    const mainCf = uploadOf(container("postfix"), "/etc/postfix/main.cf");
     const filter = /^content_filter = \w+:\[([\w.-]+)\]:(\d+)$/m.exec(mainCf);
     assert.ok(filter, "main.cf has no content_filter");
     assert.ok(aliases(container("amavis"), "mp-dev-internal").includes(filter[1]), `Amavis is not reachable as ${filter[1]}`);
-    const amavis = upload(container("amavis"), "/etc/amavis/conf.d/50-user");
+    const amavis = uploadOf(container("amavis"), "/etc/amavis/conf.d/50-user");
     assert.match(amavis, new RegExp(`\\b${filter[2]}\\b`), `Amavis does not listen on ${filter[2]}`);
     const forward = /\$forward_method\s*=\s*'smtp:\[([\w.-]+)\]:(\d+)'/.exec(amavis);
     assert.ok(forward, "Amavis has no forward_method");
     assert.ok(aliases(container("postfix"), "mp-dev-internal").includes(forward[1]), `Postfix is not reachable as ${forward[1]}`);
-    assert.match(upload(container("postfix"), "/etc/postfix/master.cf"), new RegExp(`^${forward[2]}\\s+inet`, "m"), `Postfix does not listen on ${forward[2]}`);
+    assert.match(uploadOf(container("postfix"), "/etc/postfix/master.cf"), new RegExp(`^${forward[2]}\\s+inet`, "m"), `Postfix does not listen on ${forward[2]}`);
   });
 
   it("Postfix authenticates submission through Dovecot's auth listener", () => {
-    const mainCf = upload(container("postfix"), "/etc/postfix/main.cf");
+    const mainCf = uploadOf(container("postfix"), "/etc/postfix/main.cf");
     const m = /^smtpd_sasl_path = inet:([\w.-]+):(\d+)$/m.exec(mainCf);
     assert.ok(m, "main.cf has no smtpd_sasl_path");
     assert.ok(aliases(container("dovecot"), "mp-dev-internal").includes(m[1]));
-    assert.match(upload(container("dovecot"), "/etc/dovecot/conf.d/10-master.conf"), new RegExp(`port = ${m[2]}\\b`));
+    assert.match(uploadOf(container("dovecot"), "/etc/dovecot/conf.d/10-master.conf"), new RegExp(`port = ${m[2]}\\b`));
   });
 
   it("uploads every file carrying a password or key as a secret", () => {
@@ -158,19 +150,19 @@ describe("the dev stack under mocks", () => {
   });
 
   it("serves Roundcube on its host name through the proxy, talking to Dovecot, Postfix and MariaDB by their outputs", () => {
-    const site = upload(container("proxy"), "/etc/nginx/sites/web-app.webmail.example.test.conf");
+    const site = uploadOf(container("proxy"), "/etc/nginx/sites/web-app.webmail.example.test.conf");
     const upstream = /set \$upstream_app http:\/\/([\w.-]+):(\d+);/.exec(site) ?? /proxy_pass http:\/\/([\w.-]+):(\d+)/.exec(site);
     assert.ok(upstream, `the webmail site proxies nowhere:\n${site}`);
     assert.ok(aliases(container("webmail"), "mp-dev-internal").includes(upstream[1]), `the proxy sends webmail traffic to ${upstream[1]}, which is not the webmail's alias`);
-    const config = upload(container("webmail"), "/etc/roundcube/config.inc.php");
+    const config = uploadOf(container("webmail"), "/etc/roundcube/config.inc.php");
     const imap = /\$config\['imap_host'\] = 'tls:\/\/([\w.-]+):(\d+)';/.exec(config);
     assert.ok(imap, `no STARTTLS imap_host in Roundcube's config:\n${config}`);
     assert.ok(aliases(container("dovecot"), "mp-dev-internal").includes(imap[1]), `Roundcube's IMAP host ${imap[1]} is not Dovecot's alias`);
     const smtp = /\$config\['smtp_host'\] = 'tls:\/\/([\w.-]+):587';/.exec(config);
     assert.ok(smtp && aliases(container("postfix"), "mp-dev-internal").includes(smtp[1]), `Roundcube submits through Postfix's 587: ${smtp?.[0]}`);
-    const password = upload(container("webmail"), "/etc/roundcube/plugins/password/config.inc.php");
+    const password = uploadOf(container("webmail"), "/etc/roundcube/plugins/password/config.inc.php");
     assert.match(password, /mysql:\/\/password_change:[^@]+@mariadb:3306\/postfixadmin/, "the password plugin uses the password-change account, not PostfixAdmin's");
-    const auth = upload(container("dovecot"), "/etc/dovecot/conf.d/10-auth.conf");
+    const auth = uploadOf(container("dovecot"), "/etc/dovecot/conf.d/10-auth.conf");
     // The internal subnet (where the webmail is) minus its gateway (the Docker host); nothing on the edge.
     const trusted = /^login_trusted_networks = (.*)$/m.exec(auth)?.[1].split(" ") ?? [];
     assert.deepEqual(trusted, cidrsWithout("172.30.0.0/24", "172.30.0.1"), "Dovecot trusts the internal subnet but the Docker host's gateway");

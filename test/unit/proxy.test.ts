@@ -4,7 +4,8 @@ import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, onlyContainer, RecordedResource, valueOf } from "../support/mocks";
+import { uploadModes } from "../support/registrations";
 import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
@@ -354,11 +355,7 @@ describe("ReverseProxy under mocks", () => {
       certificates: input.certificates,
       apps: pulumi.output(input.apps),
     });
-    await valueOf(proxy.files);
-    await settle();
-    const containers = ofType("docker:index/container:Container");
-    assert.equal(containers.length, 1, `expected one container, saw ${containers.map((c) => c.name).join(", ")}`);
-    container = containers[0];
+    container = await onlyContainer();
   });
 
   it("names the container after the instance and runs the proxy image", () => {
@@ -387,7 +384,7 @@ describe("ReverseProxy under mocks", () => {
   });
 
   it("uploads the rendered files, keys with mode 0600", () => {
-    const uploads = Object.fromEntries((container.inputs.uploads as any[]).map((u) => [u.file, u.permissions]));
+    const uploads = uploadModes(container);
     const cases: [string, string][] = [
       ["/etc/nginx/private/example.test.key", "0600"],
       ["/etc/nginx/tls/example.test.crt", "0644"],

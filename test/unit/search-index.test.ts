@@ -3,7 +3,8 @@
 import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, onlyContainer, RecordedResource, valueOf } from "../support/mocks";
+import { imageId } from "../../tools/mock-run/material";
 
 installMocks();
 import { PlatformConfig } from "../../config/platform";
@@ -167,10 +168,7 @@ describe("SearchIndex component", () => {
 
   before(async () => {
     index = new SearchIndex("search", { platform, networks: { internal: { name: "dev-internal" }, edge: { name: "dev-edge" } } });
-    await settle();
-    const containers = ofType("docker:index/container:Container");
-    assert.equal(containers.length, 1, `expected one container, saw ${containers.map((c) => c.name).join(", ")}`);
-    container = containers[0];
+    container = await onlyContainer();
     const images = ofType("docker:index/remoteImage:RemoteImage");
     assert.equal(images.length, 1);
     image = images[0];
@@ -179,7 +177,7 @@ describe("SearchIndex component", () => {
   it("pulls the pinned upstream image and keeps it locally", () => {
     assert.equal(image.inputs.name, "manticoresearch/manticore:6.3.8");
     assert.equal(image.inputs.keepLocally, true);
-    assert.equal(container.inputs.image, "sha256:mock-search-image");
+    assert.equal(container.inputs.image, imageId("image manticoresearch/manticore:6.3.8"));
   });
 
   it("runs searchd on the rendered config, answering to `manticore` on the internal network only", () => {

@@ -3,7 +3,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
-import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, RecordedResource, registered, valueOf } from "../support/mocks";
 
 installMocks();
 import { containerFiles, renderingFor } from "../../components/host/container-files";
@@ -28,7 +28,7 @@ describe("serviceContainer", () => {
       { service: "outside", platform, image: "sha256:o", networks, alias: "out", edge: true, files: {}, ports: [{ internal: 25, external: 2525 }], healthcheck: ["/bin/true"] },
       { parent: owner },
     );
-    await settle();
+    await registered();
     byName = Object.fromEntries(ofType("docker:index/container:Container").map((c) => [c.name, c]));
   });
 

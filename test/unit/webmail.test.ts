@@ -5,7 +5,8 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
 import { stackPlatform } from "../support/platforms";
-import { installMocks, ofType, RecordedResource, settle, valueOf } from "../support/mocks";
+import { installMocks, ofType, onlyContainer, RecordedResource, valueOf } from "../support/mocks";
+import { uploadModes } from "../support/registrations";
 
 installMocks();
 import { SqlEndpoint } from "../../components/types";
@@ -168,11 +169,7 @@ describe("Webmail under mocks", () => {
       passwordSql,
       caCertPem: "",
     });
-    await valueOf(webmail.files);
-    await settle();
-    const containers = ofType("docker:index/container:Container");
-    assert.equal(containers.length, 1, `expected one container, saw ${containers.map((c) => c.name).join(", ")}`);
-    container = containers[0];
+    container = await onlyContainer();
   });
 
   it("names the container after the instance and runs the webmail image", () => {
@@ -200,12 +197,12 @@ describe("Webmail under mocks", () => {
     assert.deepEqual(keys.map((k) => [k.name, k.inputs.length]), [["webmail-des-key", 24]]);
     assert.equal(await pulumi.isSecret(webmail.files), true, "webmail.files must be secret");
     const files = await valueOf(webmail.files);
-    assertHas(files[CONFIG], "$config['des_key'] = 'mock-secret-webmail-des-key';", "des_key from the RandomPassword");
+    assertHas(files[CONFIG], "$config['des_key'] = '<masked:password_webmail-des-key>';", "des_key from the RandomPassword");
     assert.ok(container.secretInputs.some((p) => p.startsWith("uploads")), `expected the uploads to be secret inputs, saw ${container.secretInputs.join(", ")}`);
   });
 
   it("uploads the secret-bearing configs with mode 0600 (the entrypoint hands them to www-data)", () => {
-    const uploads = Object.fromEntries((container.inputs.uploads as any[]).map((u) => [u.file, u.permissions]));
+    const uploads = uploadModes(container);
     assert.equal(uploads[CONFIG], "0600");
     assert.equal(uploads[PASSWORD], "0600");
     assert.equal(uploads[SITE], "0644");

@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../../config/stack-file";
 import * as material from "./material";
 import { cliStackConfig } from "./project-config";
+import { invokeResult, outputsFor } from "./provider-outputs";
 import { isSecretEnvelope, secretEnvelope, secretPaths, unwrapSecrets } from "./secrets";
 import { installRecordingMonitor, RecordingMonitor, Registration } from "./recording-monitor";
 
@@ -33,39 +34,6 @@ export interface ProgramRun {
 }
 
 const ROOT = path.resolve(__dirname, "..", "..");
-
-/** What a provider would return for a resource, beyond its inputs: ids, digests, keys. */
-function outputsFor(mode: material.SecretsMode, type: string, name: string, inputs: Record<string, any>): Record<string, any> {
-  switch (type) {
-    case "docker:index/remoteImage:RemoteImage":
-      return { imageId: material.imageId(`image ${inputs.name}`) };
-    case "docker:index/container:Container":
-      // A one-shot (attached) container has finished by the time the provider returns.
-      return inputs.attach ? { exitCode: 0, containerLogs: "" } : {};
-    case "random:index/randomPassword:RandomPassword":
-      return material.randomPassword(mode, name, inputs);
-    case "tls:index/privateKey:PrivateKey":
-      return material.privateKey(mode, name, inputs);
-    case "tls:index/certRequest:CertRequest":
-      return material.certRequest(mode, name, inputs);
-    case "tls:index/selfSignedCert:SelfSignedCert":
-      return material.selfSignedCert(mode, name, inputs);
-    case "tls:index/locallySignedCert:LocallySignedCert":
-      return material.locallySignedCert(mode, name, inputs);
-    default:
-      return {};
-  }
-}
-
-/** What a data source (invoke) would answer. */
-function invokeResult(token: string, inputs: Record<string, any>): Record<string, any> {
-  switch (token) {
-    case "docker:index/getRemoteImage:getRemoteImage":
-      return { id: material.imageId(`image ${inputs.name}`), name: inputs.name, repoDigest: "" };
-    default:
-      throw new Error(`the mock run does not know the data source ${token}`);
-  }
-}
 
 /**
  * PEM files named by the stack live on the deploy machine. When rendering for review they are

@@ -11,6 +11,7 @@ import { Change } from "./plan";
 import { createBody, parseGoDuration, providerRead, readBackDiff } from "./readback";
 import { ResourceRecord } from "./state";
 import { tarArchive, tarEntry } from "./tar";
+import type { PropertyMap } from "../../../tools/mock-run/property-map";
 
 export interface ApplyContext {
   engine: () => Engine;
@@ -23,7 +24,7 @@ export interface ApplyContext {
 /** A created object: its id and the outputs the provider reports. */
 export interface Created {
   id: string;
-  outputs: Record<string, any>;
+  outputs: PropertyMap;
 }
 
 /** An error after the object was created: the engine records it with its error and replaces it next time. */
@@ -99,7 +100,7 @@ export async function networkExists(record: ResourceRecord, ctx: ApplyContext): 
 export async function deleteNetwork(record: ResourceRecord, ctx: ApplyContext): Promise<void> {
   const r = await ctx.engine().request("DELETE", `/networks/${record.id}`);
   if (r.status >= 300 && r.status !== 404) throw new Error(`deleting network ${record.inputs.name}: ${r.status} ${r.body.trim()}`);
-  ctx.log(`network ${record.inputs.name} deleted`);
+  ctx.log(`network ${record.inputs.name} ${r.status === 404 ? "was already gone" : "deleted"}`);
 }
 
 // --- images ---------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ export async function readImage(record: ResourceRecord, ctx: ApplyContext): Prom
 }
 
 /** docker.getRemoteImage, as DATA_SOURCES describes it. */
-export async function getRemoteImage(inputs: Record<string, any>, ctx: ApplyContext): Promise<Record<string, any>> {
+export async function getRemoteImage(inputs: PropertyMap, ctx: ApplyContext): Promise<PropertyMap> {
   const found = await ctx.engine().find(`/images/${encodeURIComponent(inputs.name)}/json`);
   if (!found) throw new Error(`did not find docker image '${inputs.name}' (docker.getRemoteImage); build it with scripts/base-image.sh`);
   return { id: found.Id, name: inputs.name, repoDigest: found.RepoDigests?.[0] ?? "" };
@@ -142,7 +143,7 @@ function uploadTar(u: { file: string; content: string; permissions?: string; exe
 }
 
 async function containerLogs(engine: Engine, id: string): Promise<string> {
-  return demux((await engine.request("GET", `/containers/${id}/logs?stdout=1&stderr=1`)).body);
+  return demux((await engine.requestRaw("GET", `/containers/${id}/logs?stdout=1&stderr=1`)).body);
 }
 
 async function logTail(engine: Engine, id: string): Promise<string> {
@@ -173,7 +174,7 @@ async function waitHealthy(engine: Engine, r: Registration, id: string): Promise
 }
 
 /** Fails when the provider's Read of the container would not give back the program's inputs. */
-export async function checkReadBack(r: { name: string; inputs: Record<string, any> }, id: string, ctx: ApplyContext): Promise<void> {
+export async function checkReadBack(r: { name: string; inputs: PropertyMap }, id: string, ctx: ApplyContext): Promise<void> {
   const inspect = await ctx.engine().call("GET", `/containers/${id}/json`);
   const problems = readBackDiff(r.inputs, providerRead(inspect, r.inputs));
   if (problems.length) {
@@ -199,7 +200,7 @@ export async function createContainer(r: Registration, ctx: ApplyContext): Promi
     throw new CreatedButFailed(id, `creating ${i.name}: ${(e as Error).message}`);
   }
   if (i.wait) await waitHealthy(engine, r, id);
-  const outputs: Record<string, any> = {};
+  const outputs: PropertyMap = {};
   if (i.attach) {
     const { StatusCode } = await engine.call("POST", `/containers/${id}/wait?condition=not-running`);
     outputs.exitCode = StatusCode;
@@ -243,5 +244,5 @@ export async function deleteContainer(record: ResourceRecord, ctx: ApplyContext)
   if (!record.inputs.attach) await engine.request("POST", `/containers/${record.id}/stop?t=${record.inputs.destroyGraceSeconds ?? 0}`);
   const r = await engine.request("DELETE", `/containers/${record.id}?force=1`);
   if (r.status >= 300 && r.status !== 404) throw new Error(`deleting container ${record.inputs.name}: ${r.status} ${r.body.trim()}`);
-  ctx.log(`container ${record.inputs.name} deleted`);
+  ctx.log(`container ${record.inputs.name} ${r.status === 404 ? "was already gone" : "deleted"}`);
 }

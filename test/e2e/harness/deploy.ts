@@ -16,6 +16,7 @@ import { ApplyContext, Created, CreatedButFailed } from "./appliers";
 import { Engine } from "./engine";
 import { dependentReplacements, planStep, StepKind } from "./plan";
 import { HarnessState, ResourceRecord } from "./state";
+import type { PropertyMap } from "../../../tools/mock-run/property-map";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 
@@ -47,7 +48,7 @@ async function deleteObject(record: ResourceRecord, ctx: ApplyContext): Promise<
   // Images are kept (keepLocally), providers and key material have nothing on the engine.
 }
 
-async function createObject(r: Registration, generated: Record<string, any>, ctx: ApplyContext): Promise<Created> {
+async function createObject(r: Registration, generated: PropertyMap, ctx: ApplyContext): Promise<Created> {
   switch (r.type) {
     case CONTAINER:
       return appliers.createContainer(r, ctx);
@@ -109,7 +110,7 @@ export async function deploy(stackFile: string, stateFile: string, log: (line: s
   try {
     if (readProject().options.refresh === "always") await refresh(state, ctx, steps);
 
-    const apply = async (r: Registration, generated: Record<string, any>): Promise<Record<string, any>> => {
+    const apply = async (r: Registration, generated: PropertyMap): Promise<PropertyMap> => {
       appliers.refuseUnmodelled(r);
       if (!r.custom) return generated;
       begun.add(r.urn);
@@ -127,11 +128,11 @@ export async function deploy(stackFile: string, stateFile: string, log: (line: s
           `${r.name}: ${ambiguous.map((c) => c.path).join(", ")} changed with nothing replace-forcing: provider releases disagree on whether that replaces the container or is silently not applied (contract.ts); hash it into a label`,
         );
       }
-      const record = (id: string | undefined, outputs: Record<string, any>, failed?: string): ResourceRecord => ({
+      const record = (id: string | undefined, outputs: PropertyMap, failed?: string): ResourceRecord => ({
         urn: r.urn, type: r.type, name: r.name, custom: true, provider: r.provider, id, inputs: r.inputs, outputs,
         dependencies: r.dependencies, propertyDependencies: r.propertyDependencies, protect: r.options.protect, deleteBeforeReplace: r.options.deleteBeforeReplace, failed,
       });
-      const create = async (): Promise<Record<string, any>> => {
+      const create = async (): Promise<PropertyMap> => {
         try {
           const created = await createObject(r, generated, ctx);
           state.put(record(created.id, created.outputs));
@@ -204,7 +205,7 @@ export async function deploy(stackFile: string, stateFile: string, log: (line: s
   }
 }
 
-async function invoke(token: string, inputs: Record<string, any>, ctx: ApplyContext): Promise<Record<string, any>> {
+async function invoke(token: string, inputs: PropertyMap, ctx: ApplyContext): Promise<PropertyMap> {
   if (token === "docker:index/getRemoteImage:getRemoteImage") return appliers.getRemoteImage(inputs, ctx);
   throw new Error(`the e2e harness does not answer the data source ${token}; describe it in contract.ts's DATA_SOURCES first`);
 }

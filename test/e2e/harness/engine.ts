@@ -2,6 +2,7 @@
 // provider drives, so the harness creates containers with the same fields (exec-form health
 // checks, binds, tmpfs, uploads as tar archives, BuildKit builds) rather than a CLI approximation.
 import * as http from "http";
+import type { PropertyMap } from "../../../tools/mock-run/property-map";
 
 export class EngineError extends Error {
   constructor(public readonly status: number, message: string) {
@@ -20,6 +21,11 @@ export class Engine {
   }
 
   request(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: string }> {
+    return this.requestRaw(method, path, body, contentType).then((r) => ({ status: r.status, body: r.body.toString("utf8") }));
+  }
+
+  /** The same request, its answer's bytes untouched (logs and exec output are framed binary streams). */
+  requestRaw(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
       const req = http.request(
@@ -27,7 +33,7 @@ export class Engine {
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
         },
       );
       req.on("error", reject);
@@ -82,14 +88,14 @@ export class Engine {
   }
 
   /** A request that must succeed; returns the parsed JSON body (or null for an empty one). */
-  async call(method: string, path: string, body?: unknown, contentType?: string): Promise<any> {
+  async call(method: string, path: string, body?: unknown, contentType?: string): Promise<PropertyMap> {
     const r = await this.request(method, path, body, contentType);
     if (r.status >= 300) throw new EngineError(r.status, `${method} ${path}: ${r.status} ${r.body.trim()}`);
-    return r.body ? JSON.parse(r.body) : null;
+    return r.body ? JSON.parse(r.body) : {};
   }
 
   /** GET that answers null on 404. */
-  async find(path: string): Promise<any> {
+  async find(path: string): Promise<PropertyMap | null> {
     const r = await this.request("GET", path);
     if (r.status === 404) return null;
     if (r.status >= 300) throw new EngineError(r.status, `GET ${path}: ${r.status} ${r.body.trim()}`);
@@ -99,13 +105,25 @@ export class Engine {
   /** Runs a command in a running container; returns its exit code and output. */
   async exec(container: string, cmd: string[]): Promise<{ code: number; output: string }> {
     const { Id } = await this.call("POST", `/containers/${container}/exec`, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
-    const started = await this.request("POST", `/exec/${Id}/start`, { Detach: false, Tty: false });
+    const started = await this.requestRaw("POST", `/exec/${Id}/start`, { Detach: false, Tty: false });
     const info = await this.call("GET", `/exec/${Id}/json`);
     return { code: info.ExitCode ?? -1, output: demux(started.body) };
   }
 }
 
-/** The engine's multiplexed stream framing (8-byte headers) read as plain text, good enough for logs. */
-export function demux(raw: string): string {
-  return raw.replace(/[\x00-\x02]\x00\x00\x00[\s\S]{4}/g, "");
+/**
+ * The text of a multiplexed stream (a container without a TTY: each frame is a stream byte, three
+ * zero bytes, a 4-byte big-endian length, then that many bytes), stdout and stderr in order.
+ */
+export function demux(raw: Buffer): string {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= raw.length && raw[at] <= 2 && raw[at + 1] === 0 && raw[at + 2] === 0 && raw[at + 3] === 0) {
+    const size = raw.readUInt32BE(at + 4);
+    parts.push(raw.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  // Whatever is not framed (a TTY's stream, a truncated tail) is kept as it is.
+  parts.push(raw.subarray(at));
+  return Buffer.concat(parts).toString("utf8");
 }

@@ -9,6 +9,7 @@ import { ProgramRun, RegisteredResource, runProgram } from "../../../tools/mock-
 import { containsUnknown } from "../../../tools/mock-run/secrets";
 import { CONTRACT } from "./contract";
 import { Change, dependentReplacements, GraphNode, planStep, StepKind } from "./plan";
+import type { PropertyMap } from "../../../tools/mock-run/property-map";
 
 export interface PlannedStep {
   name: string;
@@ -47,7 +48,7 @@ export async function previewChange(baselineStack: string, changedStack: string,
   const begun = new Set<string>();
   const cascaded = new Map<string, string>();
 
-  const apply = async (r: Registration): Promise<Record<string, any>> => {
+  const apply = async (r: Registration): Promise<PropertyMap> => {
     if (!r.custom) return {};
     begun.add(r.urn);
     const old = last.get(r.urn);
@@ -76,12 +77,12 @@ export async function previewChange(baselineStack: string, changedStack: string,
 }
 
 /** A long-running container: every docker container but the attached one-shot runs. */
-export function isService(r: { type: string; inputs: Record<string, any> }): boolean {
+export function isService(r: { type: string; inputs: PropertyMap }): boolean {
   return r.type === "docker:index/container:Container" && !r.inputs.attach;
 }
 
 /** The replace-forcing inputs of a registration whose values the preview does not know. */
-export function unknownReplaceForcing(r: { type: string; inputs: Record<string, any> }): string[] {
+export function unknownReplaceForcing(r: { type: string; inputs: PropertyMap }): string[] {
   const rules = CONTRACT[r.type]?.inputs ?? {};
   return Object.keys(r.inputs).filter((k) => containsUnknown(r.inputs[k]) && (rules[k]?.effect === "replace" || rules[k]?.ambiguous));
 }

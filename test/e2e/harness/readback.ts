@@ -6,6 +6,8 @@
 // live containers with this, and the unit tests check every stack's containers against Docker's
 // documented normalisation (dockerStores).
 
+import type { PropertyMap } from "../../../tools/mock-run/property-map";
+
 /** Go's time.Duration.String() for whole nanoseconds: 60s prints as "1m0s", 1.5s as "1.5s". */
 export function goDurationString(nanos: number): string {
   if (nanos === 0) return "0s";
@@ -42,11 +44,11 @@ export function parseGoDuration(d: string): number {
   return Math.round(total);
 }
 
-type Inputs = Record<string, any>;
+type Inputs = PropertyMap;
 type Port = { internal: number; external: number; ip: string; protocol: string };
 
 /** Docker's create request the provider builds from the inputs (the fields the program uses). */
-export function createBody(i: Inputs): Record<string, any> {
+export function createBody(i: Inputs): PropertyMap {
   const ports: Port[] = (i.ports ?? []).map((p: Partial<Port>) => ({ internal: p.internal, external: p.external, ip: p.ip || "0.0.0.0", protocol: p.protocol ?? "tcp" }));
   const key = (p: Port) => `${p.internal}/${p.protocol}`;
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
@@ -91,7 +93,7 @@ export function createBody(i: Inputs): Record<string, any> {
  * show in inspect (MemorySwap twice the memory when only memory is set, the daemon's log driver
  * when none is named, exposed-only ports, ...). For the unit tests; live, the harness inspects.
  */
-export function dockerStores(body: Record<string, any>, running = true): Record<string, any> {
+export function dockerStores(body: PropertyMap, running = true): PropertyMap {
   const hc = body.HostConfig;
   const memorySwap = hc.Memory > 0 && hc.MemorySwap === 0 ? 2 * hc.Memory : hc.MemorySwap;
   return {
@@ -105,7 +107,7 @@ export function dockerStores(body: Record<string, any>, running = true): Record<
 }
 
 /** The provider's Read: the state it stores from Docker's inspect, in the program's input names. */
-export function providerRead(inspect: Record<string, any>, inputs: Inputs): Record<string, any> {
+export function providerRead(inspect: PropertyMap, inputs: Inputs): PropertyMap {
   const c = inspect.Config;
   const h = inspect.HostConfig;
   const ports: Port[] = [];
@@ -120,7 +122,7 @@ export function providerRead(inspect: Record<string, any>, inputs: Inputs): Reco
       ports.push({ internal: Number(internal), external: Number(b.HostPort), ip: b.HostIp, protocol });
     }
   }
-  const state: Record<string, any> = {
+  const state: PropertyMap = {
     name: String(inspect.Name ?? "").replace(/^\//, "") || inputs.name,
     // An image given by id reads back as the container's image id.
     image: String(inputs.image ?? "").startsWith("sha256:") ? inspect.Image : c.Image,
@@ -193,7 +195,7 @@ const setOf = (xs: unknown): string => JSON.stringify([...((xs as string[] | und
  * The inputs the next `pulumi up` would show as changed against this read-back, as
  * `path: read back X, the program says Y`. Empty when the second `up` is a no-op.
  */
-export function readBackDiff(inputs: Inputs, state: Record<string, any>): string[] {
+export function readBackDiff(inputs: Inputs, state: PropertyMap): string[] {
   const problems: string[] = [];
   const report = (p: string, seen: unknown, wanted: unknown) =>
     problems.push(`${p}: Docker reads back ${JSON.stringify(seen)}, the program says ${JSON.stringify(wanted)}`);

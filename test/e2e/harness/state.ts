@@ -6,12 +6,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { GraphNode } from "./plan";
+import type { PropertyMap } from "../../../tools/mock-run/property-map";
 
 export interface ResourceRecord extends GraphNode {
   name: string;
   id?: string;
-  inputs: Record<string, any>;
-  outputs: Record<string, any>;
+  inputs: PropertyMap;
+  outputs: PropertyMap;
   protect: boolean;
   deleteBeforeReplace?: boolean;
   /** The create failed after the object existed (unhealthy, failed start): the next update replaces it. */

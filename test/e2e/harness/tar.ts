@@ -50,7 +50,8 @@ export interface TarEntry {
 /** One archive entry's blocks. */
 export function tarEntry(e: TarEntry): Buffer[] {
   const blocks: Buffer[] = [];
-  if (Buffer.byteLength(e.name) > 100 || /[^\x00-\x7f]/.test(e.name)) {
+  // A name with any byte beyond ASCII takes more bytes than characters.
+  if (Buffer.byteLength(e.name) > 100 || Buffer.byteLength(e.name) !== e.name.length) {
     const pax = Buffer.from(paxRecord("path", e.name));
     blocks.push(tarHeader(`PaxHeaders.0/${path.posix.basename(e.name)}`.slice(0, 100), "x", 0o644, pax.length, e.mtime), ...padded(pax));
   }

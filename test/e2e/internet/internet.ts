@@ -6,7 +6,7 @@
 import { createHash } from "crypto";
 import * as path from "path";
 import { txtStrings } from "../../../components/pki/dns-records";
-import { BASE_IMAGE, copyInto, docker, mustDocker, RunResult } from "../../support/docker";
+import { BASE_IMAGE, containerLog, copyInto, docker, dockerExec, inspect, mustDocker, RunResult } from "../../support/docker";
 
 export { docker };
 export type { RunResult };
@@ -313,19 +313,18 @@ export function runOnNetwork(
 }
 
 function containerState(name: string): string {
-  return docker(["inspect", "-f", "{{.State.Status}}", name]).stdout.trim();
+  return inspect(name, "{{.State.Status}}");
 }
 
 function containerLogs(name: string): string {
-  const r = docker(["logs", "--tail", "300", name]);
-  return `----- ${name} -----\n${r.stdout}${r.stderr}`;
+  return `----- ${name} -----\n${containerLog(name, ["--tail", "300"])}`;
 }
 
 const SPOOL = "/var/spool/remote-mx";
 
 /** Every message a container of the remote-MX image has stored, oldest first. */
 export function spoolMessages(container: string): ReceivedMessage[] {
-  const r = docker(["exec", container, "sh", "-c", `cd ${SPOOL} && for f in [0-9]*.json; do [ -e "$f" ] && cat "$f"; done; true`]);
+  const r = dockerExec(container, ["sh", "-c", `cd ${SPOOL} && for f in [0-9]*.json; do [ -e "$f" ] && cat "$f"; done; true`]);
   if (r.code !== 0) throw new Error(`reading the messages stored in ${container} failed: ${r.stderr}`);
   return r.stdout
     .split("\n")
@@ -453,7 +452,7 @@ export function waitUntilReady(specs: TestHostSpec[], timeoutMs = 30_000): void 
   const deadline = Date.now() + timeoutMs;
   for (const spec of specs) {
     for (;;) {
-      const r = docker(["exec", spec.name, ...spec.ready]);
+      const r = dockerExec(spec.name, spec.ready);
       if (r.code === 0) break;
       const state = containerState(spec.name);
       if (state !== "running") throw new Error(`${spec.name} is ${state || "gone"} instead of running; last check: ${r.stdout}${r.stderr}\n${containerLogs(spec.name)}`);
@@ -540,7 +539,7 @@ export function startInternet(opts: StartInternetOptions): Internet {
     const started = Date.now();
     const r =
       from === "server"
-        ? docker(["exec", dnsName, "dig", `@${opts.dnsIp}`, ...args])
+        ? dockerExec(dnsName, ["dig", `@${opts.dnsIp}`, ...args])
         : runOnNetwork(opts.network, images.dns, ["@127.0.0.11", ...args], { dnsIp: opts.dnsIp, entrypoint: "dig" });
     return parseDig(r.stdout + r.stderr, type, Date.now() - started);
   };

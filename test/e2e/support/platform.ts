@@ -5,7 +5,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { docker } from "../../support/docker";
+import { containerLog, dockerExec, RunResult } from "../../support/docker";
 import {
   acceptMail,
   buildInternetImage,
@@ -37,14 +37,24 @@ export function platform(): Endpoints {
     keepTestHosts();
     return cached;
   }
-  // up.ts deploys and then starts (or keeps) the test hosts.
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test", "e2e", "up.ts")], { cwd: ROOT, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`deploying the e2e stack failed:\n${r.stdout}\n${r.stderr}`);
+  const r = runUp();
+  if (r.code !== 0) throw new Error(`deploying the e2e stack failed:\n${r.stdout}\n${r.stderr}`);
   cached = readEndpoints();
   return cached;
 }
 
-function readEndpoints(): Endpoints {
+/**
+ * Runs up.ts as `npm run e2e:up` does: deploys `stackFile` (a file of the e2e stack; Pulumi.e2e.yaml
+ * by default), then starts (or keeps) the test hosts. Its exit code and output; the deploy's result
+ * is then in readEndpoints().
+ */
+export function runUp(stackFile?: string): RunResult {
+  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test", "e2e", "up.ts"), ...(stackFile ? [stackFile] : [])], { cwd: ROOT, encoding: "utf8" });
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+/** What the last up.ts wrote: ports, accounts, the steps of the deploy, the test hosts. */
+export function readEndpoints(): Endpoints {
   return JSON.parse(fs.readFileSync(ENDPOINTS, "utf8")) as Endpoints;
 }
 
@@ -174,15 +184,14 @@ export function ca(): string {
 export function logs(...services: string[]): string {
   return services
     .map((s) => {
-      const r = docker(["logs", "--tail", "60", `mp-e2e-${s}`]);
-      return `--- ${s} (last 60 lines) ---\n${r.stdout}${r.stderr}`;
+      return `--- ${s} (last 60 lines) ---\n${containerLog(`mp-e2e-${s}`, ["--tail", "60"])}`;
     })
     .join("\n");
 }
 
 /** Runs a command in one of the platform's containers. */
 export function execIn(service: string, command: string[]): { code: number; out: string } {
-  const r = docker(["exec", `mp-e2e-${service}`, ...command]);
+  const r = dockerExec(`mp-e2e-${service}`, command);
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
