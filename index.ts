@@ -162,12 +162,14 @@ const proxy = new ReverseProxy(
 );
 
 // From the public keys alone: records derived from the private keys would be secret, and print as [secret].
-const records = pulumi.all([dkim.publicKeys, proxy.mtaStsPolicies]).apply(([keys, policies]) => [
-  ...dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
-  ...mtaStsDnsRecords(policies),
-  ...tlsRptDnsRecords(platform.domains),
-  ...webAppDnsRecords(platform.domains, platform.hostname, servedWebHostnames(platform)),
-]);
+const records = pulumi
+  .all([dkim.publicKeys, proxy.mtaStsPolicies])
+  .apply(([keys, policies]) => [
+    ...dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
+    ...mtaStsDnsRecords(policies),
+    ...tlsRptDnsRecords(platform.domains),
+    ...webAppDnsRecords(platform.domains, platform.hostname, servedWebHostnames(platform)),
+  ]);
 
 /** DNS records to publish, one object per record. */
 export const dns = records;

@@ -42,7 +42,7 @@ export interface DkimKey {
 export type DkimPublicKey = Omit<DkimKey, "privateKeyPem">;
 
 /** A Docker network a container joins, by name. */
-export interface NetworkRef {
+interface NetworkRef {
   name: pulumi.Input<string>;
 }
 

@@ -6,7 +6,7 @@ import { environmentProblems } from "./environment";
 import { CONFIG_NAMESPACE, ConfigError, validateStack } from "./validate";
 
 /** Pulumi stores every config value as a string; structured and typed values arrive as JSON. */
-export function decodeConfigValue(value: string): unknown {
+function decodeConfigValue(value: string): unknown {
   try {
     return JSON.parse(value);
   } catch {
@@ -25,9 +25,7 @@ export function namespaceValues(all: Record<string, unknown>): Record<string, un
 }
 
 export function loadPlatformConfig(): PlatformConfig {
-  const raw = namespaceValues(
-    Object.fromEntries(Object.entries(pulumi.runtime.allConfig()).map(([k, v]) => [k, decodeConfigValue(v)])),
-  );
+  const raw = namespaceValues(Object.fromEntries(Object.entries(pulumi.runtime.allConfig()).map(([k, v]) => [k, decodeConfigValue(v)])));
   const result = validateStack(raw);
   const environment = environmentProblems(process.env);
   if (!result.ok || environment.length) throw new ConfigError([...(result.ok ? [] : result.problems), ...environment]);

@@ -8,11 +8,11 @@ export interface Cidr {
   bits: number;
 }
 
-export function ipToInt(octets: number[]): number {
+function ipToInt(octets: number[]): number {
   return octets.reduce((acc, o) => ((acc << 8) | o) >>> 0, 0);
 }
 
-export function intToIp(n: number): string {
+function intToIp(n: number): string {
   return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join(".");
 }
 

@@ -23,14 +23,14 @@ export interface PlatformConfig extends ParsedStack {
   webHostnames: WebHostnames;
 }
 
-export interface WebHostnames {
+interface WebHostnames {
   webmail: string;
   admin: string;
   archive: string;
 }
 
 /** The web apps' host names, each defaulting to a name under the first domain. */
-export function webHostnames(stack: Pick<ParsedStack, "web" | "domains">): WebHostnames {
+function webHostnames(stack: Pick<ParsedStack, "web" | "domains">): WebHostnames {
   const first = stack.domains[0].name;
   return {
     webmail: stack.web.webmailHostname ?? `webmail.${first}`,

@@ -30,7 +30,7 @@ type Step<T, K, R extends Path> = T extends readonly (infer E)[]
     ? At<T[K], R>
     : undefined;
 
-export interface PartlyParsed<T> {
+interface PartlyParsed<T> {
   /** The parsed value at `path`, or undefined where it is absent or zod found a problem at, inside or above it. */
   ok<const P extends Path>(path: P): At<T, P> | undefined;
   /** The indices of the list at `path`, whether or not its entries are valid. */
@@ -57,7 +57,10 @@ function partlyParsed<T>(payload: z.core.ParsePayload<T>): PartlyParsed<T> {
   const reported = new Set(zodIssues.map((i) => JSON.stringify(i.path ?? [])));
   const prefix = (a: Path, b: Path) => a.length <= b.length && a.every((seg, n) => seg === b[n]);
   const get = (path: Path): unknown =>
-    path.reduce<unknown>((v, seg) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[seg] : undefined), payload.value);
+    path.reduce<unknown>(
+      (v, seg) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[seg] : undefined),
+      payload.value,
+    );
   return {
     ok: (path) => (rejected.some((r) => prefix(r, path) || prefix(path, r)) ? undefined : (get(path) as never)),
     indices: (path) => {
@@ -121,7 +124,7 @@ export const fqdn = z
   .transform((s) => s.toLowerCase())
   .refine((s) => FQDN.test(s), { message: "a fully qualified domain name such as mail.example.com" });
 
-export const emailAddress = z
+const emailAddress = z
   .string()
   .transform((s) => s.toLowerCase())
   .refine(
@@ -133,7 +136,7 @@ export const emailAddress = z
   );
 
 /** An IPv4 CIDR such as `192.0.2.0/24`; the host bits must be zero so a reader sees the real range. */
-export const cidr = z.string().refine(isCanonicalCidr, {
+const cidr = z.string().refine(isCanonicalCidr, {
   message: "an IPv4 network in CIDR form with zero host bits, such as 192.0.2.0/24",
 });
 
@@ -159,7 +162,8 @@ const domain = z
     dkimSelector: z
       .string()
       .refine((s) => DNS_LABEL.test(s), { message: "one DNS label such as mail2026" })
-      .default("mail").describe("DKIM selector published as `<selector>._domainkey.<name>`."),
+      .default("mail")
+      .describe("DKIM selector published as `<selector>._domainkey.<name>`."),
     tls: tlsSource.default({ source: "self-signed" }).describe("Where this domain's TLS certificate comes from."),
     dmarcReportAddress: emailAddress.optional().describe("Address that receives DMARC aggregate reports; defaults to `postmaster@<name>`."),
     dmarcPolicy: z.enum(["none", "quarantine", "reject"]).default("quarantine").describe("DMARC policy published for this domain."),
@@ -170,7 +174,11 @@ const mailbox = z
   .object({
     address: emailAddress.describe("The mailbox's address; its domain must be declared under `domains`."),
     name: z.string().min(1).describe("Display name."),
-    quotaMb: z.number().int().positive().describe("Quota in MiB; must be positive (PostfixAdmin reads 0 as unlimited, which is never what a typo meant)."),
+    quotaMb: z
+      .number()
+      .int()
+      .positive()
+      .describe("Quota in MiB; must be positive (PostfixAdmin reads 0 as unlimited, which is never what a typo meant)."),
   })
   .strict();
 
@@ -182,9 +190,9 @@ const alias = z
   .strict();
 
 /** Upstream's Piler image, pinned (it cannot be built from Debian's packages: Debian ships no Piler). */
-export const PILER_IMAGE = "sutoj/piler:1.4.8";
+const PILER_IMAGE = "sutoj/piler:1.4.8";
 /** Upstream's Manticore image, pinned. */
-export const MANTICORE_IMAGE = "manticoresearch/manticore:6.3.8";
+const MANTICORE_IMAGE = "manticoresearch/manticore:6.3.8";
 
 export const STORAGE_VOLUMES = {
   queue: "ssd",
@@ -217,7 +225,8 @@ const storage = z
       .strict()
       // One disk for both roots is fine on a small host, but two volumes must never share a path.
       .check(distinct("storage.volumes", "a path"))
-      .default({}).describe("Per-volume override of the host path, e.g. `{ mailboxes: /mnt/nvme1/mail }`."),
+      .default({})
+      .describe("Per-volume override of the host path, e.g. `{ mailboxes: /mnt/nvme1/mail }`."),
   })
   .strict();
 
@@ -239,11 +248,26 @@ const ports = z
 
 const tuning = z
   .object({
-    hostCpus: z.number().int().positive().optional().describe("CPU cores of the Docker host; the other knobs default from it. Defaults to this machine's count."),
+    hostCpus: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("CPU cores of the Docker host; the other knobs default from it. Defaults to this machine's count."),
     postfixProcessLimit: z.number().int().positive().optional().describe("Postfix `default_process_limit`. Defaults to 25 per core."),
-    amavisChildren: z.number().int().positive().optional().describe("Amavis `$max_servers` (pre-forked children), also Postfix's concurrency towards it. Defaults to cores + 1."),
+    amavisChildren: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("Amavis `$max_servers` (pre-forked children), also Postfix's concurrency towards it. Defaults to cores + 1."),
     clamdThreads: z.number().int().positive().optional().describe("clamd `MaxThreads`. Defaults to 2 per core."),
-    lmtpConcurrency: z.number().int().positive().optional().describe("Postfix's concurrency towards Dovecot LMTP and Dovecot's LMTP process limit. Defaults to 2 per core."),
+    lmtpConcurrency: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("Postfix's concurrency towards Dovecot LMTP and Dovecot's LMTP process limit. Defaults to 2 per core."),
     amavisTmpMb: z.number().int().min(64).optional().describe("Size of Amavis's tmpfs work area in MiB. Defaults to 1024."),
   })
   .strict();
@@ -252,24 +276,36 @@ const spam = z
   .object({
     tagScore: z.number().default(5).describe("Score at which Amavis adds X-Spam-Flag: YES and tags the subject."),
     rejectScore: z.number().default(12).describe("Score at which inbound spam is rejected at SMTP time (after queue: bounced by Amavis)."),
-    virusAction: z.enum(["reject", "quarantine"]).default("reject").describe("What happens to a message with a virus. `reject` refuses it; `quarantine` keeps it in Amavis's quarantine. Neither delivers it."),
+    virusAction: z
+      .enum(["reject", "quarantine"])
+      .default("reject")
+      .describe(
+        "What happens to a message with a virus. `reject` refuses it; `quarantine` keeps it in Amavis's quarantine. Neither delivers it.",
+      ),
     bannedExtensions: z
       .array(z.string().regex(/^[a-z0-9]{1,10}$/))
-      .default(["exe", "com", "scr", "pif", "bat", "cmd", "vbs", "js", "jse", "wsf", "hta", "cpl", "msi", "lnk", "iso"]).describe("Attachment file name extensions that are never delivered."),
+      .default(["exe", "com", "scr", "pif", "bat", "cmd", "vbs", "js", "jse", "wsf", "hta", "cpl", "msi", "lnk", "iso"])
+      .describe("Attachment file name extensions that are never delivered."),
   })
   .strict()
   .check(
     rule((c) => {
       const tag = c.ok(["tagScore"]);
       const reject = c.ok(["rejectScore"]);
-      if (tag !== undefined && reject !== undefined && reject <= tag) c.report(["rejectScore"], `a score above spam.tagScore (${tag})`, reject);
+      if (tag !== undefined && reject !== undefined && reject <= tag)
+        c.report(["rejectScore"], `a score above spam.tagScore (${tag})`, reject);
     }),
   );
 
 const limits = z
   .object({
     messageSizeMb: z.number().int().min(1).max(1024).default(50).describe("Largest message accepted, in MiB."),
-    messagesPerMinute: z.number().int().positive().default(60).describe("Messages an authenticated or remote client may send per minute (Postfix anvil)."),
+    messagesPerMinute: z
+      .number()
+      .int()
+      .positive()
+      .default(60)
+      .describe("Messages an authenticated or remote client may send per minute (Postfix anvil)."),
     recipientsPerMessage: z.number().int().positive().default(100).describe("Recipients per message."),
     connectionsPerMinute: z.number().int().positive().default(60).describe("SMTP connections per client per minute."),
   })
@@ -326,7 +362,9 @@ const web = z
     admins: z
       .array(emailAddress)
       .default([])
-      .describe("PostfixAdmin super-administrators; each gets a random initial password (`pulumi stack output --show-secrets adminPasswords`)."),
+      .describe(
+        "PostfixAdmin super-administrators; each gets a random initial password (`pulumi stack output --show-secrets adminPasswords`).",
+      ),
   })
   .strict();
 
@@ -350,13 +388,19 @@ export const scalarKeys = {
     .refine((s) => /^unix:\/\/\/.+/.test(s) || /^ssh:\/\/([^@/\s]+@)?[^@/\s:]+(:\d+)?$/.test(s), {
       message: "unix:///path/to/docker.sock or ssh://user@host[:port]",
     })
-    .default("unix:///var/run/docker.sock").describe("Docker engine to deploy onto: `unix:///var/run/docker.sock` or `ssh://user@host`."),
-  baseImage: z.string().min(1).default("mail-platform/debian:trixie").describe("Base image every project image is built FROM (Debian 13, made by scripts/base-image.sh)."),
+    .default("unix:///var/run/docker.sock")
+    .describe("Docker engine to deploy onto: `unix:///var/run/docker.sock` or `ssh://user@host`."),
+  baseImage: z
+    .string()
+    .min(1)
+    .default("mail-platform/debian:trixie")
+    .describe("Base image every project image is built FROM (Debian 13, made by scripts/base-image.sh)."),
   bindAddress: z.ipv4().default("0.0.0.0").describe("Host address the published ports bind to."),
   instanceName: z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,30}$/)
-    .optional().describe("Prefix of every Docker object's name, so several stacks can share one host. Defaults to `mp-<stack>`."),
+    .optional()
+    .describe("Prefix of every Docker object's name, so several stacks can share one host. Defaults to `mp-<stack>`."),
   internalSubnet: cidr.default("172.30.0.0/24").describe("Subnet of the platform's internal network, which has no route in or out."),
   edgeSubnet: cidr.default("172.30.1.0/24").describe("Subnet of the edge network that carries published ports and outbound traffic."),
   relayhost: z
@@ -364,8 +408,12 @@ export const scalarKeys = {
     .refine((s) => s === "" || /^(\[[^\]\s]+\]|[^\s:[\]]+)(:\d{1,5})?$/.test(s), {
       message: "host, [host] or [host]:port, as Postfix's relayhost takes it",
     })
-    .default("").describe("Smart host for outbound mail, e.g. `[smtp.provider.net]:587`; empty sends directly to each MX."),
-  deleteRemovedMailboxes: z.boolean().default(false).describe(
+    .default("")
+    .describe("Smart host for outbound mail, e.g. `[smtp.provider.net]:587`; empty sends directly to each MX."),
+  deleteRemovedMailboxes: z
+    .boolean()
+    .default(false)
+    .describe(
       "A mailbox or alias removed from the config is deactivated (the default); `true` deletes its database rows instead. Maildirs always stay on disk, and addresses made in PostfixAdmin's UI are never touched.",
     ),
 };
@@ -384,7 +432,10 @@ const stackObject = z
       .describe(
         "DNS resolvers the containers use for names outside the platform (MX look-ups, DNS blocklists); empty uses the Docker host's. A resolver of your own keeps DNSBL queries working.",
       ),
-    trustedNetworks: z.array(cidr).default([]).describe("Networks whose clients may relay without authentication, e.g. an office printer's LAN."),
+    trustedNetworks: z
+      .array(cidr)
+      .default([])
+      .describe("Networks whose clients may relay without authentication, e.g. an office printer's LAN."),
     tuning: tuning.default({}).describe("Performance knobs; each defaults from the host's CPU count."),
     spam: spam.default(spam.parse({})).describe("Spam and virus policy."),
     limits: limits.default(limits.parse({})).describe("Size and rate limits."),
@@ -405,12 +456,10 @@ export const stackSchema = stackObject.check(rule(addressRules), rule(networkRul
  */
 export const stackSchemaWithFiles = stackSchema.check(rule(pemFilesReadable));
 
-export type StackInput = z.input<typeof stackSchema>;
 export type ParsedStack = z.output<typeof stackSchema>;
 export type DomainConfig = ParsedStack["domains"][number];
 export type MailboxConfig = ParsedStack["mailboxes"][number];
 export type AliasConfig = ParsedStack["aliases"][number];
-
 
 // ---- The rules across top-level keys ----------------------------------------------------------------
 
@@ -432,7 +481,8 @@ function addressRules(c: Stack): void {
   // declared domain" waits for it.
   const allDomainsKnown = names.length > 0 && names.every((n) => n !== undefined);
   const inDeclaredDomain = (path: Path, address: string) => {
-    if (allDomainsKnown && !domains.has(domainOf(address))) c.report(path, `an address in a declared domain (${[...domains].join(", ")})`, address);
+    if (allDomainsKnown && !domains.has(domainOf(address)))
+      c.report(path, `an address in a declared domain (${[...domains].join(", ")})`, address);
   };
 
   const owners = new Map<string, string>();
@@ -459,16 +509,23 @@ function addressRules(c: Stack): void {
     }
     a.goto.forEach((g, j) => {
       if (g !== undefined && domains.has(domainOf(g)) && !declared.has(g)) {
-        c.report(["aliases", i, "goto", j], "a mailbox or alias declared in this stack (the domain is local, so mail to it would bounce)", g);
+        c.report(
+          ["aliases", i, "goto", j],
+          "a mailbox or alias declared in this stack (the domain is local, so mail to it would bounce)",
+          g,
+        );
       }
     });
   });
   // RFC 5321 section 4.5.1: every domain must accept mail for postmaster; bounces and DMARC
   // reports are addressed to it.
   names.forEach((name, i) => {
-    if (name !== undefined && !owners.has(`postmaster@${name}`)) c.report(["domains", i, "name"], `a mailbox or alias for postmaster@${name} (RFC 5321 requires it)`, name);
+    if (name !== undefined && !owners.has(`postmaster@${name}`))
+      c.report(["domains", i, "name"], `a mailbox or alias for postmaster@${name} (RFC 5321 requires it)`, name);
   });
-  const graph = aliases.flatMap((a) => (a.address === undefined ? [] : [{ address: a.address, goto: a.goto.filter((g) => g !== undefined) }]));
+  const graph = aliases.flatMap((a) =>
+    a.address === undefined ? [] : [{ address: a.address, goto: a.goto.filter((g) => g !== undefined) }],
+  );
   for (const loop of aliasLoops(graph)) {
     const i = aliases.findIndex((a) => a.address === loop[0]);
     c.report(["aliases", i, "goto"], "aliases that end in a mailbox or external address, not a loop", loop.join(" -> "));
@@ -481,18 +538,28 @@ function networkRules(c: Stack): void {
   const edgeSubnet = c.ok(["edgeSubnet"]);
   if (internalSubnet === undefined || edgeSubnet === undefined) return;
   const internal = parseCidr(internalSubnet);
-  if (overlaps(internal, parseCidr(edgeSubnet))) c.report(["edgeSubnet"], `a subnet that does not overlap internalSubnet ${internalSubnet}`, edgeSubnet);
+  if (overlaps(internal, parseCidr(edgeSubnet)))
+    c.report(["edgeSubnet"], `a subnet that does not overlap internalSubnet ${internalSubnet}`, edgeSubnet);
   for (const i of c.indices(["trustedNetworks"])) {
     const n = c.ok(["trustedNetworks", i]);
     if (n === undefined) continue;
     if (parseCidr(n).bits < internal.bits) {
-      c.report(["trustedNetworks", i], `a network no wider than the platform's own (/${internal.bits}); an open relay is one typo away otherwise`, n);
+      c.report(
+        ["trustedNetworks", i],
+        `a network no wider than the platform's own (/${internal.bits}); an open relay is one typo away otherwise`,
+        n,
+      );
       continue;
     }
     // Every connection through a published port arrives from the edge gateway (docker-proxy), and
     // host processes reach containers from the internal one: trusting either trusts everyone.
     const gateway = [internalSubnet, edgeSubnet].map(gatewayOf).find((g) => contains(n, g));
-    if (gateway) c.report(["trustedNetworks", i], `a network that does not contain the Docker gateway ${gateway} (every client through a published port comes from it)`, n);
+    if (gateway)
+      c.report(
+        ["trustedNetworks", i],
+        `a network that does not contain the Docker gateway ${gateway} (every client through a published port comes from it)`,
+        n,
+      );
   }
 }
 
@@ -502,10 +569,16 @@ function featureRules(c: Stack): void {
   // An intake that is set but malformed still says the archive is external.
   const builtinArchive = on("archive") && !c.has(["archive", "intake"]);
   if (builtinArchive && !on("search")) {
-    c.report(["features", "search"], "true: the built-in Piler cannot search without its Manticore index (or set archive.intake to use an existing archive server)");
+    c.report(
+      ["features", "search"],
+      "true: the built-in Piler cannot search without its Manticore index (or set archive.intake to use an existing archive server)",
+    );
   }
   if (on("search") && !builtinArchive) {
-    c.report(["features", "search"], "false: the index belongs to the built-in Piler, which runs only with features.archive on and no archive.intake");
+    c.report(
+      ["features", "search"],
+      "false: the index belongs to the built-in Piler, which runs only with features.archive on and no archive.intake",
+    );
   }
   if (on("admin") && c.ok(["web", "admins"])?.length === 0) {
     c.report(["web", "admins"], "at least one administrator address, or nobody can log in to PostfixAdmin");
@@ -529,7 +602,12 @@ function featureRules(c: Stack): void {
   const usedBy = new Map<string, string>();
   for (const [key, name] of served) {
     if (name === undefined) continue;
-    if (reserved.has(name)) c.report(["web", key], "a host name other than the mta-sts., autoconfig. and autodiscover. names the proxy serves for each domain", name);
+    if (reserved.has(name))
+      c.report(
+        ["web", key],
+        "a host name other than the mta-sts., autoconfig. and autodiscover. names the proxy serves for each domain",
+        name,
+      );
     const other = usedBy.get(name);
     if (other) c.report(["web", key], `a host name not already used by web.${other}`, name);
     usedBy.set(name, key);
@@ -542,7 +620,8 @@ function pemFilesReadable(c: Stack): void {
     if (c.ok(["domains", i, "tls", "source"]) !== "pem") continue;
     for (const k of ["certFile", "keyFile"] as const) {
       const file = c.ok(["domains", i, "tls", k]);
-      if (file !== undefined && !readable(file)) c.report(["domains", i, "tls", k], "a readable PEM file on the machine that runs Pulumi", file);
+      if (file !== undefined && !readable(file))
+        c.report(["domains", i, "tls", k], "a readable PEM file on the machine that runs Pulumi", file);
     }
   }
 }
@@ -582,4 +661,3 @@ export function aliasLoops(aliases: { address: string; goto: string[] }[]): stri
 }
 
 // ---- IPv4 ------------------------------------------------------------------------------------------
-

@@ -19,9 +19,7 @@ export interface StackFile {
 export function readStackFile(file: string): StackFile {
   const doc = parse(fs.readFileSync(file, "utf8")) ?? {};
   const config: Record<string, unknown> = doc.config ?? {};
-  const flat = Object.fromEntries(
-    Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-  );
+  const flat = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
   const m = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file));
   return { stack: m ? m[1] : "dev", values: namespaceValues(config), raw: config, flat };
 }

@@ -46,7 +46,10 @@ export function validateStack(
 }
 
 function at(raw: unknown, path: PropertyKey[]): unknown {
-  return path.reduce<unknown>((v, seg) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[seg] : undefined), raw);
+  return path.reduce<unknown>(
+    (v, seg) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[seg] : undefined),
+    raw,
+  );
 }
 
 function show(v: unknown): string {

@@ -69,7 +69,7 @@ export function renderTemplates(folder: string, uses: Record<string, TemplateVal
 }
 
 /** The path a template is uploaded to inside its container: the template path minus the daemon folder. */
-export function containerPath(template: string): string {
+function containerPath(template: string): string {
   return "/" + template.split("/").slice(1).join("/");
 }
 
@@ -77,7 +77,9 @@ export function containerPath(template: string): string {
 function templatesOf(folder: string): string[] {
   const root = path.join(TEMPLATE_ROOT, folder);
   const walk = (dir: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
   return walk(root)
     .map((f) => path.relative(TEMPLATE_ROOT, f).split(path.sep).join("/"))
     .sort();

@@ -30,9 +30,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 1
 fi
 
+# shellcheck disable=SC2016 # $(REPO_URI) is apt's own format placeholder, not the shell's
 mirror=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' 2>/dev/null \
   | grep -v -- '-security' | head -n1)
 mirror="${mirror%/}"
+# shellcheck disable=SC2016 # $(REPO_URI) is apt's own format placeholder, not the shell's
 security=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' 2>/dev/null \
   | grep -- '-security' | head -n1)
 security="${security%/}"

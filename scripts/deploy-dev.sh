@@ -76,6 +76,7 @@ if [ -z "$cli" ]; then
   fi
 fi
 # pulumi up downloads the providers' plugins it does not find, from get.pulumi.com or GitHub.
+# shellcheck disable=SC2016 # a JavaScript program: its ${...} are JavaScript's
 absent=$(node -e '
   const fs = require("fs"), home = process.env.PULUMI_HOME || require("os").homedir() + "/.pulumi";
   for (const p of ["docker", "random", "tls"]) {

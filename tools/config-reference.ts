@@ -36,7 +36,11 @@ function typeOf(s: JsonSchema): string {
   if (s.type === "object" && s.properties) return "object";
   const t = Array.isArray(s.type) ? s.type.join(" \\| ") : (s.type ?? "value");
   const range =
-    s.exclusiveMinimum !== undefined ? ` > ${s.exclusiveMinimum}` : s.minimum !== undefined && s.minimum > -9007199254740991 ? ` >= ${s.minimum}` : "";
+    s.exclusiveMinimum !== undefined
+      ? ` > ${s.exclusiveMinimum}`
+      : s.minimum !== undefined && s.minimum > -9007199254740991
+        ? ` >= ${s.minimum}`
+        : "";
   return `${t}${range}`;
 }
 
@@ -46,14 +50,19 @@ function rows(s: JsonSchema, prefix: string, required: boolean): string[] {
   const objectLike = s.type === "array" ? s.items : s;
   const itemPrefix = s.type === "array" ? `${prefix}[]` : prefix;
   if (objectLike?.properties) {
-    for (const [k, v] of Object.entries(objectLike.properties)) out.push(...rows(v, `${itemPrefix}.${k}`, objectLike.required?.includes(k) ?? false));
+    for (const [k, v] of Object.entries(objectLike.properties))
+      out.push(...rows(v, `${itemPrefix}.${k}`, objectLike.required?.includes(k) ?? false));
   }
   for (const alt of objectLike?.oneOf ?? objectLike?.anyOf ?? []) {
     if (!alt.properties) continue;
     const tag = Object.entries(alt.properties).find(([, v]) => v.const !== undefined);
     for (const [k, v] of Object.entries(alt.properties)) {
       if (tag && k === tag[0]) continue;
-      out.push(...rows(v, `${itemPrefix}.${k}`, false).map((r) => r.replace(/ \|$/, ` (with ${tag ? `${tag[0]}: ${JSON.stringify(tag[1].const)}` : "this form"}) |`)));
+      out.push(
+        ...rows(v, `${itemPrefix}.${k}`, false).map((r) =>
+          r.replace(/ \|$/, ` (with ${tag ? `${tag[0]}: ${JSON.stringify(tag[1].const)}` : "this form"}) |`),
+        ),
+      );
     }
   }
   return out;

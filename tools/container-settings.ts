@@ -22,7 +22,9 @@ const COVERED_SECRET = /^uploads(\[\d+\](\.(content|contentBase64))?)?$/;
 export function containerSettings(container: Registered, imagesById: Map<string, Pick<Registered, "inputs">>): unknown {
   const settings: Record<string, unknown> = { ...container.inputs };
   if (Array.isArray(settings.uploads)) {
-    settings.uploads = settings.uploads.map((u: Record<string, unknown>) => Object.fromEntries(Object.entries(u).filter(([k]) => !CONTENT_FIELDS.has(k))));
+    settings.uploads = settings.uploads.map((u: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(u).filter(([k]) => !CONTENT_FIELDS.has(k))),
+    );
   }
   // The image id is a digest that says nothing in a review; the service and the image's name
   // (which carries the hash of its build context) do.

@@ -28,7 +28,8 @@ function parseArgs(argv: string[]): Args {
   const [ref, stack = "Pulumi.dev.yaml", ...extra] = argv;
   if (!ref || extra.length) throw new UsageError(USAGE);
   const rel = path.relative(ROOT, path.resolve(stack));
-  if (rel.startsWith("..") || path.isAbsolute(rel)) throw new UsageError(`the stack file must be inside the repository (${ROOT}): ${stack}`);
+  if (rel.startsWith("..") || path.isAbsolute(rel))
+    throw new UsageError(`the stack file must be inside the repository (${ROOT}): ${stack}`);
   return { ref, stackFile: rel.split(path.sep).join("/") };
 }
 
@@ -70,7 +71,9 @@ async function main(): Promise<number> {
       renderSide("the work tree", ROOT, args.stackFile, inWorkTree, path.join(tmp, "render-work-tree")),
     ]);
     // Both sides' failures, not just the first: a pull request may break both.
-    const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+    const failures = settled.flatMap((r) =>
+      r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : [],
+    );
     if (failures.length) {
       for (const f of failures) console.error(f);
       return 2;

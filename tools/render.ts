@@ -33,7 +33,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const run = await runProgram(path.resolve(stackFile), working ? "real" : "masked");
-  const images = new Map(run.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => [r.state.imageId as string, r]));
+  const images = new Map(
+    run.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => [r.state.imageId as string, r]),
+  );
   fs.rmSync(outDir, { recursive: true, force: true });
   const containers: ManifestContainer[] = [];
   for (const r of run.resources.filter((x) => x.type === "docker:index/container:Container")) {
@@ -48,7 +50,9 @@ async function main(): Promise<void> {
     containers.push({
       name: r.inputs.name,
       service: imageService(images.get(r.inputs.image)) ?? "unknown",
-      role: ((r.inputs.labels ?? []) as { label: string; value: string }[]).find((l) => l.label === "mail-platform.service")?.value ?? "unknown",
+      role:
+        ((r.inputs.labels ?? []) as { label: string; value: string }[]).find((l) => l.label === "mail-platform.service")?.value ??
+        "unknown",
       envs: r.inputs.envs ?? [],
       command: r.inputs.command ?? [],
       ports: r.inputs.ports ?? [],
@@ -59,7 +63,9 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(outDir, "manifest.json"), JSON.stringify({ stack: run.stack, containers }, null, 2) + "\n");
   fs.writeFileSync(path.join(outDir, "outputs.json"), JSON.stringify(run.outputs, null, 2) + "\n");
   const fileCount = containers.reduce((n, c) => n + c.files.length, 0);
-  console.log(`rendered ${fileCount} files for ${containers.length} containers of stack '${run.stack}' into ${outDir}${working ? " (WORKING SECRETS: do not commit)" : " (secrets masked)"}`);
+  console.log(
+    `rendered ${fileCount} files for ${containers.length} containers of stack '${run.stack}' into ${outDir}${working ? " (WORKING SECRETS: do not commit)" : " (secrets masked)"}`,
+  );
 }
 
 main().catch((e) => {

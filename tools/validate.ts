@@ -21,7 +21,9 @@ try {
 }
 const result = validateStack(values, { checkFiles: args.includes("--check-files") });
 if (result.ok) {
-  console.log(`${file}: valid (${result.value.domains.length} domains, ${result.value.mailboxes.length} mailboxes, ${result.value.aliases.length} aliases)`);
+  console.log(
+    `${file}: valid (${result.value.domains.length} domains, ${result.value.mailboxes.length} mailboxes, ${result.value.aliases.length} aliases)`,
+  );
 } else {
   console.error(`${file}: ${formatProblems(result.problems)}`);
   process.exit(1);

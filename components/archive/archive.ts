@@ -35,10 +35,10 @@ export const PILER_CSP = [
   "base-uri 'self'",
 ].join("; ");
 
-export const ARCHIVE_TYPE = "mail-platform:archive:Archive";
+const ARCHIVE_TYPE = "mail-platform:archive:Archive";
 
 /** What the built-in Piler takes from other components; required exactly when archive.intake is not set. */
-export interface ArchiveBuiltinArgs {
+interface ArchiveBuiltinArgs {
   /** Piler joins the internal network only, where MariaDB, the SearchIndex, Amavis and the ReverseProxy are. */
   networks: PlatformNetworks;
   /** Database.pilerSql: database `piler` (utf8mb4), its own account with ALL on it. */
@@ -73,7 +73,10 @@ export class Archive extends pulumi.ComponentResource {
 
     if (platform.archive.intake) {
       if (args.builtin) {
-        throw new pulumi.ResourceError("Archive: builtin args given but archive.intake is set; the built-in Piler runs only without an external intake", this);
+        throw new pulumi.ResourceError(
+          "Archive: builtin args given but archive.intake is set; the built-in Piler runs only without an external intake",
+          this,
+        );
       }
       this.intake = pulumi.output(archiveIntake(platform));
       this.registerOutputs({ intake: this.intake });
@@ -81,7 +84,10 @@ export class Archive extends pulumi.ComponentResource {
     }
     const builtin = args.builtin;
     if (!builtin) {
-      throw new pulumi.ResourceError("Archive: archive.intake is not set, so the built-in Piler runs and needs builtin { networks, sql, search }", this);
+      throw new pulumi.ResourceError(
+        "Archive: archive.intake is not set, so the built-in Piler runs and needs builtin { networks, sql, search }",
+        this,
+      );
     }
 
     // Upstream's image, pinned by archive.image (Debian ships no Piler). Kept locally: `pulumi
@@ -113,10 +119,22 @@ export class Archive extends pulumi.ComponentResource {
     const env = (key: string, value: pulumi.Output<string>) => pulumi.unsecret(value.apply((v) => `${key}=${v}`));
     const envs = [
       `PILER_HOSTNAME=${platform.webHostnames.archive}`,
-      env("MYSQL_HOSTNAME", sql.apply((s) => s.host)),
-      env("MYSQL_DATABASE", sql.apply((s) => s.database)),
-      env("MYSQL_USER", sql.apply((s) => s.user)),
-      env("MANTICORE_HOSTNAME", search.apply((s) => s.host)),
+      env(
+        "MYSQL_HOSTNAME",
+        sql.apply((s) => s.host),
+      ),
+      env(
+        "MYSQL_DATABASE",
+        sql.apply((s) => s.database),
+      ),
+      env(
+        "MYSQL_USER",
+        sql.apply((s) => s.user),
+      ),
+      env(
+        "MANTICORE_HOSTNAME",
+        search.apply((s) => s.host),
+      ),
       // Real-time index: the start script then neither runs a local indexer nor adds keys to config-site.php.
       "RT=1",
     ];

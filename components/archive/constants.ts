@@ -10,7 +10,12 @@ export const PILER_PORTS = { smtp: 25, http: 80 } as const;
 export const PILER_MYSQL_PORT = 3306;
 
 /** Files carrying secrets (database password, encryption key, admin hash): uploaded 0600. */
-export const PILER_SECRET_FILES = ["/etc/piler/piler.conf", "/etc/piler/piler.key", "/etc/piler/config-site.php", "/etc/piler/admin-password.hash"];
+export const PILER_SECRET_FILES = [
+  "/etc/piler/piler.conf",
+  "/etc/piler/piler.key",
+  "/etc/piler/config-site.php",
+  "/etc/piler/admin-password.hash",
+];
 /** The container's command: prepares ownership and environment, then runs the image's start script. */
 export const PILER_START_SCRIPT = "/usr/local/sbin/mail-platform-piler-start";
 /** The image's own start script (its Dockerfile's CMD). */

@@ -6,7 +6,15 @@ import { PlatformConfig } from "../../config/platform";
 import { phpString } from "../../render/literals";
 import { RenderedFiles, renderTemplates, TemplateValues } from "../../render/template";
 import { ArchiveIntake, Endpoint, SqlEndpoint } from "../types";
-import { PILER_ALIAS, PILER_DATA_DIRS, PILER_IMAGE_START_SCRIPT, PILER_MYSQL_PORT, PILER_PORTS, PILER_SECRET_FILES, PILER_START_SCRIPT } from "./constants";
+import {
+  PILER_ALIAS,
+  PILER_DATA_DIRS,
+  PILER_IMAGE_START_SCRIPT,
+  PILER_MYSQL_PORT,
+  PILER_PORTS,
+  PILER_SECRET_FILES,
+  PILER_START_SCRIPT,
+} from "./constants";
 
 /** Length of piler.key: Piler reads up to 56 bytes (KEYLEN, Blowfish's longest key). */
 export const PILER_KEY_LENGTH = 56;
@@ -28,18 +36,20 @@ export interface PilerRenderInput {
 }
 
 /** Envelope recipient of every archive copy: archive.address, else `archive@<hostname>`. */
-export function archiveAddress(p: Pick<PlatformConfig, "archive" | "hostname">): string {
+function archiveAddress(p: Pick<PlatformConfig, "archive" | "hostname">): string {
   return p.archive.address ?? `archive@${p.hostname}`;
 }
 
 /** Where archive copies go: archive.intake when set (an archive server elsewhere), else the built-in Piler's piler-smtp. */
 export function archiveIntake(p: Pick<PlatformConfig, "archive" | "hostname">): ArchiveIntake {
-  const endpoint = p.archive.intake ? { host: p.archive.intake.host, port: p.archive.intake.port } : { host: PILER_ALIAS, port: PILER_PORTS.smtp };
+  const endpoint = p.archive.intake
+    ? { host: p.archive.intake.host, port: p.archive.intake.port }
+    : { host: PILER_ALIAS, port: PILER_PORTS.smtp };
   return { endpoint, address: archiveAddress(p) };
 }
 
 /** piler-smtp's hostid, its HELO name: the domain of the address copies are sent to (Piler's rule). */
-export function pilerHostid(address: string): string {
+function pilerHostid(address: string): string {
   return address.slice(address.lastIndexOf("@") + 1);
 }
 
@@ -49,7 +59,7 @@ export function pilerMaxMessageSize(limits: PlatformConfig["limits"]): number {
 }
 
 /** Memory piler-smtp may buffer: one full copy per Amavis child, which each send one at a time. */
-export function pilerSmtpMemory(p: Pick<PlatformConfig, "limits" | "tuning">): number {
+function pilerSmtpMemory(p: Pick<PlatformConfig, "limits" | "tuning">): number {
   return p.tuning.amavisChildren * pilerMaxMessageSize(p.limits);
 }
 
@@ -64,7 +74,7 @@ export function pilerAccessList(internalSubnet: string): string[] {
 }
 
 /** A piler.conf value: one line, and Piler's parser keeps everything after the first '='. */
-export function pilerConfValue(key: string, value: string | number): string {
+function pilerConfValue(key: string, value: string | number): string {
   const s = String(value);
   if (/[\r\n\0]/.test(s)) throw new ArchiveRenderError(`piler.conf ${key}: a value cannot contain a line break`);
   if (s.length > 255) throw new ArchiveRenderError(`piler.conf ${key}: Piler keeps at most 255 characters of a value, got ${s.length}`);
@@ -82,7 +92,9 @@ export function renderPilerFiles(input: PilerRenderInput): RenderedFiles {
   if (pilerKey.length <= 5) throw new ArchiveRenderError(`pilerKey: Piler needs more than 5 bytes of key, got ${pilerKey.length}`);
   // The start script puts the hash between single quotes in an UPDATE statement.
   if (!/^[!-~]+$/.test(adminPasswordHash) || /['\\]/.test(adminPasswordHash)) {
-    throw new ArchiveRenderError("adminPasswordHash: one word of printable ASCII without quotes or backslashes (a crypt(3) hash), as the start script writes it into an SQL string");
+    throw new ArchiveRenderError(
+      "adminPasswordHash: one word of printable ASCII without quotes or backslashes (a crypt(3) hash), as the start script writes it into an SQL string",
+    );
   }
   const address = archiveAddress(p);
   const conf = (values: Record<string, string | number>): TemplateValues =>
@@ -129,4 +141,7 @@ export function renderPilerFiles(input: PilerRenderInput): RenderedFiles {
 }
 
 /** Upload modes: secrets 0600 (the start script hands them to piler), the start script executable. */
-export const PILER_FILE_MODES: Record<string, string> = { ...Object.fromEntries(PILER_SECRET_FILES.map((f) => [f, "0600"])), [PILER_START_SCRIPT]: "0755" };
+export const PILER_FILE_MODES: Record<string, string> = {
+  ...Object.fromEntries(PILER_SECRET_FILES.map((f) => [f, "0600"])),
+  [PILER_START_SCRIPT]: "0755",
+};

@@ -11,7 +11,7 @@ export const SPAMD_PORTS = { spamd: 783 } as const;
 export const CLAMAV_PORTS = { clamd: 3310 } as const;
 
 /** Where Amavis's DKIM keys are uploaded (the entrypoint makes them readable by amavis only). */
-export const DKIM_DIR = "/etc/amavis/dkim";
+const DKIM_DIR = "/etc/amavis/dkim";
 /** The file with the Bayes SQL account; the entrypoints restrict it to the daemon's group. */
 export const BAYES_SECRET_FILE = "/etc/spamassassin/bayes-sql-secret.cf";
 /** Amavis's $TEMPBASE, a tmpfs in the container. */

@@ -18,7 +18,7 @@ import {
 } from "./constants";
 import { amavisFileModes, networkChecksEnabled, renderAmavisFiles, renderClamavFiles, renderSpamdFiles, SPAMD_FILE_MODES } from "./render";
 
-export const CONTENT_FILTER_TYPE = "mail-platform:filter:ContentFilter";
+const CONTENT_FILTER_TYPE = "mail-platform:filter:ContentFilter";
 
 export interface ContentFilterArgs {
   platform: PlatformConfig;

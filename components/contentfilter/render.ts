@@ -12,10 +12,10 @@ import { BAYES_SECRET_FILE, dkimKeyPath } from "./constants";
 /** The Bayes "user" every learning and every scan uses (`bayes_sql_override_username`). */
 export const BAYES_GLOBAL_USER = "mail-platform";
 /** spamd children: it only takes Bayes training (users moving mail into or out of Junk). */
-export const SPAMD_CHILDREN = 2;
+const SPAMD_CHILDREN = 2;
 
 /** The platform settings the ContentFilter reads. */
-export type ContentFilterPlatform = Pick<
+type ContentFilterPlatform = Pick<
   PlatformConfig,
   "hostname" | "domains" | "internalSubnet" | "edgeSubnet" | "trustedNetworks" | "spam" | "limits" | "tuning"
 >;
@@ -34,7 +34,7 @@ export interface ContentFilterRenderInput {
   archive?: ArchiveIntake;
 }
 
-export class ContentFilterRenderError extends Error {}
+class ContentFilterRenderError extends Error {}
 
 // RFC 2606 / RFC 6761: names that can never receive mail from the Internet.
 const RESERVED_TLDS = ["test", "example", "invalid", "localhost"];
@@ -57,7 +57,8 @@ export function networkChecksEnabled(platform: Pick<PlatformConfig, "domains">):
 
 /** A SpamAssassin config value: one line, no spaces (every value we write is a token). */
 function saToken(key: string, value: string): string {
-  if (!/^[^\s#]+$/.test(value)) throw new ContentFilterRenderError(`${key}: ${JSON.stringify(value)} cannot be written into SpamAssassin's config (no spaces or '#')`);
+  if (!/^[^\s#]+$/.test(value))
+    throw new ContentFilterRenderError(`${key}: ${JSON.stringify(value)} cannot be written into SpamAssassin's config (no spaces or '#')`);
   return value;
 }
 
@@ -73,7 +74,8 @@ function score(n: number): string {
 export function bannedFilenameRe(extensions: string[]): string {
   const exts = [...new Set(extensions.map((e) => e.toLowerCase()))];
   for (const e of exts) {
-    if (!/^[a-z0-9]+$/.test(e)) throw new ContentFilterRenderError(`spam.bannedExtensions: ${JSON.stringify(e)} is not a plain file name extension`);
+    if (!/^[a-z0-9]+$/.test(e))
+      throw new ContentFilterRenderError(`spam.bannedExtensions: ${JSON.stringify(e)} is not a plain file name extension`);
   }
   if (exts.length === 0) return "undef";
   const alt = exts.join("|");
@@ -87,12 +89,14 @@ export function dkimKeyLines(platform: Pick<PlatformConfig, "domains">, keys: Dk
   for (const k of keys) {
     const selector = configured.get(k.domain);
     if (selector === undefined) throw new ContentFilterRenderError(`dkimKeys: a key for ${k.domain}, which is not a configured domain`);
-    if (selector !== k.selector) throw new ContentFilterRenderError(`dkimKeys: the key for ${k.domain} has selector ${k.selector}; the config says ${selector}`);
+    if (selector !== k.selector)
+      throw new ContentFilterRenderError(`dkimKeys: the key for ${k.domain} has selector ${k.selector}; the config says ${selector}`);
     if (seen.has(k.domain)) throw new ContentFilterRenderError(`dkimKeys: two keys for ${k.domain}`);
     seen.add(k.domain);
   }
   const missing = [...configured.keys()].filter((d) => !seen.has(d));
-  if (missing.length) throw new ContentFilterRenderError(`dkimKeys: no key for ${missing.join(", ")}; every domain's outbound mail is signed`);
+  if (missing.length)
+    throw new ContentFilterRenderError(`dkimKeys: no key for ${missing.join(", ")}; every domain's outbound mail is signed`);
   return platform.domains
     .map((d) => `dkim_key(${perlString(d.name)}, ${perlString(d.dkimSelector)}, ${perlString(dkimKeyPath(d.name, d.dkimSelector))});`)
     .join("\n");
@@ -114,7 +118,7 @@ export function clamdLimits(messageSizeMb: number): { streamMaxMb: number; maxSc
 }
 
 /** SpamAssassin's site config, shared by Amavis (scanning) and spamd (learning). */
-export function renderSpamAssassinFiles(input: Pick<ContentFilterRenderInput, "platform" | "bayesSql">): RenderedFiles {
+function renderSpamAssassinFiles(input: Pick<ContentFilterRenderInput, "platform" | "bayesSql">): RenderedFiles {
   const { platform: p, bayesSql: db } = input;
   const net = networkChecksEnabled(p);
   const networkChecksComment = net
@@ -184,7 +188,10 @@ export function renderAmavisFiles(input: ContentFilterRenderInput): RenderedFile
 export function renderSpamdFiles(input: Pick<ContentFilterRenderInput, "platform" | "bayesSql">): RenderedFiles {
   const p = input.platform;
   const allowedIps = ["127.0.0.1/32", ...platformPeers(p.internalSubnet)].join(",");
-  return { ...renderTemplates("spamd", { "/etc/default/spamd": { allowedIps, maxChildren: SPAMD_CHILDREN } }), ...renderSpamAssassinFiles(input) };
+  return {
+    ...renderTemplates("spamd", { "/etc/default/spamd": { allowedIps, maxChildren: SPAMD_CHILDREN } }),
+    ...renderSpamAssassinFiles(input),
+  };
 }
 
 /** clamd's and freshclam's config. */

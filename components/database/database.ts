@@ -9,9 +9,17 @@ import { serviceContainer } from "../host/service-container";
 import { provisioningRun } from "../postfixadmin/provisioning";
 import { Endpoint, PlatformNetworks, PostfixadminAccess, SqlEndpoint } from "../types";
 import { MARIADB_ALIAS, MARIADB_DATADIR, MARIADB_PORTS } from "./constants";
-import { DATABASE_NAMES, DATABASE_USERS, DatabaseUser, MARIADB_FILE_MODES, mariadbSizing, passwordChangeGrant, renderMariadbFiles } from "./render";
+import {
+  DATABASE_NAMES,
+  DATABASE_USERS,
+  DatabaseUser,
+  MARIADB_FILE_MODES,
+  mariadbSizing,
+  passwordChangeGrant,
+  renderMariadbFiles,
+} from "./render";
 
-export const DATABASE_TYPE = "mail-platform:database:Database";
+const DATABASE_TYPE = "mail-platform:database:Database";
 
 export interface DatabaseArgs {
   platform: PlatformConfig;
@@ -89,9 +97,13 @@ export class Database extends pulumi.ComponentResource {
           this,
           {
             root: rootPassword.result,
-            passwords: Object.fromEntries(Object.entries(accountPasswords).map(([u, p]) => [u, p.result])) as Record<DatabaseUser, pulumi.Output<string>>,
+            passwords: Object.fromEntries(Object.entries(accountPasswords).map(([u, p]) => [u, p.result])) as Record<
+              DatabaseUser,
+              pulumi.Output<string>
+            >,
           },
-          ({ root, passwords }) => renderMariadbFiles({ internalSubnet: platform.internalSubnet, tuning: platform.tuning, rootPassword: root, passwords }),
+          ({ root, passwords }) =>
+            renderMariadbFiles({ internalSubnet: platform.internalSubnet, tuning: platform.tuning, rootPassword: root, passwords }),
         ),
         fileModes: MARIADB_FILE_MODES,
         mounts: [{ hostPath: platform.volumePaths.database, containerPath: MARIADB_DATADIR }],
@@ -125,7 +137,9 @@ export class Database extends pulumi.ComponentResource {
     this.postfixadmin = pulumi.secret(
       // bcryptHash is always set by the provider; mocks and the render harness report none, and
       // "*" then matches no password at all (PHP's password_verify fails closed).
-      pulumi.all([this.postfixadminSql, setupPassword.bcryptHash]).apply(([sql, hash]): PostfixadminAccess => ({ sql, setupPasswordHash: hash ?? "*" })),
+      pulumi
+        .all([this.postfixadminSql, setupPassword.bcryptHash])
+        .apply(([sql, hash]): PostfixadminAccess => ({ sql, setupPasswordHash: hash ?? "*" })),
     );
 
     const provisioned = provisioningRun(name, this, {

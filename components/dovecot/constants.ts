@@ -18,9 +18,9 @@ export const DOVECOT_PORTS = {
 /** Where the mailboxes volume is mounted; PostfixAdmin's maildir column is relative to it. */
 export const MAIL_ROOT = "/var/vmail";
 
-export const TLS_DIR = "/etc/dovecot/tls";
+const TLS_DIR = "/etc/dovecot/tls";
 /** Root-only folder: private keys and the SQL credentials. */
-export const PRIVATE_DIR = "/etc/dovecot/private";
+const PRIVATE_DIR = "/etc/dovecot/private";
 export const SQL_CONFIG_FILE = `${PRIVATE_DIR}/sql.conf.ext`;
 
 export const certFile = (domain: string): string => `${TLS_DIR}/${domain}.crt`;

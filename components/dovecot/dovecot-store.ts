@@ -10,7 +10,7 @@ import { DomainCertificate, Endpoint, PlatformNetworks, SqlEndpoint } from "../t
 import { DOVECOT_ALIAS, DOVECOT_PORTS, MAIL_ROOT } from "./constants";
 import { dovecotFileModes, renderDovecotFiles } from "./render";
 
-export const DOVECOT_STORE_TYPE = "mail-platform:mailstore:DovecotStore";
+const DOVECOT_STORE_TYPE = "mail-platform:mailstore:DovecotStore";
 
 export interface DovecotStoreArgs {
   platform: PlatformConfig;

@@ -22,13 +22,18 @@ export interface DovecotRenderInput {
 }
 
 /** Seconds a failed login waits before the answer (Dovecot's own default, stated explicitly). */
-export const AUTH_FAILURE_DELAY_SECONDS = 2;
+const AUTH_FAILURE_DELAY_SECONDS = 2;
 
 /** The `local_name` blocks: one per name in the SNI table, each with its certificate's files. */
 export function sniBlocks(certificates: DomainCertificate[]): string {
   return sniNames(certificates)
     .map(({ name, certificate }) =>
-      [`local_name ${name} {`, `  ssl_server_cert_file = ${certFile(certificate.domain)}`, `  ssl_server_key_file = ${keyFile(certificate.domain)}`, `}`].join("\n"),
+      [
+        `local_name ${name} {`,
+        `  ssl_server_cert_file = ${certFile(certificate.domain)}`,
+        `  ssl_server_key_file = ${keyFile(certificate.domain)}`,
+        `}`,
+      ].join("\n"),
     )
     .join("\n");
 }

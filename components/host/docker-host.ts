@@ -7,7 +7,7 @@ import { gatewayOf } from "../../config/network";
 import { PlatformNetworks } from "../types";
 import { contextHash } from "./image-hash";
 
-export const DOCKER_HOST_TYPE = "mail-platform:host:DockerHost";
+const DOCKER_HOST_TYPE = "mail-platform:host:DockerHost";
 export const IMAGES_DIR = path.resolve(__dirname, "..", "..", "images");
 
 /** The folders under images/, one per project image (test/unit/docker-host.test.ts keeps the list and the folders in step). */
@@ -52,12 +52,21 @@ export class DockerHost extends pulumi.ComponentResource {
     const network = { ...child, deleteBeforeReplace: true };
     const internal = new docker.Network(
       `${name}-internal`,
-      { name: `${args.instanceName}-internal`, driver: "bridge", internal: true, ipamConfigs: [{ subnet: args.internalSubnet, gateway: gatewayOf(args.internalSubnet) }] },
+      {
+        name: `${args.instanceName}-internal`,
+        driver: "bridge",
+        internal: true,
+        ipamConfigs: [{ subnet: args.internalSubnet, gateway: gatewayOf(args.internalSubnet) }],
+      },
       network,
     );
     const edge = new docker.Network(
       `${name}-edge`,
-      { name: `${args.instanceName}-edge`, driver: "bridge", ipamConfigs: [{ subnet: args.edgeSubnet, gateway: gatewayOf(args.edgeSubnet) }] },
+      {
+        name: `${args.instanceName}-edge`,
+        driver: "bridge",
+        ipamConfigs: [{ subnet: args.edgeSubnet, gateway: gatewayOf(args.edgeSubnet) }],
+      },
       network,
     );
     this.networks = { internal: { name: internal.name }, edge: { name: edge.name } };

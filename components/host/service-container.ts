@@ -12,16 +12,16 @@ import { PlatformNetworks } from "../types";
 export const HEALTHCHECK = "/usr/local/bin/healthcheck";
 
 /** The stack settings every container takes the same way. */
-export type ServicePlatform = Pick<PlatformConfig, "instanceName" | "bindAddress" | "dnsResolvers">;
+type ServicePlatform = Pick<PlatformConfig, "instanceName" | "bindAddress" | "dnsResolvers">;
 
-export interface PublishedPort {
+interface PublishedPort {
   /** Port inside the container. */
   internal: number;
   /** Port on the Docker host, published on the stack's bindAddress. */
   external: number;
 }
 
-export interface DataMount {
+interface DataMount {
   /** Directory on the Docker host; it survives any replacement of the container. */
   hostPath: string;
   containerPath: string;
@@ -83,7 +83,7 @@ export interface ServiceContainerArgs {
  * Seconds in the form Go's time.Duration prints them (`1m30s`, not `90s`): the provider stores
  * Docker's value read back that way, and any other spelling shows as a change on every `up`.
  */
-export function goDuration(seconds: number): string {
+function goDuration(seconds: number): string {
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
@@ -102,8 +102,12 @@ export function filesHash(files: RenderedFiles): string {
  * and the health check in provider releases before kreuzwerker#989), hashed into a label: labels
  * force a replacement, so a changed setting reaches the container under every provider release.
  */
-export function unappliedSettingsHash(settings: { tmpfs?: Record<string, string>; healthcheck: unknown }): string {
-  return crypto.createHash("sha256").update(JSON.stringify([settings.tmpfs ?? {}, settings.healthcheck])).digest("hex").slice(0, 16);
+function unappliedSettingsHash(settings: { tmpfs?: Record<string, string>; healthcheck: unknown }): string {
+  return crypto
+    .createHash("sha256")
+    .update(JSON.stringify([settings.tmpfs ?? {}, settings.healthcheck]))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 export function serviceContainer(name: string, args: ServiceContainerArgs, opts: pulumi.CustomResourceOptions): docker.Container {

@@ -2,7 +2,7 @@
 // (Postfix, Dovecot, nginx), so a client gets the same certificate for a name on every port.
 import { DomainCertificate } from "../types";
 
-export class CertificateChoiceError extends Error {}
+class CertificateChoiceError extends Error {}
 
 /**
  * The certificates in the stack's domain order, refusing anything but exactly one per domain:

@@ -8,7 +8,7 @@ import { DomainConfig } from "../../config/schema";
 import { DomainCertificate } from "../types";
 import { certificateHostnames, webHostnamesByDomain } from "./hostnames";
 
-export const CERTIFICATES_TYPE = "mail-platform:pki:Certificates";
+const CERTIFICATES_TYPE = "mail-platform:pki:Certificates";
 
 export interface CertificatesArgs {
   /** The stack's domains; the first one's certificate also names the primary hostname, the default for a client that sends no SNI. */

@@ -5,7 +5,7 @@ import * as tls from "@pulumi/tls";
 import { DomainConfig } from "../../config/schema";
 import { DkimKey, DkimPublicKey } from "../types";
 
-export const DKIM_KEYS_TYPE = "mail-platform:pki:DkimKeys";
+const DKIM_KEYS_TYPE = "mail-platform:pki:DkimKeys";
 
 export interface DkimKeysArgs {
   domains: DomainConfig[];
@@ -39,7 +39,9 @@ export class DkimKeys extends pulumi.ComponentResource {
       const publicKey = publicKeyBase64.apply((p): DkimPublicKey => ({ domain: d.name, selector: d.dkimSelector, publicKeyBase64: p }));
       return {
         publicKey,
-        key: pulumi.all([publicKey, pulumi.secret(key.privateKeyPem)]).apply(([pub, privateKeyPem]): DkimKey => ({ ...pub, privateKeyPem })),
+        key: pulumi
+          .all([publicKey, pulumi.secret(key.privateKeyPem)])
+          .apply(([pub, privateKeyPem]): DkimKey => ({ ...pub, privateKeyPem })),
       };
     });
     this.keys = pulumi.all(keys.map((k) => k.key));

@@ -34,9 +34,13 @@ export function dnsRecords(domains: DomainConfig[], hostname: string, dkimPublic
         value: `v=DMARC1; p=${d.dmarcPolicy}; rua=mailto:${report}; fo=1`,
         purpose: "DMARC policy and where aggregate reports go",
       },
-      ...mailClientHostnames(d.name).map(
-        (name): DnsRecord => ({ domain: d.name, name: `${name}.`, type: "CNAME", value: `${hostname}.`, purpose: "served by the platform's HTTPS front (MTA-STS policy, mail client autoconfiguration)" }),
-      ),
+      ...mailClientHostnames(d.name).map((name): DnsRecord => ({
+        domain: d.name,
+        name: `${name}.`,
+        type: "CNAME",
+        value: `${hostname}.`,
+        purpose: "served by the platform's HTTPS front (MTA-STS policy, mail client autoconfiguration)",
+      })),
     ];
   });
 }
@@ -50,7 +54,13 @@ export function webAppDnsRecords(domains: DomainConfig[], hostname: string, webH
   return Object.entries(byDomain).flatMap(([domain, names]) =>
     names
       .filter((name) => name !== hostname)
-      .map((name): DnsRecord => ({ domain, name: `${name}.`, type: "CNAME", value: `${hostname}.`, purpose: "a web app on the platform's HTTPS front" })),
+      .map((name): DnsRecord => ({
+        domain,
+        name: `${name}.`,
+        type: "CNAME",
+        value: `${hostname}.`,
+        purpose: "a web app on the platform's HTTPS front",
+      })),
   );
 }
 

@@ -10,7 +10,9 @@ export const POSTFIX_PORTS = { smtp: 25, submissions: 465, submission: 587, rein
 export const POSTFIX_QUEUE_DIR = "/var/spool/postfix";
 
 /** The lookup tables on PostfixAdmin's database, one query each. */
-export const POSTFIX_SQL_FILES = ["virtual-domains.cf", "virtual-mailboxes.cf", "virtual-aliases.cf", "sender-login.cf"].map((f) => `/etc/postfix/sql/${f}`);
+export const POSTFIX_SQL_FILES = ["virtual-domains.cf", "virtual-mailboxes.cf", "virtual-aliases.cf", "sender-login.cf"].map(
+  (f) => `/etc/postfix/sql/${f}`,
+);
 
 /** Container path of one domain's key + chain file (private key first, as Postfix reads it). */
 export function certificateFile(domain: string): string {

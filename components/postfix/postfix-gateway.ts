@@ -10,7 +10,7 @@ import { DomainCertificate, Endpoint, PlatformNetworks, SqlEndpoint } from "../t
 import { POSTFIX_ALIAS, POSTFIX_PORTS, POSTFIX_QUEUE_DIR } from "./constants";
 import { postfixFileModes, renderPostfixFiles } from "./render";
 
-export const POSTFIX_GATEWAY_TYPE = "mail-platform:mta:PostfixGateway";
+const POSTFIX_GATEWAY_TYPE = "mail-platform:mta:PostfixGateway";
 
 export interface PostfixGatewayArgs {
   platform: PlatformConfig;

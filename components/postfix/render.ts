@@ -43,14 +43,11 @@ const RECIPIENT_RATE_FULL_MESSAGES = 5;
 
 /** Every file the container receives that holds a secret, with the mode it is uploaded with. */
 export function postfixFileModes(domains: string[]): Record<string, string> {
-  return Object.fromEntries([
-    ...POSTFIX_SQL_FILES.map((f) => [f, "0640"]),
-    ...domains.map((d) => [certificateFile(d), "0600"]),
-  ]);
+  return Object.fromEntries([...POSTFIX_SQL_FILES.map((f) => [f, "0640"]), ...domains.map((d) => [certificateFile(d), "0600"])]);
 }
 
 /** `[host]:port`: the brackets stop Postfix from looking up MX records for a container name. */
-export function nexthop(e: Endpoint): string {
+function nexthop(e: Endpoint): string {
   return `[${e.host}]:${e.port}`;
 }
 
@@ -110,7 +107,13 @@ function checkInput(input: PostfixRenderInput): void {
     // A Postfix table file value ends at the line end and loses surrounding whitespace.
     if (!/^\S(.*\S)?$/.test(value ?? "")) problems.push(`sql.${key} must be one non-empty line without leading or trailing whitespace`);
   }
-  const endpoints = { sql, lmtp: input.lmtp, sasl: input.sasl, inboundFilter: input.inboundFilter, originatingFilter: input.originatingFilter };
+  const endpoints = {
+    sql,
+    lmtp: input.lmtp,
+    sasl: input.sasl,
+    inboundFilter: input.inboundFilter,
+    originatingFilter: input.originatingFilter,
+  };
   for (const [key, e] of Object.entries(endpoints)) {
     if (!/^[A-Za-z0-9.-]+$/.test(e.host)) problems.push(`${key}.host must be a host name or IPv4 address, got "${e.host}"`);
     if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) problems.push(`${key}.port must be a TCP port, got ${e.port}`);

@@ -12,7 +12,7 @@ import { PlatformNetworks, PostfixadminAccess, WebApp } from "../types";
 import { POSTFIXADMIN_ALIAS, POSTFIXADMIN_PORTS, SERVE_UI_ENTRYPOINT } from "./constants";
 import { POSTFIXADMIN_UI_FILE_MODES, renderPostfixadminUiFiles } from "./render";
 
-export const POSTFIXADMIN_UI_TYPE = "mail-platform:postfixadmin:PostfixAdminUi";
+const POSTFIXADMIN_UI_TYPE = "mail-platform:postfixadmin:PostfixAdminUi";
 
 /**
  * PostfixAdmin's Content-Security-Policy: its pages carry inline <script> blocks and onclick=

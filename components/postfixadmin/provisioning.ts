@@ -15,7 +15,11 @@ import { renderProvisioningFiles } from "./render";
  * exit code is not a failure: the provider reports one whenever `attach` is set, and only unit-test
  * mocks report none.
  */
-export function provisioningFailure(containerName: string, exitCode: number | undefined | null, logs: string | undefined): string | undefined {
+export function provisioningFailure(
+  containerName: string,
+  exitCode: number | undefined | null,
+  logs: string | undefined,
+): string | undefined {
   if (exitCode === undefined || exitCode === null || exitCode === 0) return undefined;
   return (
     `PostfixAdmin provisioning (container ${containerName}) exited ${exitCode}. Fix the cause and run \`pulumi up\` again ` +

@@ -14,7 +14,7 @@ export const POSTFIXADMIN_UI_FILE_MODES: Record<string, string> = { [POSTFIXADMI
 /** Seconds an idle admin session is kept before PHP may discard it. */
 export const SESSION_LIFETIME_SECONDS = 3600;
 
-export interface DesiredDomain {
+interface DesiredDomain {
   domain: string;
   description: string;
   /** Alias count limit; 0 = unlimited. */
@@ -27,7 +27,7 @@ export interface DesiredDomain {
   quotaMb: number;
 }
 
-export interface DesiredMailbox {
+interface DesiredMailbox {
   username: string;
   name: string;
   quotaMb: number;
@@ -36,13 +36,13 @@ export interface DesiredMailbox {
 }
 
 /** A PostfixAdmin super-administrator (all domains). */
-export interface DesiredAdmin {
+interface DesiredAdmin {
   username: string;
   /** Used only when the admin is created; never to reset an existing one. Secret. */
   password: string;
 }
 
-export interface DesiredAlias {
+interface DesiredAlias {
   address: string;
   goto: string[];
 }
@@ -89,7 +89,12 @@ export function desiredState(
       maxquotaMb: Math.max(0, ...config.mailboxes.filter((m) => domainOf(m.address) === d.name).map((m) => m.quotaMb)),
       quotaMb: 0,
     })),
-    mailboxes: config.mailboxes.map((m) => ({ username: m.address, name: m.name, quotaMb: m.quotaMb, password: mailboxPasswords[m.address] })),
+    mailboxes: config.mailboxes.map((m) => ({
+      username: m.address,
+      name: m.name,
+      quotaMb: m.quotaMb,
+      password: mailboxPasswords[m.address],
+    })),
     aliases: config.aliases.map((a) => ({ address: a.address, goto: [...a.goto].sort() })),
     admins: Object.keys(adminPasswords)
       .sort()

@@ -8,9 +8,9 @@ export const PROXY_PORTS = { http: 80, https: 443 } as const;
 
 /** Per-domain documents (MTA-STS policy, autoconfig, autodiscover) live under here. */
 export const DOCUMENT_ROOT = "/var/www/mail-platform";
-export const TLS_DIR = "/etc/nginx/tls";
+const TLS_DIR = "/etc/nginx/tls";
 /** Private keys; the entrypoint makes the folder 0700 and its files 0600. */
-export const PRIVATE_DIR = "/etc/nginx/private";
+const PRIVATE_DIR = "/etc/nginx/private";
 /** nginx.conf includes every `*.conf` here: one file per served site. */
 export const SITES_DIR = "/etc/nginx/sites";
 

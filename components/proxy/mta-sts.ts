@@ -7,12 +7,12 @@ import { DnsRecord } from "../pki/dns-records";
 export type MtaStsMode = "enforce" | "testing";
 
 /** What every domain's policy says: enforce, one week (RFC 8461 §3.2 suggests weeks or more). */
-export const MTA_STS_MODE: MtaStsMode = "enforce";
-export const MTA_STS_MAX_AGE_SECONDS = 604800;
+const MTA_STS_MODE: MtaStsMode = "enforce";
+const MTA_STS_MAX_AGE_SECONDS = 604800;
 /** RFC 8461 §3.2: max_age is at most 31557600 (about one year). */
 const MAX_AGE_LIMIT = 31557600;
 
-export class MtaStsError extends Error {}
+class MtaStsError extends Error {}
 
 /**
  * The policy file of RFC 8461 §3.2: `version`, `mode`, one `mx` line per host name, `max_age`,
@@ -29,7 +29,7 @@ export function mtaStsPolicy(mxHostnames: string[], mode: MtaStsMode, maxAgeSeco
 }
 
 /** The MX host names a domain's mail may go to: the platform's hostname and mail.<domain>. */
-export function mtaStsMxHostnames(platform: PlatformConfig, domain: string): string[] {
+function mtaStsMxHostnames(platform: PlatformConfig, domain: string): string[] {
   return [...new Set([platform.hostname, `mail.${domain}`])];
 }
 
@@ -37,7 +37,7 @@ export function mtaStsMxHostnames(platform: PlatformConfig, domain: string): str
  * `enforce` only where senders can validate the certificate: a domain on the stack's own CA would
  * have its mail refused by every MTA-STS sender, so it publishes `testing` (reports, no refusal).
  */
-export function mtaStsModeFor(domain: { tls: { source: string } }): MtaStsMode {
+function mtaStsModeFor(domain: { tls: { source: string } }): MtaStsMode {
   return domain.tls.source === "pem" ? MTA_STS_MODE : "testing";
 }
 

@@ -21,18 +21,18 @@ export interface ProxyRenderInput {
   apps: WebApp[];
 }
 
-export class ProxyRenderError extends Error {}
+class ProxyRenderError extends Error {}
 
 /** Two years, above the one year browsers' preload lists ask for. */
-export const HSTS_MAX_AGE_SECONDS = 63072000;
+const HSTS_MAX_AGE_SECONDS = 63072000;
 /** Full URLs never leave the platform's sites (a webmail URL names folders and message ids). */
 export const REFERRER_POLICY = "same-origin";
 /** Powerful browser features none of the apps uses, switched off for every page. */
-export const PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()";
+const PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()";
 /** The documents (policy, XML) load nothing, run nothing and are framed nowhere. */
 export const DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 /** Mozilla "intermediate": ECDHE with AES-GCM or ChaCha20 for TLS 1.2 (TLS 1.3 suites are OpenSSL's defaults). */
-export const TLS_CIPHERS = [
+const TLS_CIPHERS = [
   "ECDHE-ECDSA-AES128-GCM-SHA256",
   "ECDHE-RSA-AES128-GCM-SHA256",
   "ECDHE-ECDSA-AES256-GCM-SHA384",
@@ -49,13 +49,17 @@ const UPSTREAM_HOST = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i;
  */
 export function appCsp(app: WebApp): string {
   const csp = app.csp.trim().replace(/;\s*$/, "");
-  if (csp === "") throw new ProxyRenderError(`apps: ${app.hostname} has an empty csp; give its Content-Security-Policy, e.g. "default-src 'self'"`);
-  if (/["\\$\r\n\0]/.test(csp)) throw new ProxyRenderError(`apps: the csp of ${app.hostname} contains a double quote, backslash, '$' or line break, which nginx would misread: ${JSON.stringify(app.csp)}`);
+  if (csp === "")
+    throw new ProxyRenderError(`apps: ${app.hostname} has an empty csp; give its Content-Security-Policy, e.g. "default-src 'self'"`);
+  if (/["\\$\r\n\0]/.test(csp))
+    throw new ProxyRenderError(
+      `apps: the csp of ${app.hostname} contains a double quote, backslash, '$' or line break, which nginx would misread: ${JSON.stringify(app.csp)}`,
+    );
   return /(^|;)\s*frame-ancestors\s/i.test(csp) ? csp : `${csp}; frame-ancestors 'self'`;
 }
 
 /** Every host name the proxy serves: each domain's mta-sts/autoconfig/autodiscover names, then the apps'. */
-export function servedHostnames(platform: PlatformConfig, apps: WebApp[]): string[] {
+function servedHostnames(platform: PlatformConfig, apps: WebApp[]): string[] {
   return [...platform.domains.flatMap((d) => mailClientHostnames(d.name)), ...apps.map((a) => a.hostname.toLowerCase())];
 }
 
@@ -64,11 +68,24 @@ function validateApps(platform: PlatformConfig, apps: WebApp[]): void {
   for (const name of servedHostnames(platform, [])) seen.add(name);
   for (const app of apps) {
     const h = app.hostname.toLowerCase();
-    if (!isFqdn(h)) throw new ProxyRenderError(`apps: hostname ${JSON.stringify(app.hostname)} is not a fully qualified domain name such as webmail.example.com`);
-    if (seen.has(h)) throw new ProxyRenderError(`apps: ${h} is served twice; each app needs its own host name, distinct from mta-sts/autoconfig/autodiscover names`);
+    if (!isFqdn(h))
+      throw new ProxyRenderError(
+        `apps: hostname ${JSON.stringify(app.hostname)} is not a fully qualified domain name such as webmail.example.com`,
+      );
+    if (seen.has(h))
+      throw new ProxyRenderError(
+        `apps: ${h} is served twice; each app needs its own host name, distinct from mta-sts/autoconfig/autodiscover names`,
+      );
     seen.add(h);
-    if (!UPSTREAM_HOST.test(app.upstream.host) || !Number.isInteger(app.upstream.port) || app.upstream.port < 1 || app.upstream.port > 65535) {
-      throw new ProxyRenderError(`apps: upstream of ${h} must be a host name or address and a port 1-65535, got ${JSON.stringify(app.upstream)}`);
+    if (
+      !UPSTREAM_HOST.test(app.upstream.host) ||
+      !Number.isInteger(app.upstream.port) ||
+      app.upstream.port < 1 ||
+      app.upstream.port > 65535
+    ) {
+      throw new ProxyRenderError(
+        `apps: upstream of ${h} must be a host name or address and a port 1-65535, got ${JSON.stringify(app.upstream)}`,
+      );
     }
   }
 }
@@ -95,13 +112,21 @@ export function renderProxyFiles(input: ProxyRenderInput): RenderedFiles {
     const names = mailClientHostnames(d.name);
     const certs = new Set(names.map((n) => certificateFor(n, certificates).domain));
     // The three names share a server block pair and so one certificate.
-    if (certs.size !== 1) throw new ProxyRenderError(`certificates: ${names.join(", ")} must all be covered by one certificate, found ${[...certs].join(", ")}`);
+    if (certs.size !== 1)
+      throw new ProxyRenderError(
+        `certificates: ${names.join(", ")} must all be covered by one certificate, found ${[...certs].join(", ")}`,
+      );
     const dir = documentDir(d.name);
     domainSites.push({
       path: `${SITES_DIR}/mail-domain.${d.name}.conf`,
       values: { domain: d.name, ...tls(certificateFor(names[0], certificates)), documentCsp: DOCUMENT_CSP, documentDir: dir },
     });
-    const client = { domain: d.name, hostname: platform.hostname, imapsPort: platform.ports.imaps, submissionsPort: platform.ports.submissions };
+    const client = {
+      domain: d.name,
+      hostname: platform.hostname,
+      imapsPort: platform.ports.imaps,
+      submissionsPort: platform.ports.submissions,
+    };
     autoconfig.push({ path: `${dir}/config-v1.1.xml`, values: { ...client, submissionPort: platform.ports.submission } });
     autodiscover.push({ path: `${dir}/autodiscover.xml`, values: client });
   }

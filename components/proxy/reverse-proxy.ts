@@ -13,7 +13,7 @@ import { PROXY_ALIAS, PROXY_PORTS } from "./constants";
 import { mtaStsPolicies } from "./mta-sts";
 import { proxyFileModes, renderProxyFiles } from "./render";
 
-export const REVERSE_PROXY_TYPE = "mail-platform:proxy:ReverseProxy";
+const REVERSE_PROXY_TYPE = "mail-platform:proxy:ReverseProxy";
 
 export interface ReverseProxyArgs {
   platform: PlatformConfig;

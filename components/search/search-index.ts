@@ -12,7 +12,7 @@ import { Endpoint, PlatformNetworks } from "../types";
 import { MANTICORE_ALIAS, MANTICORE_CONFIG_FILE, MANTICORE_DATA_DIR, MANTICORE_PORTS } from "./constants";
 import { renderSearchFiles, searchMemoryMb } from "./render";
 
-export const SEARCH_INDEX_TYPE = "mail-platform:search:SearchIndex";
+const SEARCH_INDEX_TYPE = "mail-platform:search:SearchIndex";
 
 export interface SearchIndexArgs {
   platform: PlatformConfig;

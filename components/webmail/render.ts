@@ -12,11 +12,11 @@ import { WEBMAIL_CA_FILE, WEBMAIL_CONFIG_FILE, WEBMAIL_PASSWORD_CONFIG_FILE } fr
 /** Upload modes: the files with database passwords and the des_key root-only (the entrypoint hands them to www-data). */
 export const WEBMAIL_FILE_MODES: Record<string, string> = { [WEBMAIL_CONFIG_FILE]: "0600", [WEBMAIL_PASSWORD_CONFIG_FILE]: "0600" };
 /** Roundcube's failed logins allowed per account and minute (its own default, stated explicitly). */
-export const LOGIN_RATE_LIMIT = 3;
+const LOGIN_RATE_LIMIT = 3;
 /** Shortest new password the password plugin accepts; PostfixAdmin's own rule is 12 characters. */
-export const PASSWORD_MINIMUM_LENGTH = 12;
+const PASSWORD_MINIMUM_LENGTH = 12;
 /** Roundcube plugins enabled, in load order. */
-export const WEBMAIL_PLUGINS = ["managesieve", "password", "markasjunk", "forward_client_ip"];
+const WEBMAIL_PLUGINS = ["managesieve", "password", "markasjunk", "forward_client_ip"];
 
 export interface WebmailRenderInput {
   platform: PlatformConfig;
@@ -36,7 +36,7 @@ export interface WebmailRenderInput {
   desKey: string;
 }
 
-export class WebmailRenderError extends Error {}
+class WebmailRenderError extends Error {}
 
 /** Roundcube's DSN, `mysql://user:pass@host:port/db`; user and password URL-encoded (rcube_db::parse_dsn decodes them). */
 export function mysqlDsn(sql: SqlEndpoint): string {
@@ -45,7 +45,7 @@ export function mysqlDsn(sql: SqlEndpoint): string {
 }
 
 /** A Roundcube host with STARTTLS: `tls://host:port`. */
-export function startTlsHost(e: Endpoint): string {
+function startTlsHost(e: Endpoint): string {
   return `tls://${e.host}:${e.port}`;
 }
 
@@ -54,7 +54,7 @@ export function startTlsHost(e: Endpoint): string {
  * (the certificate Dovecot and Postfix serve by default: components/pki/hostnames.ts puts it on
  * the first domain's certificate), against the stack's CA when there is one.
  */
-export function tlsOptions(platform: PlatformConfig, caCertPem: string): string {
+function tlsOptions(platform: PlatformConfig, caCertPem: string): string {
   const ssl = [
     `'verify_peer' => true`,
     `'verify_peer_name' => true`,
@@ -69,13 +69,16 @@ export function tlsOptions(platform: PlatformConfig, caCertPem: string): string 
  * The password plugin's UPDATE of PostfixAdmin's mailbox row (only active mailboxes; `modified`
  * like PostfixAdmin does). The plugin requires exactly one affected row for success.
  */
-export const PASSWORD_QUERY = "UPDATE mailbox SET password = %P, modified = NOW() WHERE username = %u AND active = 1";
+const PASSWORD_QUERY = "UPDATE mailbox SET password = %P, modified = NOW() WHERE username = %u AND active = 1";
 
 /** Roundcube's password_algorithm for a Dovecot scheme name PostfixAdmin stores. */
 export function passwordAlgorithm(scheme: string): string {
   const known: Record<string, string> = { "SHA512-CRYPT": "sha512-crypt", "SHA256-CRYPT": "sha256-crypt", "BLF-CRYPT": "blowfish-crypt" };
   const algorithm = known[scheme.toUpperCase()];
-  if (!algorithm) throw new WebmailRenderError(`mailbox password scheme ${scheme}: no Roundcube password_algorithm maps to it (known: ${Object.keys(known).join(", ")})`);
+  if (!algorithm)
+    throw new WebmailRenderError(
+      `mailbox password scheme ${scheme}: no Roundcube password_algorithm maps to it (known: ${Object.keys(known).join(", ")})`,
+    );
   return algorithm;
 }
 

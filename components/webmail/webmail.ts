@@ -14,7 +14,7 @@ import { Endpoint, PlatformNetworks, SqlEndpoint, WebApp } from "../types";
 import { WEBMAIL_ALIAS, WEBMAIL_PORTS } from "./constants";
 import { renderWebmailFiles, WEBMAIL_FILE_MODES } from "./render";
 
-export const WEBMAIL_TYPE = "mail-platform:webmail:Webmail";
+const WEBMAIL_TYPE = "mail-platform:webmail:Webmail";
 /**
  * Roundcube's Content-Security-Policy. Its elastic skin and plugins use inline scripts and
  * handlers and eval (rcmail's client), so those two cannot be dropped; everything else is

@@ -13,6 +13,7 @@ if [ "$#" -gt 0 ]; then
 fi
 /usr/local/bin/bayes-schema.pl
 # OPTIONS comes from the rendered /etc/default/spamd (listen address, allowed clients, children).
+# shellcheck source=/dev/null # a file of the Debian package, present only inside the image
 . /etc/default/spamd
 # shellcheck disable=SC2086 # OPTIONS is a list of words on purpose
 exec /usr/sbin/spamd $OPTIONS

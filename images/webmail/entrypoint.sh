@@ -19,6 +19,7 @@ php /usr/local/lib/roundcube/initdb.php
 
 # envvars reads unset variables, so not under `set -u`.
 set +u
+# shellcheck source=/dev/null # a file of the Debian package, present only inside the image
 . /etc/apache2/envvars
 set -u
 mkdir -p "$APACHE_RUN_DIR" "$APACHE_LOCK_DIR"

@@ -27,7 +27,12 @@ function inputOf(platform: PlatformConfig): ContentFilterRenderInput {
     reinjection: { host: "127.0.0.1", port: 10025 },
     clamd: { host: "127.0.0.1", port: 3310 },
     bayesSql: { host: "127.0.0.1", port: 3306, database: "spamassassin", user: "spamassassin", password: "Test1Bayes2Password3" },
-    dkimKeys: platform.domains.map((d) => ({ domain: d.name, selector: d.dkimSelector, privateKeyPem: makePrivateKey("rsa"), publicKeyBase64: "" })),
+    dkimKeys: platform.domains.map((d) => ({
+      domain: d.name,
+      selector: d.dkimSelector,
+      privateKeyPem: makePrivateKey("rsa"),
+      publicKeyBase64: "",
+    })),
   };
 }
 
@@ -180,7 +185,11 @@ describe("ContentFilter config read by the daemons", () => {
         const r = runWithFiles(images.amavis, renderAmavisFiles(input), ["/usr/sbin/amavisd", "showkeys"]);
         assert.equal(r.code, 0, `amavisd showkeys failed:\n${explain(r)}`);
         for (const d of input.platform.domains) {
-          assert.match(r.stdout, new RegExp(`${d.dkimSelector}\\._domainkey\\.${d.name.replace(/\./g, "\\.")}\\.`), `expected a DNS record for ${d.dkimSelector}._domainkey.${d.name}; seen:\n${explain(r)}`);
+          assert.match(
+            r.stdout,
+            new RegExp(`${d.dkimSelector}\\._domainkey\\.${d.name.replace(/\./g, "\\.")}\\.`),
+            `expected a DNS record for ${d.dkimSelector}._domainkey.${d.name}; seen:\n${explain(r)}`,
+          );
         }
       });
 
@@ -193,7 +202,11 @@ describe("ContentFilter config read by the daemons", () => {
           ["/probe/run.sh", rcpt],
           { entrypoint: "/bin/sh" },
         );
-        assert.doesNotMatch(r.stdout, /PRESERVING EVIDENCE/, `a failed message must not leave its work directory on the tmpfs:\n${explain(r)}`);
+        assert.doesNotMatch(
+          r.stdout,
+          /PRESERVING EVIDENCE/,
+          `a failed message must not leave its work directory on the tmpfs:\n${explain(r)}`,
+        );
         assert.match(r.stdout, /LISTENING/, `Amavis did not start with the rendered config:\n${explain(r)}`);
         // No clamd in this sandbox: the message must be refused temporarily (Postfix keeps it queued).
         const afterData = r.stdout.split("C: <message>")[1] ?? "";
@@ -208,11 +221,19 @@ describe("ContentFilter config read by the daemons", () => {
         const selector = input.platform.domains.find((d) => d.name === domain)?.dkimSelector;
         const r = runWithFiles(
           images.amavis,
-          { ...renderAmavisFiles(input), "/probe/smtp-probe.pl": SMTP_PROBE, "/probe/neighbours.pl": NEIGHBOURS, "/probe/run.sh": AMAVIS_FLOW },
+          {
+            ...renderAmavisFiles(input),
+            "/probe/smtp-probe.pl": SMTP_PROBE,
+            "/probe/neighbours.pl": NEIGHBOURS,
+            "/probe/run.sh": AMAVIS_FLOW,
+          },
           ["/probe/run.sh", local],
           { entrypoint: "/bin/sh" },
         );
-        const messages = r.stdout.split(/^=== \/tmp\/sink\/\d+\.eml$/m).slice(1).map((m) => m.split("--- amavis log ---")[0]);
+        const messages = r.stdout
+          .split(/^=== \/tmp\/sink\/\d+\.eml$/m)
+          .slice(1)
+          .map((m) => m.split("--- amavis log ---")[0]);
         assert.equal(messages.length, 2, `expected both messages handed to the re-injection port:\n${explain(r)}`);
         const inbound = messages.find((m) => /^Subject: probe via 10024/m.test(m)) ?? "";
         const outbound = messages.find((m) => /^Subject: probe via 10026/m.test(m)) ?? "";
@@ -222,7 +243,10 @@ describe("ContentFilter config read by the daemons", () => {
         assert.doesNotMatch(inbound, /^DKIM-Signature:/m, "inbound mail must not be signed");
         // The header is folded across lines; its tags may have whitespace around them.
         const signature = (/^DKIM-Signature:(.*(?:\r?\n[ \t].*)*)/m.exec(outbound)?.[1] ?? "").replace(/\s+/g, "");
-        assert.ok(signature.includes(`d=${domain};`) && signature.includes(`s=${selector};`), `outbound mail must be signed by ${selector}._domainkey.${domain}:\n${explain(r)}`);
+        assert.ok(
+          signature.includes(`d=${domain};`) && signature.includes(`s=${selector};`),
+          `outbound mail must be signed by ${selector}._domainkey.${domain}:\n${explain(r)}`,
+        );
       });
 
       it("SpamAssassin lints its site config and uses the compiled rules (amavis and spamd images)", () => {
@@ -234,21 +258,32 @@ describe("ContentFilter config read by the daemons", () => {
           const r = runWithFiles(image, files, ["/bin/sh", "-c", "spamassassin --lint -D rules,zoom 2>&1; echo LINT_EXIT=$?"]);
           const out = r.stdout + r.stderr;
           assert.match(out, /LINT_EXIT=0/, `spamassassin --lint rejected the rendered config in ${image}:\n${explain(r)}`);
-          assert.match(out, /zoom: able to use \d+\/\d+ 'body_0' compiled rules/, `expected the sa-compile'd body rules to load in ${image}:\n${explain(r).slice(-4000)}`);
+          assert.match(
+            out,
+            /zoom: able to use \d+\/\d+ 'body_0' compiled rules/,
+            `expected the sa-compile'd body rules to load in ${image}:\n${explain(r).slice(-4000)}`,
+          );
           const netOn = networkChecksEnabled(inputs[stack].platform);
           assert.match(files["/etc/spamassassin/local.cf"], new RegExp(`^dns_available ${netOn ? "yes" : "no"}$`, "m"));
         }
       });
 
       it("spamd starts with the rendered command line and answers spamc -K", () => {
-        const r = runWithFiles(images.spamd, { ...renderSpamdFiles(inputs[stack]), "/probe/run.sh": SPAMD_RUN }, ["/probe/run.sh"], { entrypoint: "/bin/sh" });
+        const r = runWithFiles(images.spamd, { ...renderSpamdFiles(inputs[stack]), "/probe/run.sh": SPAMD_RUN }, ["/probe/run.sh"], {
+          entrypoint: "/bin/sh",
+        });
         assert.match(r.stdout, /SPAMD ANSWERS/, `spamd did not start with the rendered options:\n${explain(r)}`);
       });
 
       it("clamd starts, keeps running while freshclam fails, and finds EICAR over a stream", () => {
         const r = runWithFiles(
           images.clamav,
-          { ...renderClamavFiles(inputs[stack]), "/probe/eicar.txt": EICAR, "/probe/clean.txt": "Nothing to see here.\n", "/probe/run.sh": CLAMAV_RUN },
+          {
+            ...renderClamavFiles(inputs[stack]),
+            "/probe/eicar.txt": EICAR,
+            "/probe/clean.txt": "Nothing to see here.\n",
+            "/probe/run.sh": CLAMAV_RUN,
+          },
           ["/probe/run.sh"],
           { entrypoint: "/bin/sh" },
         );

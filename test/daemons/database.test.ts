@@ -15,7 +15,16 @@ import { MARIADB_ALIAS } from "../../components/database/constants";
 import { DATABASE_USERS, DatabaseUser, passwordChangeGrant, renderMariadbFiles } from "../../components/database/render";
 import { POSTFIXADMIN_CONFIG_FILE } from "../../components/postfixadmin/constants";
 import { renderPostfixadminUiFiles, renderProvisioningFiles } from "../../components/postfixadmin/render";
-import { buildImage, copyInto, createInternalNetwork, docker, mustDocker, removeTestContainers, RunResult, runWithFiles } from "../support/docker";
+import {
+  buildImage,
+  copyInto,
+  createInternalNetwork,
+  docker,
+  mustDocker,
+  removeTestContainers,
+  RunResult,
+  runWithFiles,
+} from "../support/docker";
 import { createMariadb, rootQuery, startMariadb } from "../support/mariadb";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -74,7 +83,8 @@ describe("database daemons", () => {
       ["innodb-buffer-pool-size", String(256 * 1024 * 1024)],
       ["port", "3306"],
     ];
-    for (const [option, expected] of table) assert.equal(effective(option), expected, `${option}: expected ${expected}, seen ${effective(option)}`);
+    for (const [option, expected] of table)
+      assert.equal(effective(option), expected, `${option}: expected ${expected}, seen ${effective(option)}`);
   });
 
   const query = (sql: string): string[][] => rootQuery(MARIADB, "postfixadmin", sql);
@@ -98,8 +108,8 @@ describe("database daemons", () => {
     return runWithFiles(postfixadminImage, files, [], { name, network: NETWORK, fileMode: 0o600 });
   };
 
-  const mailboxRows = () => Object.fromEntries(query("SELECT username, password, active, maildir, quota FROM mailbox").map(([u, ...rest]) => [u, rest]));
-
+  const mailboxRows = () =>
+    Object.fromEntries(query("SELECT username, password, active, maildir, quota FROM mailbox").map(([u, ...rest]) => [u, rest]));
 
   /** postfixadmin-cli in a run of the image, with the deployment's config.local.php: what an administrator's UI form does. */
   const pfaCli = (args: string[]): void => {
@@ -122,14 +132,30 @@ describe("database daemons", () => {
   /** The administrator's own addresses, dave@ (a mailbox, with PostfixAdmin's own alias row) and sales@ (an alias): untouched by `run`. */
   const assertOutsideIntact = (run: Result, when: string) => {
     assert.deepEqual(
-      query("SELECT username, active FROM mailbox WHERE username = 'dave@example.test' UNION ALL SELECT address, active FROM alias WHERE address IN ('dave@example.test', 'sales@example.test') ORDER BY 1"),
-      [["dave@example.test", "1"], ["dave@example.test", "1"], ["sales@example.test", "1"]],
+      query(
+        "SELECT username, active FROM mailbox WHERE username = 'dave@example.test' UNION ALL SELECT address, active FROM alias WHERE address IN ('dave@example.test', 'sales@example.test') ORDER BY 1",
+      ),
+      [
+        ["dave@example.test", "1"],
+        ["dave@example.test", "1"],
+        ["sales@example.test", "1"],
+      ],
       `${when}: the mailbox and the alias made outside the stack config must stay, active`,
     );
-    for (const [kind, address] of [["mailbox", "dave@example.test"], ["alias", "sales@example.test"]]) {
-      assert.match(run.stdout, new RegExp(`^provision: ${kind} ${address.replace(/\./g, "\\.")}: not managed by the stack config, left alone$`, "m"), `${when}: expected the ${kind} listed as left alone:\n${run.stdout}`);
+    for (const [kind, address] of [
+      ["mailbox", "dave@example.test"],
+      ["alias", "sales@example.test"],
+    ]) {
+      assert.match(
+        run.stdout,
+        new RegExp(`^provision: ${kind} ${address.replace(/\./g, "\\.")}: not managed by the stack config, left alone$`, "m"),
+        `${when}: expected the ${kind} listed as left alone:\n${run.stdout}`,
+      );
     }
-    assert.ok(!/^provision: alias dave@example\.test/m.test(run.stdout), `${when}: the mailbox's own alias row is PostfixAdmin's, not listed:\n${run.stdout}`);
+    assert.ok(
+      !/^provision: alias dave@example\.test/m.test(run.stdout),
+      `${when}: the mailbox's own alias row is PostfixAdmin's, not listed:\n${run.stdout}`,
+    );
   };
 
   it("provisions the dev stack through PostfixAdmin, idempotently, without ever resetting a password", () => {
@@ -150,14 +176,20 @@ describe("database daemons", () => {
       assert.equal(maildir, `${domain}/${local}/`, `${m.address} maildir`);
       assert.equal(quota, String(m.quotaMb * 1024 * 1024), `${m.address} quota in bytes`);
       // The stored hash is of the initial password (crypt() in the server, the system's crypt(3)).
-      const [[matches]] = query(`SELECT ENCRYPT('${initialPasswords[m.address]}', password) = password FROM mailbox WHERE username = '${m.address}'`);
+      const [[matches]] = query(
+        `SELECT ENCRYPT('${initialPasswords[m.address]}', password) = password FROM mailbox WHERE username = '${m.address}'`,
+      );
       assert.equal(matches, "1", `${m.address}: the stored hash must verify the initial password`);
     }
     assert.deepEqual(query("SELECT address, goto, active FROM alias WHERE address = 'postmaster@example.test'"), [
       ["postmaster@example.test", "alice@example.test", "1"],
     ]);
     assert.match(first.stdout, /record of managed addresses \(mail_platform_managed\) created/, first.stdout);
-    assert.deepEqual(managed(), ["mailbox alice@example.test", "mailbox bob@example.test", "alias postmaster@example.test"], "the record holds what the config declares");
+    assert.deepEqual(
+      managed(),
+      ["mailbox alice@example.test", "mailbox bob@example.test", "alias postmaster@example.test"],
+      "the record holds what the config declares",
+    );
 
     // Round 2: same state, but "regenerated" initial passwords: nothing may change.
     const other = Object.fromEntries(Object.keys(initialPasswords).map((a) => [a, randomSecret()]));
@@ -165,10 +197,25 @@ describe("database daemons", () => {
     assert.equal(second.code, 0, `second provisioning run failed:\n${second.stdout}${second.stderr}`);
     assert.match(second.stdout, /0 change\(s\) made/, `a repeated run must change nothing:\n${second.stdout}`);
     const rows2 = mailboxRows();
-    for (const m of platform.mailboxes) assert.equal(rows2[m.address][0], rows1[m.address][0], `${m.address}: password hash changed on a later run`);
+    for (const m of platform.mailboxes)
+      assert.equal(rows2[m.address][0], rows1[m.address][0], `${m.address}: password hash changed on a later run`);
 
     // An administrator adds a mailbox and an alias in the UI (here: postfixadmin-cli, the same handlers).
-    pfaCli(["mailbox", "add", "dave@example.test", "--password", "Dave-password-1", "--password2", "Dave-password-1", "--name", "Dave", "--quota", "100", "--active", "1"]);
+    pfaCli([
+      "mailbox",
+      "add",
+      "dave@example.test",
+      "--password",
+      "Dave-password-1",
+      "--password2",
+      "Dave-password-1",
+      "--name",
+      "Dave",
+      "--quota",
+      "100",
+      "--active",
+      "1",
+    ]);
     pfaCli(["alias", "add", "sales@example.test", "--goto", "alice@example.test", "--active", "1"]);
     // The UI logs the administrator who made a row; the CLI logs "CLI (localhost)", which only
     // the provisioning run uses. Make the log say what the UI would have written.
@@ -187,11 +234,16 @@ describe("database daemons", () => {
     assert.equal(rows3["bob@example.test"][1], "0", "a removed mailbox is deactivated");
     assert.equal(rows3["bob@example.test"][0], rows1["bob@example.test"][0], "the removed mailbox keeps its password hash");
     assert.equal(rows3["alice@example.test"][1], "1");
-    assert.deepEqual(query("SELECT address, active FROM alias WHERE address IN ('postmaster@example.test', 'abuse@example.test', 'bob@example.test') ORDER BY address"), [
-      ["abuse@example.test", "1"],
-      ["bob@example.test", "0"],
-      ["postmaster@example.test", "0"],
-    ]);
+    assert.deepEqual(
+      query(
+        "SELECT address, active FROM alias WHERE address IN ('postmaster@example.test', 'abuse@example.test', 'bob@example.test') ORDER BY address",
+      ),
+      [
+        ["abuse@example.test", "1"],
+        ["bob@example.test", "0"],
+        ["postmaster@example.test", "0"],
+      ],
+    );
     assertOutsideIntact(third, "deactivating run");
     assert.deepEqual(managed(), ["mailbox alice@example.test", "alias abuse@example.test"], "what the run deactivated leaves the record");
 
@@ -212,17 +264,33 @@ describe("database daemons", () => {
     const withoutAbuse = (p: PlatformConfig): PlatformConfig => ({ ...withoutBob(p), aliases: [] });
     const fifth = provision(withoutAbuse);
     assert.equal(fifth.code, 0, `provisioning run on a database without the record failed:\n${fifth.stdout}${fifth.stderr}`);
-    assert.match(fifth.stdout, /record of managed addresses \(mail_platform_managed\) created: it adopts the 2 active addresses earlier provisioning runs created/, fifth.stdout);
-    assert.deepEqual(query("SELECT address, active FROM alias WHERE address = 'abuse@example.test'"), [["abuse@example.test", "0"]], "the alias dropped in the same deploy is deactivated");
+    assert.match(
+      fifth.stdout,
+      /record of managed addresses \(mail_platform_managed\) created: it adopts the 2 active addresses earlier provisioning runs created/,
+      fifth.stdout,
+    );
+    assert.deepEqual(
+      query("SELECT address, active FROM alias WHERE address = 'abuse@example.test'"),
+      [["abuse@example.test", "0"]],
+      "the alias dropped in the same deploy is deactivated",
+    );
     assert.deepEqual(managed(), ["mailbox alice@example.test"], "adopted: the configured addresses; the dropped one released again");
-    assert.deepEqual(rowStates(["bob@example.test", "postmaster@example.test"]), deactivated, "rows deactivated earlier are not re-touched");
+    assert.deepEqual(
+      rowStates(["bob@example.test", "postmaster@example.test"]),
+      deactivated,
+      "rows deactivated earlier are not re-touched",
+    );
     assertOutsideIntact(fifth, "adopting run");
 
     // Round 6: the dev config again (bob and postmaster back, abuse dropped): bob and postmaster
     // adopted and re-activated, bob's password untouched.
     const sixth = provision();
     assert.equal(sixth.code, 0, `sixth provisioning run failed:\n${sixth.stdout}${sixth.stderr}`);
-    assert.match(sixth.stdout, /^provision: mailbox bob@example\.test: already in the database, now managed by the stack config$/m, sixth.stdout);
+    assert.match(
+      sixth.stdout,
+      /^provision: mailbox bob@example\.test: already in the database, now managed by the stack config$/m,
+      sixth.stdout,
+    );
     assert.deepEqual(managed(), ["mailbox alice@example.test", "mailbox bob@example.test", "alias postmaster@example.test"]);
     const rows6 = mailboxRows();
     assert.equal(rows6["bob@example.test"][1], "1", "a mailbox configured again is active again");
@@ -249,8 +317,25 @@ describe("database daemons", () => {
 
   /** Runs SQL as `user` from another container on the network, the way Postfix and Dovecot connect. */
   const asUser = (user: string, password: string, database: string, sql: string): Result =>
-    docker(["run", "--rm", "--name", `${PREFIX}-client-${++runCount}`, "--network", NETWORK, "--entrypoint", "mariadb", postfixadminImage,
-      `--host=${MARIADB_ALIAS}`, `--user=${user}`, `--password=${password}`, "--batch", "--skip-column-names", database, "-e", sql]);
+    docker([
+      "run",
+      "--rm",
+      "--name",
+      `${PREFIX}-client-${++runCount}`,
+      "--network",
+      NETWORK,
+      "--entrypoint",
+      "mariadb",
+      postfixadminImage,
+      `--host=${MARIADB_ALIAS}`,
+      `--user=${user}`,
+      `--password=${password}`,
+      "--batch",
+      "--skip-column-names",
+      database,
+      "-e",
+      sql,
+    ]);
 
   it("gives Postfix and Dovecot read-only accounts and each account its own database", () => {
     for (const user of ["postfix", "dovecot"] as const) {
@@ -263,10 +348,23 @@ describe("database daemons", () => {
       const other = asUser(user, passwords[user], "spamassassin", "SELECT 1");
       assert.match(other.stderr, /Access denied/, `${user} must not reach the spamassassin database:\n${other.stderr}`);
     }
-    const bayes = asUser("spamassassin", passwords.spamassassin, "spamassassin", "CREATE TABLE IF NOT EXISTS probe (id INT); INSERT INTO probe VALUES (1); DELETE FROM probe");
+    const bayes = asUser(
+      "spamassassin",
+      passwords.spamassassin,
+      "spamassassin",
+      "CREATE TABLE IF NOT EXISTS probe (id INT); INSERT INTO probe VALUES (1); DELETE FROM probe",
+    );
     assert.equal(bayes.code, 0, `spamassassin must manage its own tables:\n${bayes.stderr}`);
-    assert.match(asUser("spamassassin", passwords.spamassassin, "spamassassin", "DROP TABLE probe").stderr, /DROP command denied/, "spamassassin may not drop tables");
-    assert.match(asUser("spamassassin", passwords.spamassassin, "postfixadmin", "SELECT 1").stderr, /Access denied/, "spamassassin must not reach the postfixadmin database");
+    assert.match(
+      asUser("spamassassin", passwords.spamassassin, "spamassassin", "DROP TABLE probe").stderr,
+      /DROP command denied/,
+      "spamassassin may not drop tables",
+    );
+    assert.match(
+      asUser("spamassassin", passwords.spamassassin, "postfixadmin", "SELECT 1").stderr,
+      /Access denied/,
+      "spamassassin must not reach the postfixadmin database",
+    );
     const wrong = asUser("postfix", "not-the-password", "postfixadmin", "SELECT 1");
     assert.match(wrong.stderr, /Access denied/);
   });
@@ -280,7 +378,11 @@ describe("database daemons", () => {
     assert.equal(change.code, 0, `${when}: the password-change account cannot update a password:\n${change.stderr}`);
     assert.match(change.stdout + change.stderr, /^$/, `${when}: unexpected output from the update`);
     assert.match(pc("SELECT password FROM mailbox").stderr, /SELECT command denied|denied/, `${when}: it may not read password hashes`);
-    assert.match(pc("UPDATE mailbox SET quota = 0 WHERE username = 'alice@example.test'").stderr, /denied/, `${when}: it may not change quotas`);
+    assert.match(
+      pc("UPDATE mailbox SET quota = 0 WHERE username = 'alice@example.test'").stderr,
+      /denied/,
+      `${when}: it may not change quotas`,
+    );
     assert.match(pc("SELECT * FROM alias").stderr, /denied/, `${when}: it may not read aliases`);
   };
 
@@ -291,10 +393,22 @@ describe("database daemons", () => {
   it("applies a rotated password to the existing datadir on restart", () => {
     const rotated = randomSecret();
     mustDocker(["stop", "--time", "30", MARIADB]);
-    copyInto(MARIADB, renderMariadbFiles({ internalSubnet: platform.internalSubnet, tuning: platform.tuning, rootPassword, passwords: { ...passwords, dovecot: rotated } }));
+    copyInto(
+      MARIADB,
+      renderMariadbFiles({
+        internalSubnet: platform.internalSubnet,
+        tuning: platform.tuning,
+        rootPassword,
+        passwords: { ...passwords, dovecot: rotated },
+      }),
+    );
     startMariadb(MARIADB);
     assert.equal(asUser("dovecot", rotated, "postfixadmin", "SELECT 1").code, 0, "the rotated password must work");
-    assert.match(asUser("dovecot", passwords.dovecot, "postfixadmin", "SELECT 1").stderr, /Access denied/, "the old password must stop working");
+    assert.match(
+      asUser("dovecot", passwords.dovecot, "postfixadmin", "SELECT 1").stderr,
+      /Access denied/,
+      "the old password must stop working",
+    );
     assert.deepEqual(Object.keys(mailboxRows()).sort(), ["alice@example.test", "dave@example.test"], "the data survived the restart");
     // provision.sql revokes every right on start and grants this one again once the table exists.
     assertPasswordChangeRights("after a restart");

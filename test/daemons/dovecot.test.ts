@@ -32,7 +32,10 @@ function stackInput(stackFile: string, sqlHost: string): DovecotRenderInput {
 /** Probes run inside the container against its own loopback, once Dovecot is up. */
 function liveProbe(sniNames: string[]): string {
   const sni = sniNames
-    .map((n) => `echo "SNI ${n} $(echo | timeout 5 openssl s_client -connect 127.0.0.1:993 -servername ${n} 2>/dev/null | openssl x509 -noout -subject -nameopt multiline | sed -n 's/ *commonName *= *//p')"`)
+    .map(
+      (n) =>
+        `echo "SNI ${n} $(echo | timeout 5 openssl s_client -connect 127.0.0.1:993 -servername ${n} 2>/dev/null | openssl x509 -noout -subject -nameopt multiline | sed -n 's/ *commonName *= *//p')"`,
+    )
     .join("\n");
   return `
 set -u
@@ -127,14 +130,22 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
         ["mail driver", /^mail_driver = maildir$/m],
         ["mail path below the home", /^mail_path = ~\/Maildir$/m],
         ["hostname", new RegExp(`^hostname = ${input.platform.hostname.replace(/\./g, "\\.")}$`, "m")],
-        ["SQL password parsed as one quoted value", /^  password = "p#a\\"s%%\{x\} w\$rd\\\\!"$/m],
+        ["SQL password parsed as one quoted value", /^ {2}password = "p#a\\"s%%\{x\} w\$rd\\\\!"$/m],
         ["LMTP process limit", new RegExp(`service lmtp \\{\\n  client_limit = 1\\n  process_limit = ${lmtp}\\n`)],
         ["SASL listener", new RegExp(`inet_listener auth-postfix \\{\\n    port = ${DOVECOT_PORTS.sasl}\\n    type = auth\\n`)],
-        ["learn-spam script on Junk", /^mailbox Junk \{\n  sieve_script learn-spam \{/m],
-        ["learn-ham script from Junk", /^imapsieve_from Junk \{\n  sieve_script learn-ham \{/m],
-        ["Junk as special-use", /mailbox Junk \{\n    auto = subscribe\n    special_use = "\\\\Junk"/],
-        ["quota plugin", /^mail_plugins \{\n  quota = yes\n\}/m],
-        ...input.certificates.flatMap((c) => c.hostnames.map((h): [string, RegExp] => [`SNI ${h}`, new RegExp(`^local_name ${h.replace(/\./g, "\\.")} \\{\\n  ssl_server \\{\\n    cert_file = /etc/dovecot/tls/${c.domain.replace(/\./g, "\\.")}\\.crt`, "m")])),
+        ["learn-spam script on Junk", /^mailbox Junk \{\n {2}sieve_script learn-spam \{/m],
+        ["learn-ham script from Junk", /^imapsieve_from Junk \{\n {2}sieve_script learn-ham \{/m],
+        ["Junk as special-use", /mailbox Junk \{\n {4}auto = subscribe\n {4}special_use = "\\\\Junk"/],
+        ["quota plugin", /^mail_plugins \{\n {2}quota = yes\n\}/m],
+        ...input.certificates.flatMap((c) =>
+          c.hostnames.map((h): [string, RegExp] => [
+            `SNI ${h}`,
+            new RegExp(
+              `^local_name ${h.replace(/\./g, "\\.")} \\{\\n  ssl_server \\{\\n    cert_file = /etc/dovecot/tls/${c.domain.replace(/\./g, "\\.")}\\.crt`,
+              "m",
+            ),
+          ]),
+        ),
       ];
       for (const [what, re] of expected) assert.match(r.stdout, re, `${what}: expected ${re} in doveconf -n output:\n${r.stdout}`);
     });
@@ -156,11 +167,17 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
     });
 
     it("the entrypoint compiles the sieve scripts and passes its own check", () => {
-      const r = runWithFiles(image, files, ["bash", "-c", "ls /etc/dovecot/sieve; stat -c '%a %U %n' /etc/dovecot/private /etc/dovecot/private/* /var/vmail"]);
+      const r = runWithFiles(image, files, [
+        "bash",
+        "-c",
+        "ls /etc/dovecot/sieve; stat -c '%a %U %n' /etc/dovecot/private /etc/dovecot/private/* /var/vmail",
+      ]);
       assert.equal(r.code, 0, explain(r));
-      for (const s of ["learn-spam.svbin", "learn-ham.svbin", "spam-to-junk.svbin"]) assert.match(r.stdout, new RegExp(s), `expected ${s} compiled:\n${r.stdout}`);
+      for (const s of ["learn-spam.svbin", "learn-ham.svbin", "spam-to-junk.svbin"])
+        assert.match(r.stdout, new RegExp(s), `expected ${s} compiled:\n${r.stdout}`);
       assert.match(r.stdout, /^700 root \/etc\/dovecot\/private$/m, r.stdout);
-      for (const line of r.stdout.split("\n").filter((l) => l.includes("/etc/dovecot/private/"))) assert.match(line, /^600 root /, `private file not 0600: ${line}`);
+      for (const line of r.stdout.split("\n").filter((l) => l.includes("/etc/dovecot/private/")))
+        assert.match(line, /^600 root /, `private file not 0600: ${line}`);
       assert.match(r.stdout, /^770 vmail \/var\/vmail$/m, r.stdout);
     });
 
@@ -182,30 +199,55 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
       assert.match(out, /^TLS1\.2 1$/m, `TLS 1.2 must work:\n${why}`);
       assert.match(out, /^SASL VERSION 1 \d+\|MECH PLAIN plaintext\|MECH LOGIN plaintext/m, why);
       const defaultCn = live.certificates[0].hostnames[0];
-      assert.match(out, new RegExp(`^DEFAULT-CERT ${defaultCn.replace(/\./g, "\\.")}$`, "m"), `no-SNI clients get the first domain's certificate:\n${why}`);
+      assert.match(
+        out,
+        new RegExp(`^DEFAULT-CERT ${defaultCn.replace(/\./g, "\\.")}$`, "m"),
+        `no-SNI clients get the first domain's certificate:\n${why}`,
+      );
       for (const c of live.certificates) {
         for (const h of c.hostnames) {
-          assert.match(out, new RegExp(`^SNI ${h.replace(/\./g, "\\.")} ${c.hostnames[0].replace(/\./g, "\\.")}$`, "m"), `SNI ${h}: expected the certificate of ${c.domain} (CN ${c.hostnames[0]}):\n${why}`);
+          assert.match(
+            out,
+            new RegExp(`^SNI ${h.replace(/\./g, "\\.")} ${c.hostnames[0].replace(/\./g, "\\.")}$`, "m"),
+            `SNI ${h}: expected the certificate of ${c.domain} (CN ${c.hostnames[0]}):\n${why}`,
+          );
         }
       }
     });
     // One stack is enough here: the learning setup does not vary between stacks.
-    if (stackFile === "Pulumi.dev.yaml") it("delivers tagged spam into Junk and learns spam/ham from moves into and out of Junk (not into Trash)", () => {
-      const live = { ...stackInput(stackFile, "127.0.0.1"), spamd: { host: "127.0.0.1", port: 783 } };
-      const files: RenderedFiles = { ...renderDovecotFiles(live), "/etc/dovecot/conf.d/10-auth.conf": STATIC_AUTH };
-      delete files["/etc/dovecot/private/sql.conf.ext"];
-      const r = runWithFiles(image, files, ["bash", "-c", LEARNING_SESSION]);
-      const out = r.stdout;
-      const why = explain(r);
-      assert.match(out, /^LMTP 250 2\.0\.0 <alice@example\.test> .*Saved/m, `LMTP delivery:\n${why}`);
-      for (const [folder, use] of [["Drafts", "Drafts"], ["Sent", "Sent"], ["Junk", "Junk"], ["Trash", "Trash"]]) {
-        assert.match(out, new RegExp(`^IMAP \\* LIST \\([^)]*\\\\Subscribed[^)]*\\\\${use}[^)]*\\) "/" ${folder}$|^IMAP \\* LIST \\([^)]*\\\\${use}[^)]*\\\\Subscribed[^)]*\\) "/" ${folder}$`, "m"), `${folder} must exist, be subscribed and flagged \\${use}:\n${why}`);
-      }
-      assert.match(out, /^IMAP \* STATUS Junk \(MESSAGES 1\)$/m, `the X-Spam-Flag: YES message must be in Junk:\n${why}`);
-      for (const tag of ["f", "h", "i"]) assert.match(out, new RegExp(`^IMAP ${tag} OK`, "m"), why);
-      if (process.env.DOVECOT_TEST_VERBOSE) console.log(why);
-      const learned = out.split("\n").filter((l) => l.startsWith("LEARNED "));
-      assert.deepEqual(learned, ["LEARNED TELL SPAMC/1.5 spam", "LEARNED TELL SPAMC/1.5 ham"], `expected spam (INBOX->Junk), ham (Junk->INBOX), nothing for Junk->Trash:\n${why}`);
-    });
+    if (stackFile === "Pulumi.dev.yaml")
+      it("delivers tagged spam into Junk and learns spam/ham from moves into and out of Junk (not into Trash)", () => {
+        const live = { ...stackInput(stackFile, "127.0.0.1"), spamd: { host: "127.0.0.1", port: 783 } };
+        const files: RenderedFiles = { ...renderDovecotFiles(live), "/etc/dovecot/conf.d/10-auth.conf": STATIC_AUTH };
+        delete files["/etc/dovecot/private/sql.conf.ext"];
+        const r = runWithFiles(image, files, ["bash", "-c", LEARNING_SESSION]);
+        const out = r.stdout;
+        const why = explain(r);
+        assert.match(out, /^LMTP 250 2\.0\.0 <alice@example\.test> .*Saved/m, `LMTP delivery:\n${why}`);
+        for (const [folder, use] of [
+          ["Drafts", "Drafts"],
+          ["Sent", "Sent"],
+          ["Junk", "Junk"],
+          ["Trash", "Trash"],
+        ]) {
+          assert.match(
+            out,
+            new RegExp(
+              `^IMAP \\* LIST \\([^)]*\\\\Subscribed[^)]*\\\\${use}[^)]*\\) "/" ${folder}$|^IMAP \\* LIST \\([^)]*\\\\${use}[^)]*\\\\Subscribed[^)]*\\) "/" ${folder}$`,
+              "m",
+            ),
+            `${folder} must exist, be subscribed and flagged \\${use}:\n${why}`,
+          );
+        }
+        assert.match(out, /^IMAP \* STATUS Junk \(MESSAGES 1\)$/m, `the X-Spam-Flag: YES message must be in Junk:\n${why}`);
+        for (const tag of ["f", "h", "i"]) assert.match(out, new RegExp(`^IMAP ${tag} OK`, "m"), why);
+        if (process.env.DOVECOT_TEST_VERBOSE) console.log(why);
+        const learned = out.split("\n").filter((l) => l.startsWith("LEARNED "));
+        assert.deepEqual(
+          learned,
+          ["LEARNED TELL SPAMC/1.5 spam", "LEARNED TELL SPAMC/1.5 ham"],
+          `expected spam (INBOX->Junk), ham (Junk->INBOX), nothing for Junk->Trash:\n${why}`,
+        );
+      });
   });
 }

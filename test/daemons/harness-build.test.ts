@@ -84,7 +84,9 @@ describe("harness image builds (BuildKit through the engine API)", () => {
   it("fails with what the failing step printed", async () => {
     // The marker is computed by the shell, so only the command's output can contain it (the step's
     // name holds the unexpanded text).
-    const dir = make({ Dockerfile: `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nRUN echo "marker-$((6 * 7))" && echo "to stderr" >&2 && exit 3\n` });
+    const dir = make({
+      Dockerfile: `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nRUN echo "marker-$((6 * 7))" && echo "to stderr" >&2 && exit 3\n`,
+    });
     await assert.rejects(buildImage(engine, { context: dir, tag: `${TAG}:broken`, buildArgs: { BASE_IMAGE } }), (e: Error) => {
       assert.match(e.message, new RegExp(`building ${TAG}:broken from .* failed: .*exit code: 3`));
       assert.match(e.message, /^#\d+ marker-42$/m);

@@ -123,7 +123,10 @@ before(async () => {
   image = await buildImage("postfix");
 });
 
-for (const [stackFile, algorithm] of [["Pulumi.dev.yaml", "ec"], ["Pulumi.prod.yaml", "rsa"]] as const) {
+for (const [stackFile, algorithm] of [
+  ["Pulumi.dev.yaml", "ec"],
+  ["Pulumi.prod.yaml", "rsa"],
+] as const) {
   describe(`Postfix accepts the rendered config of ${stackFile}`, () => {
     let input: PostfixRenderInput;
     let out: Record<string, { rc: number; text: string }> = {};
@@ -195,7 +198,8 @@ for (const [stackFile, algorithm] of [["Pulumi.dev.yaml", "ec"], ["Pulumi.prod.y
 
     it("runs every listener unchrooted with the per-port policies (postconf -M / -P)", () => {
       const services = section("postconf-M").text;
-      for (const port of ["25", "465", "587", "10025"]) assert.match(services, new RegExp(`^${port}\\s+inet\\s+n\\s+-\\s+n\\s`, "m"), `listener ${port}:\n${services}`);
+      for (const port of ["25", "465", "587", "10025"])
+        assert.match(services, new RegExp(`^${port}\\s+inet\\s+n\\s+-\\s+n\\s`, "m"), `listener ${port}:\n${services}`);
       assert.doesNotMatch(services, /^\S+\s+\S+\s+\S+\s+\S+\s+y\s/m, "no service may run chrooted");
       assert.match(services, new RegExp(`^amavisfeed\\s+unix\\s+-\\s+-\\s+n\\s+-\\s+${input.platform.tuning.amavisChildren}\\s+smtp`, "m"));
       const p = section("postconf-P").text;
@@ -211,13 +215,19 @@ for (const [stackFile, algorithm] of [["Pulumi.dev.yaml", "ec"], ["Pulumi.prod.y
         "10025/inet/mynetworks = !172.30.0.1,172.30.0.0/24",
         "amavisfeed/unix/smtp_send_xforward_command = yes",
       ]) {
-        assert.ok(p.split("\n").some((l) => l.trim() === line), `expected "${line}" in postconf -P:\n${p}`);
+        assert.ok(
+          p.split("\n").some((l) => l.trim() === line),
+          `expected "${line}" in postconf -P:\n${p}`,
+        );
       }
     });
 
     it("leaves SQL credentials readable by root and postfix only, keys by root only", () => {
       const lines = section("modes").text.trim().split("\n");
-      assert.ok(lines.some((l) => l === "640 root:postfix /etc/postfix/sql/virtual-domains.cf"), lines.join("\n"));
+      assert.ok(
+        lines.some((l) => l === "640 root:postfix /etc/postfix/sql/virtual-domains.cf"),
+        lines.join("\n"),
+      );
       for (const l of lines.filter((x) => x.endsWith(".pem") || x.endsWith(".lmdb"))) assert.match(l, /^600 root:root /);
     });
 
@@ -228,11 +238,19 @@ for (const [stackFile, algorithm] of [["Pulumi.dev.yaml", "ec"], ["Pulumi.prod.y
         for (const h of c.hostnames) {
           const s = section(`sni ${h}`);
           assert.equal(s.rc, 0, s.text);
-          assert.match(s.text, new RegExp(`DNS:${c.hostnames[0].replace(/\./g, "\\.")}\\b`), `SNI ${h} should get ${c.domain}'s certificate:\n${s.text}`);
+          assert.match(
+            s.text,
+            new RegExp(`DNS:${c.hostnames[0].replace(/\./g, "\\.")}\\b`),
+            `SNI ${h} should get ${c.domain}'s certificate:\n${s.text}`,
+          );
         }
       }
       const first = input.certificates.find((c) => c.hostnames.includes(input.platform.hostname))!;
-      assert.match(section("nosni").text, new RegExp(`DNS:${input.platform.hostname.replace(/\./g, "\\.")}`), "a client without SNI gets the primary hostname's certificate");
+      assert.match(
+        section("nosni").text,
+        new RegExp(`DNS:${input.platform.hostname.replace(/\./g, "\\.")}`),
+        "a client without SNI gets the primary hostname's certificate",
+      );
       assert.ok(first);
     });
 

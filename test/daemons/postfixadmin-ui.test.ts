@@ -13,9 +13,22 @@ import { accountHost, DATABASE_USERS, DatabaseUser, passwordChangeGrant, renderM
 import { DESIRED_STATE_PATH, POSTFIXADMIN_ALIAS, SERVE_UI_ENTRYPOINT } from "../../components/postfixadmin/constants";
 import { renderPostfixadminUiFiles, renderProvisioningFiles } from "../../components/postfixadmin/render";
 import { SqlEndpoint } from "../../components/types";
-import { buildImage, containerLog, copyInto, createInternalNetwork, docker, dockerExec, inspect, mustDocker, removeTestContainers, RunResult, runWithFiles } from "../support/docker";
+import {
+  buildImage,
+  containerLog,
+  copyInto,
+  createInternalNetwork,
+  docker,
+  dockerExec,
+  inspect,
+  mustDocker,
+  removeTestContainers,
+  RunResult,
+  runWithFiles,
+} from "../support/docker";
 import { createMariadb, rootQuery, startMariadb } from "../support/mariadb";
 import { stackPlatform } from "../support/platforms";
+import type { PropertyMap } from "../../tools/mock-run/property-map";
 
 const PREFIX = `mp-test-pfa-ui-${process.pid}`;
 const NETWORK = `${PREFIX}-net`;
@@ -78,7 +91,10 @@ function login(username: string, password: string): { response: HttpResponse; co
   const page = http("/login.php");
   assert.equal(page.status, 200, `GET /login.php: expected 200, seen ${page.status}\n${page.body.slice(0, 2000)}`);
   const cookie = sessionCookie(page).pair;
-  const response = http("/login.php", { cookie, form: { fUsername: username, fPassword: password, token: formToken(page.body), lang: "en" } });
+  const response = http("/login.php", {
+    cookie,
+    form: { fUsername: username, fPassword: password, token: formToken(page.body), lang: "en" },
+  });
   return { response, cookie: response.headers["set-cookie"] ? sessionCookie(response).pair : cookie };
 }
 
@@ -95,9 +111,15 @@ describe("PostfixAdmin web UI", () => {
   const query = (q: string): string[][] => rootQuery(MARIADB, "postfixadmin", q);
 
   /** One provisioning run (the image's default entrypoint); `edit` changes the desired state's JSON. */
-  const provision = (admins: Record<string, string>, grants: string[], edit: (state: any) => any = (s) => s): Result => {
+  const provision = (admins: Record<string, string>, grants: string[], edit: (state: PropertyMap) => PropertyMap = (s) => s): Result => {
     const name = `${PREFIX}-provision-${++runCount}`;
-    const files = renderProvisioningFiles({ mail: platform, access: { sql, setupPasswordHash: SETUP_HASH }, mailboxPasswords, adminPasswords: admins, grants });
+    const files = renderProvisioningFiles({
+      mail: platform,
+      access: { sql, setupPasswordHash: SETUP_HASH },
+      mailboxPasswords,
+      adminPasswords: admins,
+      grants,
+    });
     files[DESIRED_STATE_PATH] = JSON.stringify(edit(JSON.parse(files[DESIRED_STATE_PATH])));
     return runWithFiles(postfixadminImage, files, [], { name, network: NETWORK, fileMode: 0o600 });
   };
@@ -115,15 +137,37 @@ describe("PostfixAdmin web UI", () => {
     // and the trusted proxies are derived from it.
     platform = { ...stackPlatform("Pulumi.dev.yaml"), internalSubnet: subnet };
     for (const m of platform.mailboxes) mailboxPasswords[m.address] = randomSecret();
-    sql = { host: MARIADB_ALIAS, port: 3306, database: "postfixadmin", user: DATABASE_USERS.postfixadmin, password: passwords.postfixadmin };
+    sql = {
+      host: MARIADB_ALIAS,
+      port: 3306,
+      database: "postfixadmin",
+      user: DATABASE_USERS.postfixadmin,
+      password: passwords.postfixadmin,
+    };
 
-    createMariadb(MARIADB, NETWORK, mariadbImage, renderMariadbFiles({ internalSubnet: subnet, tuning: platform.tuning, rootPassword: randomSecret(), passwords }));
+    createMariadb(
+      MARIADB,
+      NETWORK,
+      mariadbImage,
+      renderMariadbFiles({ internalSubnet: subnet, tuning: platform.tuning, rootPassword: randomSecret(), passwords }),
+    );
     startMariadb(MARIADB);
 
     firstRun = provision({ [ADMIN]: adminPassword }, [passwordChangeGrant(subnet)]);
 
     // The UI the way the component runs it: the image's UI entrypoint, the provisioning run's config.local.php.
-    mustDocker(["create", "--name", UI, "--network", NETWORK, "--network-alias", POSTFIXADMIN_ALIAS, "--entrypoint", SERVE_UI_ENTRYPOINT, postfixadminImage]);
+    mustDocker([
+      "create",
+      "--name",
+      UI,
+      "--network",
+      NETWORK,
+      "--network-alias",
+      POSTFIXADMIN_ALIAS,
+      "--entrypoint",
+      SERVE_UI_ENTRYPOINT,
+      postfixadminImage,
+    ]);
     copyInto(UI, renderPostfixadminUiFiles({ platform, access: { sql, setupPasswordHash: SETUP_HASH } }));
     mustDocker(["start", UI]);
     mustDocker(["run", "-d", "--name", CLIENT, "--network", NETWORK, "--entrypoint", "sleep", postfixadminImage, "infinity"]);
@@ -145,19 +189,38 @@ describe("PostfixAdmin web UI", () => {
   it("provisioning creates the admin as an active super-administrator and grants the password-change account its columns", () => {
     assert.equal(firstRun.code, 0, `first provisioning run failed:\n${firstRun.stdout}${firstRun.stderr}`);
     assert.match(firstRun.stdout, /provision: 1 grant\(s\) applied/, `expected the grant to be applied:\n${firstRun.stdout}`);
-    assert.match(firstRun.stdout, new RegExp(`admin ${ADMIN}: created as super-administrator`), `expected the admin to be created:\n${firstRun.stdout}`);
+    assert.match(
+      firstRun.stdout,
+      new RegExp(`admin ${ADMIN}: created as super-administrator`),
+      `expected the admin to be created:\n${firstRun.stdout}`,
+    );
     assert.deepEqual(query(`SELECT username, superadmin, active FROM admin`), [[ADMIN, "1", "1"]]);
-    assert.deepEqual(query(`SELECT username, domain, active FROM domain_admins`), [[ADMIN, "ALL", "1"]], "super-administrator = a domain_admins row for ALL");
+    assert.deepEqual(
+      query(`SELECT username, domain, active FROM domain_admins`),
+      [[ADMIN, "ALL", "1"]],
+      "super-administrator = a domain_admins row for ALL",
+    );
     const [[matches]] = query(`SELECT ENCRYPT('${adminPassword}', password) = password FROM admin WHERE username = '${ADMIN}'`);
     assert.equal(matches, "1", "the stored hash must verify the initial password");
-    const grants = query(`SHOW GRANTS FOR '${DATABASE_USERS.passwordChange}'@'${accountHost(platform.internalSubnet)}'`).flat().join("\n");
-    assert.match(grants, /GRANT SELECT \(`username`, `active`\), UPDATE \(`modified`, `password`\) ON `postfixadmin`\.`mailbox`/, `expected the column grant; seen:\n${grants}`);
+    const grants = query(`SHOW GRANTS FOR '${DATABASE_USERS.passwordChange}'@'${accountHost(platform.internalSubnet)}'`)
+      .flat()
+      .join("\n");
+    assert.match(
+      grants,
+      /GRANT SELECT \(`username`, `active`\), UPDATE \(`modified`, `password`\) ON `postfixadmin`\.`mailbox`/,
+      `expected the column grant; seen:\n${grants}`,
+    );
   });
 
   it("runs Apache as PID 1 with config.local.php readable by www-data only, Smarty's cache and the sessions www-data's", () => {
     const sessions = "/var/lib/postfixadmin/sessions";
-    const seen = mustDocker(["exec", UI, "sh", "-c",
-      `cat /proc/1/comm; stat -c '%U:%G %a' /etc/postfixadmin/config.local.php; stat -c '%U %a' /var/cache/postfixadmin/templates_c; ls /var/cache/postfixadmin/templates_c | wc -l; stat -c '%U %a' ${sessions}; ls ${sessions} | wc -l`]);
+    const seen = mustDocker([
+      "exec",
+      UI,
+      "sh",
+      "-c",
+      `cat /proc/1/comm; stat -c '%U:%G %a' /etc/postfixadmin/config.local.php; stat -c '%U %a' /var/cache/postfixadmin/templates_c; ls /var/cache/postfixadmin/templates_c | wc -l; stat -c '%U %a' ${sessions}; ls ${sessions} | wc -l`,
+    ]);
     const [pid1, config, cache, compiled, sessionDir, sessionFiles] = seen.split("\n");
     assert.equal(pid1, "apache2", "PID 1");
     assert.equal(config, "root:www-data 640", "config.local.php owner and mode");
@@ -167,9 +230,25 @@ describe("PostfixAdmin web UI", () => {
     assert.ok(Number(sessionFiles) > 0, "the healthcheck's session is stored there");
     // PHP's own clean-up (as www-data, the way Apache's children run it) may remove expired sessions there.
     mustDocker(["exec", UI, "sh", "-c", `touch -d '2 hours ago' ${sessions}/sess_expired && chown www-data ${sessions}/sess_expired`]);
-    const gc = docker(["exec", "-u", "www-data", UI, "php", "-d", `session.save_path=${sessions}`, "-d", "session.gc_maxlifetime=3600", "-r", "session_start(); echo session_gc();"]);
+    const gc = docker([
+      "exec",
+      "-u",
+      "www-data",
+      UI,
+      "php",
+      "-d",
+      `session.save_path=${sessions}`,
+      "-d",
+      "session.gc_maxlifetime=3600",
+      "-r",
+      "session_start(); echo session_gc();",
+    ]);
     assert.equal(gc.code, 0, `session_gc failed:\n${gc.stdout}${gc.stderr}`);
-    assert.equal(docker(["exec", UI, "test", "-e", `${sessions}/sess_expired`]).code, 1, `the expired session must be collected; php said: ${gc.stdout}${gc.stderr}`);
+    assert.equal(
+      docker(["exec", UI, "test", "-e", `${sessions}/sess_expired`]).code,
+      1,
+      `the expired session must be collected; php said: ${gc.stdout}${gc.stderr}`,
+    );
   });
 
   let session = "";
@@ -178,17 +257,25 @@ describe("PostfixAdmin web UI", () => {
     assert.equal(response.status, 302, `POST /login.php: expected 302, seen ${response.status}\n${response.body.slice(0, 3000)}`);
     assert.deepEqual(response.headers["location"], ["main.php"]);
     const attributes = sessionCookie(response).attributes.toLowerCase();
-    for (const flag of ["secure", "httponly", "samesite=strict"]) assert.ok(attributes.split(/;\s*/).includes(flag), `session cookie lacks ${flag}: ${attributes}`);
+    for (const flag of ["secure", "httponly", "samesite=strict"])
+      assert.ok(attributes.split(/;\s*/).includes(flag), `session cookie lacks ${flag}: ${attributes}`);
     session = cookie;
 
     const main = http("/main.php", { cookie: session });
     assert.equal(main.status, 200, `GET /main.php: ${main.status}`);
-    assert.match(main.body, new RegExp(`Logged in as ${ADMIN.replace(".", "\\.")}`), `expected "Logged in as ${ADMIN}" on main.php:\n${main.body.slice(-3000)}`);
+    assert.match(
+      main.body,
+      new RegExp(`Logged in as ${ADMIN.replace(".", "\\.")}`),
+      `expected "Logged in as ${ADMIN}" on main.php:\n${main.body.slice(-3000)}`,
+    );
     assert.ok(main.body.includes('href="list.php?table=admin"'), "a super-administrator's menu has the admin list");
 
     const domains = http("/list.php?table=domain", { cookie: session });
     assert.equal(domains.status, 200);
-    assert.ok(domains.body.includes("<a href='list-virtual.php?domain=example.test'>example.test</a>"), `expected example.test in the domain list:\n${domains.body.slice(0, 6000)}`);
+    assert.ok(
+      domains.body.includes("<a href='list-virtual.php?domain=example.test'>example.test</a>"),
+      `expected example.test in the domain list:\n${domains.body.slice(0, 6000)}`,
+    );
   });
 
   it("creates a mailbox through the UI's form (edit.php?table=mailbox), without offering or sending a welcome mail", () => {
@@ -236,10 +323,19 @@ describe("PostfixAdmin web UI", () => {
     assert.equal(form.status, 200);
     const created = http("/edit.php?table=alias", {
       cookie: session,
-      form: { table: "alias", token: formToken(form.body), "value[localpart]": "sales", "value[domain]": "example.test", "value[goto]": "carol@example.test", "value[active]": "1" },
+      form: {
+        table: "alias",
+        token: formToken(form.body),
+        "value[localpart]": "sales",
+        "value[domain]": "example.test",
+        "value[goto]": "carol@example.test",
+        "value[active]": "1",
+      },
     });
     assert.equal(created.status, 302, `POST edit.php?table=alias: expected 302, seen ${created.status}\n${created.body.slice(0, 4000)}`);
-    assert.deepEqual(query("SELECT address, goto, active FROM alias WHERE address = 'sales@example.test'"), [["sales@example.test", "carol@example.test", "1"]]);
+    assert.deepEqual(query("SELECT address, goto, active FROM alias WHERE address = 'sales@example.test'"), [
+      ["sales@example.test", "carol@example.test", "1"],
+    ]);
   });
 
   it("offers no password reset by mail and no footer link to change-this-to-your.domain.tld", () => {
@@ -266,12 +362,22 @@ describe("PostfixAdmin web UI", () => {
     assert.equal(response.status, 200, "a failed login shows the form again");
     assert.ok(response.body.includes("Your email address or password is not correct."), "expected the failure message");
     const logs = docker(["logs", UI]);
-    assert.match(logs.stderr, new RegExp(`admin login failed \\(username: ${ADMIN.replace(".", "\\.")}, ip_address: ${BROWSER.replace(/\./g, "\\.")}\\)`), `expected the failure in the error log:\n${logs.stderr.slice(-3000)}`);
+    assert.match(
+      logs.stderr,
+      new RegExp(`admin login failed \\(username: ${ADMIN.replace(".", "\\.")}, ip_address: ${BROWSER.replace(/\./g, "\\.")}\\)`),
+      `expected the failure in the error log:\n${logs.stderr.slice(-3000)}`,
+    );
   });
 
   it("believes X-Forwarded-For only from the internal subnet, and X-Forwarded-Proto https as HTTPS", () => {
     // A probe page in this test's container only: what PHP sees of the client and the scheme.
-    mustDocker(["exec", UI, "sh", "-c", `echo '<?php echo ($_SERVER["HTTPS"] ?? "off"), " ", $_SERVER["REMOTE_ADDR"];' > /usr/share/postfixadmin/public/probe.php`]);
+    mustDocker([
+      "exec",
+      UI,
+      "sh",
+      "-c",
+      `echo '<?php echo ($_SERVER["HTTPS"] ?? "off"), " ", $_SERVER["REMOTE_ADDR"];' > /usr/share/postfixadmin/public/probe.php`,
+    ]);
     const clientIp = mustDocker(["inspect", "-f", `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`, CLIENT]);
     const cases: [string, string[], string][] = [
       ["through the proxy", PROXIED, `on ${BROWSER}`],
@@ -295,17 +401,34 @@ describe("PostfixAdmin web UI", () => {
 
   it("a later run leaves the mailbox and the alias made in the UI alone, even with deleteRemovedMailboxes", () => {
     for (const deleteRemovedMailboxes of [false, true]) {
-      const run = provision({ [ADMIN]: adminPassword }, [passwordChangeGrant(platform.internalSubnet)], (state) => ({ ...state, deleteRemovedMailboxes }));
+      const run = provision({ [ADMIN]: adminPassword }, [passwordChangeGrant(platform.internalSubnet)], (state) => ({
+        ...state,
+        deleteRemovedMailboxes,
+      }));
       assert.equal(run.code, 0, `provisioning run (deleteRemovedMailboxes ${deleteRemovedMailboxes}) failed:\n${run.stdout}${run.stderr}`);
-      for (const line of ["mailbox carol@example.test: not managed by the stack config, left alone", "alias sales@example.test: not managed by the stack config, left alone"]) {
-        assert.ok(run.stdout.split("\n").includes(`provision: ${line}`), `expected "${line}" (deleteRemovedMailboxes ${deleteRemovedMailboxes}):\n${run.stdout}`);
+      for (const line of [
+        "mailbox carol@example.test: not managed by the stack config, left alone",
+        "alias sales@example.test: not managed by the stack config, left alone",
+      ]) {
+        assert.ok(
+          run.stdout.split("\n").includes(`provision: ${line}`),
+          `expected "${line}" (deleteRemovedMailboxes ${deleteRemovedMailboxes}):\n${run.stdout}`,
+        );
       }
       assert.match(run.stdout, /0 change\(s\) made/, `nothing configured changed:\n${run.stdout}`);
-      assert.deepEqual(query("SELECT username, active FROM mailbox WHERE username = 'carol@example.test'"), [["carol@example.test", "1"]], `the UI's mailbox (deleteRemovedMailboxes ${deleteRemovedMailboxes})`);
-      assert.deepEqual(query("SELECT address, goto, active FROM alias WHERE address IN ('carol@example.test', 'sales@example.test') ORDER BY address"), [
-        ["carol@example.test", "carol@example.test", "1"],
-        ["sales@example.test", "carol@example.test", "1"],
-      ], `the UI's alias and the mailbox's own alias row (deleteRemovedMailboxes ${deleteRemovedMailboxes})`);
+      assert.deepEqual(
+        query("SELECT username, active FROM mailbox WHERE username = 'carol@example.test'"),
+        [["carol@example.test", "1"]],
+        `the UI's mailbox (deleteRemovedMailboxes ${deleteRemovedMailboxes})`,
+      );
+      assert.deepEqual(
+        query("SELECT address, goto, active FROM alias WHERE address IN ('carol@example.test', 'sales@example.test') ORDER BY address"),
+        [
+          ["carol@example.test", "carol@example.test", "1"],
+          ["sales@example.test", "carol@example.test", "1"],
+        ],
+        `the UI's alias and the mailbox's own alias row (deleteRemovedMailboxes ${deleteRemovedMailboxes})`,
+      );
     }
     assert.equal(login(ADMIN, adminPassword).response.status, 302, "the admin still logs in");
   });
@@ -321,13 +444,35 @@ describe("PostfixAdmin web UI", () => {
     assert.equal(login(ADMIN, adminPassword).response.status, 302, "the initial password must still log in");
 
     // An admin made by hand (here through the CLI in the UI container), and the configured admin demoted.
-    mustDocker(["exec", UI, "postfixadmin-cli", "admin", "add", "helper@example.test", "--password", "Helper-pass-123", "--password2", "Helper-pass-123", "--superadmin", "0", "--active", "1"]);
+    mustDocker([
+      "exec",
+      UI,
+      "postfixadmin-cli",
+      "admin",
+      "add",
+      "helper@example.test",
+      "--password",
+      "Helper-pass-123",
+      "--password2",
+      "Helper-pass-123",
+      "--superadmin",
+      "0",
+      "--active",
+      "1",
+    ]);
     query(`UPDATE admin SET superadmin = 0, active = 0 WHERE username = '${ADMIN}'; DELETE FROM domain_admins WHERE username = '${ADMIN}'`);
     const third = provision({ [ADMIN]: `Other-${randomSecret()}` }, []);
     assert.equal(third.code, 0, `third provisioning run failed:\n${third.stdout}${third.stderr}`);
-    assert.match(third.stdout, new RegExp(`admin ${ADMIN}: made an active super-administrator again \\(password untouched\\)`), third.stdout);
+    assert.match(
+      third.stdout,
+      new RegExp(`admin ${ADMIN}: made an active super-administrator again \\(password untouched\\)`),
+      third.stdout,
+    );
     assert.match(third.stdout, /admin helper@example\.test: not in the stack config, left as it is/, third.stdout);
-    assert.deepEqual(query("SELECT username, superadmin, active FROM admin ORDER BY username"), [[ADMIN, "1", "1"], ["helper@example.test", "0", "1"]]);
+    assert.deepEqual(query("SELECT username, superadmin, active FROM admin ORDER BY username"), [
+      [ADMIN, "1", "1"],
+      ["helper@example.test", "0", "1"],
+    ]);
     assert.deepEqual(query(`SELECT domain FROM domain_admins WHERE username = '${ADMIN}'`), [["ALL"]]);
     assert.equal(adminHash(), hash, "re-promoting must not touch the password");
   });
@@ -345,7 +490,11 @@ describe("PostfixAdmin web UI", () => {
   it("fails with the statement when the database refuses a grant, and on a malformed admin", () => {
     const refused = provision({}, ["GRANT SELECT ON `mysql`.`user` TO 'password_change'@'%'"]);
     assert.notEqual(refused.code, 0, `a refused grant must fail the run:\n${refused.stdout}`);
-    assert.match(refused.stderr, /provision: FAILED: grants\[0\] was refused by the database .*\n\s+GRANT SELECT ON `mysql`\.`user`/, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /provision: FAILED: grants\[0\] was refused by the database .*\n\s+GRANT SELECT ON `mysql`\.`user`/,
+      refused.stderr,
+    );
     const malformed = provision({}, [], (state) => ({ ...state, admins: [{ username: ADMIN }] }));
     assert.notEqual(malformed.code, 0);
     assert.match(malformed.stderr, /admins\[0\]\.password must be a string/, malformed.stderr);

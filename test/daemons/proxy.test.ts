@@ -25,11 +25,15 @@ function stackInput(stackFile: string): ProxyRenderInput {
     { hostname: `admin.${first}`, upstream: { host: "postfixadmin", port: 80 }, csp: "default-src 'self'; frame-ancestors 'none'" },
   ];
   const certificates = platform.domains.map((d, i) =>
-    makeCertificate(d.name, [
-      ...certificateHostnames(d, i, platform.hostname),
-      ...mailClientHostnames(d.name),
-      ...apps.map((a) => a.hostname).filter((h) => h.endsWith(`.${d.name}`)),
-    ], "ec"),
+    makeCertificate(
+      d.name,
+      [
+        ...certificateHostnames(d, i, platform.hostname),
+        ...mailClientHostnames(d.name),
+        ...apps.map((a) => a.hostname).filter((h) => h.endsWith(`.${d.name}`)),
+      ],
+      "ec",
+    ),
   );
   return { platform, certificates, apps };
 }
@@ -76,7 +80,9 @@ function probeScript(healthName: string, probes: Probe[], sni: { label: string; 
     lines.push(`echo "--- body"; cat /tmp/body 2>/dev/null; rm -f /tmp/body; echo; echo "=== end"`);
   }
   for (const s of sni) {
-    lines.push(`echo "TLS ${s.label} $(echo | timeout 5 openssl s_client -connect 127.0.0.1:443 -servername ${s.name} ${s.args} 2>&1 | grep -cE 'alert protocol version|BEGIN CERTIFICATE' ) $(echo | timeout 5 openssl s_client -connect 127.0.0.1:443 -servername ${s.name} ${s.args} 2>&1 | grep -oE 'alert [a-z0-9 ]+' | head -1)"`);
+    lines.push(
+      `echo "TLS ${s.label} $(echo | timeout 5 openssl s_client -connect 127.0.0.1:443 -servername ${s.name} ${s.args} 2>&1 | grep -cE 'alert protocol version|BEGIN CERTIFICATE' ) $(echo | timeout 5 openssl s_client -connect 127.0.0.1:443 -servername ${s.name} ${s.args} 2>&1 | grep -oE 'alert [a-z0-9 ]+' | head -1)"`,
+    );
   }
   lines.push("nginx -s quit >/dev/null 2>&1 || true", `echo "--- nginx log"`, "cat /tmp/nginx.log");
   return lines.join("\n");
@@ -124,7 +130,13 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
 
     it("a started nginx redirects, serves each domain's documents with the security headers, proxies the apps and refuses TLS 1.1", () => {
       const ca = (d: string) => ["--cacert", certFile(d)];
-      const https = (name: string, domain: string, p: string, extra: string[] = []) => [...ca(domain), "--resolve", `${name}:443:127.0.0.1`, ...extra, `https://${name}${p}`];
+      const https = (name: string, domain: string, p: string, extra: string[] = []) => [
+        ...ca(domain),
+        "--resolve",
+        `${name}:443:127.0.0.1`,
+        ...extra,
+        `https://${name}${p}`,
+      ];
       const probes: Probe[] = [
         { label: "http-unknown", curl: ["--resolve", "unknown.invalid:80:127.0.0.1", "http://unknown.invalid/"] },
         { label: "app", curl: https(`webmail.${first}`, first, "/?_task=login", ["-H", "X-Forwarded-For: 203.0.113.66"]) },
@@ -135,7 +147,10 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
       ];
       for (const d of domains) {
         probes.push(
-          { label: `http-mta-sts ${d}`, curl: ["--resolve", `mta-sts.${d}:80:127.0.0.1`, `http://mta-sts.${d}/.well-known/mta-sts.txt?x=1`] },
+          {
+            label: `http-mta-sts ${d}`,
+            curl: ["--resolve", `mta-sts.${d}:80:127.0.0.1`, `http://mta-sts.${d}/.well-known/mta-sts.txt?x=1`],
+          },
           { label: `mta-sts ${d}`, curl: https(`mta-sts.${d}`, d, "/.well-known/mta-sts.txt") },
           { label: `mta-sts-other ${d}`, curl: https(`mta-sts.${d}`, d, "/index.html") },
           { label: `autoconfig ${d}`, curl: https(`autoconfig.${d}`, d, `/mail/config-v1.1.xml?emailaddress=alice%40${d}`) },
@@ -143,8 +158,12 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
           {
             label: `autodiscover-post ${d}`,
             curl: https(`autodiscover.${d}`, d, "/autodiscover/autodiscover.xml", [
-              "-X", "POST", "-H", "Content-Type: text/xml",
-              "--data", `<?xml version="1.0"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>alice@${d}</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>`,
+              "-X",
+              "POST",
+              "-H",
+              "Content-Type: text/xml",
+              "--data",
+              `<?xml version="1.0"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>alice@${d}</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>`,
             ]),
           },
           { label: `autodiscover-get ${d}`, curl: https(`autodiscover.${d}`, d, "/Autodiscover/Autodiscover.xml") },
@@ -155,7 +174,11 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
         { label: "tls1.2", name: `mta-sts.${first}`, args: "-tls1_2" },
         { label: "unknown-sni", name: "unknown.invalid", args: "" },
       ];
-      const r = runWithFiles(image, { ...files, "/etc/nginx/sites/zz-test-backend.conf": TEST_BACKEND }, ["bash", "-c", probeScript(`mta-sts.${first}`, probes, sni)]);
+      const r = runWithFiles(image, { ...files, "/etc/nginx/sites/zz-test-backend.conf": TEST_BACKEND }, [
+        "bash",
+        "-c",
+        probeScript(`mta-sts.${first}`, probes, sni),
+      ]);
       const why = explain(r);
       if (process.env.PROXY_TEST_VERBOSE) console.log(why);
       assert.match(r.stdout, /^HEALTHY$/m, `healthcheck never passed:\n${why}`);
@@ -179,7 +202,10 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
           assert.equal(v.length, 1, `${label}: expected one ${name} header, saw ${JSON.stringify(v)}:\n${s.raw}`);
           assert.match(v[0], re, `${label}: ${name}`);
         }
-        assert.ok(Number(/max-age=(\d+)/.exec(header(s, "strict-transport-security")[0])![1]) >= 31536000, `${label}: HSTS max-age below one year`);
+        assert.ok(
+          Number(/max-age=(\d+)/.exec(header(s, "strict-transport-security")[0])![1]) >= 31536000,
+          `${label}: HSTS max-age below one year`,
+        );
         assert.deepEqual(header(s, "content-security-policy"), [csp], `${label}: CSP`);
       };
       const documentCsp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -209,7 +235,13 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
           const s = get(label);
           assert.match(s.status, /^HTTP\/2 200/, s.raw);
           assert.deepEqual(header(s, "content-type"), ["application/xml"], s.raw);
-          assert.match(s.body, new RegExp(`<incomingServer type="imap">\\s*<hostname>${platform.hostname.replace(/\./g, "\\.")}</hostname>\\s*<port>${platform.ports.imaps}</port>\\s*<socketType>SSL</socketType>`), s.body);
+          assert.match(
+            s.body,
+            new RegExp(
+              `<incomingServer type="imap">\\s*<hostname>${platform.hostname.replace(/\./g, "\\.")}</hostname>\\s*<port>${platform.ports.imaps}</port>\\s*<socketType>SSL</socketType>`,
+            ),
+            s.body,
+          );
           assert.match(s.body, new RegExp(`<port>${platform.ports.submissions}</port>\\s*<socketType>SSL</socketType>`), s.body);
           assert.match(s.body, new RegExp(`<port>${platform.ports.submission}</port>\\s*<socketType>STARTTLS</socketType>`), s.body);
           assert.match(s.body, /<username>%EMAILADDRESS%<\/username>/);
@@ -220,8 +252,20 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
           const s = get(label);
           assert.match(s.status, /^HTTP\/2 200/, s.raw);
           assert.deepEqual(header(s, "content-type"), ["application/xml"], s.raw);
-          assert.match(s.body, new RegExp(`<Type>IMAP</Type>\\s*<Server>${platform.hostname.replace(/\./g, "\\.")}</Server>\\s*<Port>${platform.ports.imaps}</Port>`), s.body);
-          assert.match(s.body, new RegExp(`<Type>SMTP</Type>\\s*<Server>${platform.hostname.replace(/\./g, "\\.")}</Server>\\s*<Port>${platform.ports.submissions}</Port>`), s.body);
+          assert.match(
+            s.body,
+            new RegExp(
+              `<Type>IMAP</Type>\\s*<Server>${platform.hostname.replace(/\./g, "\\.")}</Server>\\s*<Port>${platform.ports.imaps}</Port>`,
+            ),
+            s.body,
+          );
+          assert.match(
+            s.body,
+            new RegExp(
+              `<Type>SMTP</Type>\\s*<Server>${platform.hostname.replace(/\./g, "\\.")}</Server>\\s*<Port>${platform.ports.submissions}</Port>`,
+            ),
+            s.body,
+          );
         }
       }
 
@@ -239,7 +283,11 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
       assert.match(get("tls12").status, /^HTTP\/2 200/, get("tls12").raw);
       assert.match(r.stdout, /^TLS tls1\.1 1 alert protocol version$/m, `TLS 1.1 must be refused with a protocol version alert:\n${why}`);
       assert.match(r.stdout, /^TLS tls1\.2 1 *$/m, `TLS 1.2 must work:\n${why}`);
-      assert.match(r.stdout, /^TLS unknown-sni 0 alert (unrecognized name|number 112)$/m, `an unknown SNI name gets no certificate:\n${why}`);
+      assert.match(
+        r.stdout,
+        /^TLS unknown-sni 0 alert (unrecognized name|number 112)$/m,
+        `an unknown SNI name gets no certificate:\n${why}`,
+      );
     });
   });
 }

@@ -22,7 +22,11 @@ interface Check {
 
 const CHECKS: Record<string, Check> = {
   // The entrypoint builds the SNI table and runs `postfix check` before the command.
-  postfix: { command: ["postconf", "-n"], mustNotSay: /^\S+: (warning|fatal|error):/im, mustSay: /^virtual_transport = lmtp:inet:\[?dovecot\]?:24$/m },
+  postfix: {
+    command: ["postconf", "-n"],
+    mustNotSay: /^\S+: (warning|fatal|error):/im,
+    mustSay: /^virtual_transport = lmtp:inet:\[?dovecot\]?:24$/m,
+  },
   // The entrypoint refuses to continue when `doveconf -n` fails.
   dovecot: { command: ["doveconf", "-n"], mustNotSay: /Error|Warning/, mustSay: /mail_driver = maildir/ },
   amavis: { command: ["/usr/sbin/amavisd", "test-config"] },
@@ -33,7 +37,7 @@ const CHECKS: Record<string, Check> = {
   webmail: {
     command: [
       "-c",
-      ". /etc/apache2/envvars && apache2 -t 2>&1 && for f in /etc/roundcube/config.inc.php /etc/roundcube/plugins/*/config.inc.php; do php -l \"$f\" || exit 1; done",
+      '. /etc/apache2/envvars && apache2 -t 2>&1 && for f in /etc/roundcube/config.inc.php /etc/roundcube/plugins/*/config.inc.php; do php -l "$f" || exit 1; done',
     ],
     entrypoint: "/bin/sh",
     mustSay: /Syntax OK/,
@@ -47,7 +51,10 @@ const CHECKS: Record<string, Check> = {
     mustNotSay: /Errors parsing|Parse error/,
   },
   "postfixadmin-provision": {
-    command: ["-r", "require '/etc/postfixadmin/config.local.php'; json_decode(file_get_contents('/etc/postfixadmin/desired-state.json'), true, 512, JSON_THROW_ON_ERROR); echo 'config ok';"],
+    command: [
+      "-r",
+      "require '/etc/postfixadmin/config.local.php'; json_decode(file_get_contents('/etc/postfixadmin/desired-state.json'), true, 512, JSON_THROW_ON_ERROR); echo 'config ok';",
+    ],
     entrypoint: "php",
     mustSay: /config ok/,
   },
@@ -68,7 +75,9 @@ for (const stack of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
 
     it("runs every image's health check from /usr/local/bin/healthcheck, an executable of the image", () => {
       for (const service of Object.keys(images)) {
-        const r = runWithFiles(images[service], {}, ["-c", "test -x /usr/local/bin/healthcheck && head -n 1 /usr/local/bin/healthcheck"], { entrypoint: "/bin/sh" });
+        const r = runWithFiles(images[service], {}, ["-c", "test -x /usr/local/bin/healthcheck && head -n 1 /usr/local/bin/healthcheck"], {
+          entrypoint: "/bin/sh",
+        });
         assert.equal(r.code, 0, `${service}: no executable /usr/local/bin/healthcheck:\n${explain(r, 3000)}`);
         assert.match(r.stdout, /^#!\//, `${service}: the health check is a script with an interpreter line`);
       }
@@ -84,7 +93,8 @@ for (const stack of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
         });
         const out = r.stdout + r.stderr;
         assert.equal(r.code, 0, `${role} (${container.name}) rejected its rendered config:\n${explain(r, 3000)}`);
-        if (check.mustNotSay) assert.doesNotMatch(out, check.mustNotSay, `${role} complained about its rendered config:\n${explain(r, 3000)}`);
+        if (check.mustNotSay)
+          assert.doesNotMatch(out, check.mustNotSay, `${role} complained about its rendered config:\n${explain(r, 3000)}`);
         if (check.mustSay) assert.match(out, check.mustSay, `${role}: expected ${check.mustSay} in the output:\n${explain(r, 3000)}`);
       });
     }

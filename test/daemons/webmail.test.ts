@@ -10,7 +10,6 @@ import { RenderedFiles } from "../../render/template";
 import { buildImage, explain, runWithFiles } from "../support/docker";
 import { stackPlatform } from "../support/platforms";
 
-
 /** Passwords with every character that needs escaping in a PHP string or a DSN. */
 const AWKWARD_PASSWORD = "p'a\"s\\s@w:o/r%d$x";
 
@@ -106,7 +105,11 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
       // stdout, which proves Apache ran PHP with the rendered config and Roundcube used the DSN.
       assert.ok(out.includes("HTTP 200"), `expected Roundcube to answer; saw:\n${out}`);
       assert.ok(out.includes("PAGE internal-error"), `expected Roundcube's "Internal Error" page (database absent); saw:\n${out}`);
-      assert.match(out, /LOG errors: .*DB Error: .*getaddrinfo for mariadb failed/, `expected Roundcube's DB error for host mariadb on stdout; saw:\n${out}`);
+      assert.match(
+        out,
+        /LOG errors: .*DB Error: .*getaddrinfo for mariadb failed/,
+        `expected Roundcube's DB error for host mariadb on stdout; saw:\n${out}`,
+      );
     });
 
     it("ignores X-Forwarded-For from outside the internal subnet", () => {

@@ -10,6 +10,7 @@ import { ReceivedMessage, spoolMessages } from "./internet/internet";
 import { smtpFromInternet } from "./support/internet-client";
 import { findMessages, normalHeaders, submit, waitForMessage } from "./support/mail";
 import { ARCHIVE_RECEIVER, internet, logs, platform, postfixEdgeIp, unique } from "./support/platform";
+import type { PropertyMap } from "../../tools/mock-run/property-map";
 
 const copiesOf = (token: string): ReceivedMessage[] => spoolMessages(ARCHIVE_RECEIVER.name).filter((m) => m.raw.includes(token));
 
@@ -18,7 +19,8 @@ async function waitForCopy(token: string, timeoutMs = 30_000): Promise<ReceivedM
   for (;;) {
     const [m] = copiesOf(token);
     if (m) return m;
-    if (Date.now() > deadline) return assert.fail(`no archive copy of "${token}" within ${timeoutMs / 1000} s\n${logs("amavis", "postfix")}`);
+    if (Date.now() > deadline)
+      return assert.fail(`no archive copy of "${token}" within ${timeoutMs / 1000} s\n${logs("amavis", "postfix")}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -36,10 +38,20 @@ function envelopeTo(m: ReceivedMessage): string[] {
 async function assertExactlyOneCopy(token: string): Promise<ReceivedMessage> {
   const copy = await waitForCopy(token);
   const marker = unique("archive-marker");
-  await submit("carol@corp.test", { from: "carol@corp.test", to: ["carol@corp.test"], subject: `Marker ${marker}`, text: "marker", headers: normalHeaders("corp.test") });
+  await submit("carol@corp.test", {
+    from: "carol@corp.test",
+    to: ["carol@corp.test"],
+    subject: `Marker ${marker}`,
+    text: "marker",
+    headers: normalHeaders("corp.test"),
+  });
   await waitForCopy(marker);
   const copies = copiesOf(token);
-  assert.equal(copies.length, 1, `expected exactly one archive copy of "${token}", saw ${copies.length}: ${copies.map(envelopeTo).join(" | ")}`);
+  assert.equal(
+    copies.length,
+    1,
+    `expected exactly one archive copy of "${token}", saw ${copies.length}: ${copies.map(envelopeTo).join(" | ")}`,
+  );
   assert.deepEqual(copy.rcptTo, ["archive@archive.test"], "the copy goes to the configured archive address");
   return copy;
 }
@@ -59,7 +71,16 @@ describe("archive: one copy of every message with all its envelope recipients", 
 
   it("inbound from the Internet: the alias expanded and the Bcc recipient listed, no user copy revealing it", async () => {
     const token = unique("archive-inbound");
-    const body = [`From: Partner <partner@remote.test>`, `To: team@example.test`, `Subject: Offer ${token}`, `Date: ${new Date().toUTCString()}`, `Message-ID: <${token}@remote.test>`, "", "Our offer.", ""].join("\r\n");
+    const body = [
+      `From: Partner <partner@remote.test>`,
+      `To: team@example.test`,
+      `Subject: Offer ${token}`,
+      `Date: ${new Date().toUTCString()}`,
+      `Message-ID: <${token}@remote.test>`,
+      "",
+      "Our offer.",
+      "",
+    ].join("\r\n");
     const replies = smtpFromInternet(postfixEdgeIp(), [
       { command: "ehlo" },
       { command: "mail", arg: "partner@remote.test" },
@@ -69,7 +90,11 @@ describe("archive: one copy of every message with all its envelope recipients", 
     ]);
     assert.equal(replies.find((r) => r.command === "data")?.code, 250, JSON.stringify(replies));
     const copy = await assertExactlyOneCopy(token);
-    assert.deepEqual(envelopeTo(copy), ["alice@example.test", "bob@example.test", "carol@corp.test"], "X-Envelope-To lists the alias's mailboxes and the Bcc recipient");
+    assert.deepEqual(
+      envelopeTo(copy),
+      ["alice@example.test", "bob@example.test", "carol@corp.test"],
+      "X-Envelope-To lists the alias's mailboxes and the Bcc recipient",
+    );
     assert.match(copy.raw, /^X-Envelope-From: <partner@remote\.test>/m);
     for (const user of ["alice@example.test", "bob@example.test", "carol@corp.test"]) {
       const m = await waitForMessage(user, token, ["INBOX", "Junk"]);
@@ -80,10 +105,14 @@ describe("archive: one copy of every message with all its envelope recipients", 
   it("outbound with a Bcc: the archive lists both recipients, the remote copy does not reveal the Bcc", async () => {
     const net = internet();
     const token = unique("archive-outbound");
-    await submit(
-      "alice@example.test",
-      { from: "alice@example.test", to: ["someone@remote.test"], bcc: ["bob@example.test"], subject: `Contract ${token}`, text: "Signed.", headers: normalHeaders("example.test") },
-    );
+    await submit("alice@example.test", {
+      from: "alice@example.test",
+      to: ["someone@remote.test"],
+      bcc: ["bob@example.test"],
+      subject: `Contract ${token}`,
+      text: "Signed.",
+      headers: normalHeaders("example.test"),
+    });
     const copy = await assertExactlyOneCopy(token);
     assert.deepEqual(envelopeTo(copy), ["bob@example.test", "someone@remote.test"]);
     const remote = await net.waitForMessage((m) => m.raw.includes(token), 30_000);
@@ -94,7 +123,13 @@ describe("archive: one copy of every message with all its envelope recipients", 
 
   it("internal mail between two users is archived once too", async () => {
     const token = unique("archive-internal");
-    await submit("bob@example.test", { from: "bob@example.test", to: ["alice@example.test"], subject: `Lunch ${token}`, text: "12:30?", headers: normalHeaders("example.test") });
+    await submit("bob@example.test", {
+      from: "bob@example.test",
+      to: ["alice@example.test"],
+      subject: `Lunch ${token}`,
+      text: "12:30?",
+      headers: normalHeaders("example.test"),
+    });
     const copy = await assertExactlyOneCopy(token);
     assert.deepEqual(envelopeTo(copy), ["alice@example.test"]);
     const delivered = await findMessages("alice@example.test", token, ["INBOX", "Junk"]);
@@ -110,10 +145,20 @@ describe("archive: an unreachable archive defers mail, never loses or skips it",
   it("holds a message in the queue while the archive refuses copies, and delivers and archives it once the archive takes them again", async () => {
     const token = unique("archive-down");
     const refuse = (on: boolean) =>
-      dockerExec(ARCHIVE_RECEIVER.name, ["sh", "-c", on ? "mkdir -p /run/remote-mx && touch /run/remote-mx/refuse" : "rm -f /run/remote-mx/refuse"]);
+      dockerExec(ARCHIVE_RECEIVER.name, [
+        "sh",
+        "-c",
+        on ? "mkdir -p /run/remote-mx && touch /run/remote-mx/refuse" : "rm -f /run/remote-mx/refuse",
+      ]);
     assert.equal(refuse(true).code, 0, "could not switch the archive test receiver to refusing");
     try {
-      await submit("bob@example.test", { from: "bob@example.test", to: ["alice@example.test"], subject: `While the archive refuses ${token}`, text: "hold me", headers: normalHeaders("example.test") });
+      await submit("bob@example.test", {
+        from: "bob@example.test",
+        to: ["alice@example.test"],
+        subject: `While the archive refuses ${token}`,
+        text: "hold me",
+        headers: normalHeaders("example.test"),
+      });
       // Amavis answers Postfix with a temporary failure: the message is deferred in the queue.
       const deadline = Date.now() + 60_000;
       let queue = "";
@@ -123,18 +168,28 @@ describe("archive: an unreachable archive defers mail, never loses or skips it",
           .split("\n")
           .filter(Boolean)
           .map((l) => JSON.parse(l))
-          .find((q: any) => q.queue_name === "deferred" && q.recipients?.some((r: any) => /quarantine|archive/i.test(r.delay_reason ?? "")));
+          .find(
+            (q: PropertyMap) =>
+              q.queue_name === "deferred" && q.recipients?.some((r: PropertyMap) => /quarantine|archive/i.test(r.delay_reason ?? "")),
+          );
         if (deferred) break;
-        if (Date.now() > deadline) assert.fail(`expected the message deferred in Postfix's queue; queue:\n${queue}\n${logs("amavis", "postfix")}`);
+        if (Date.now() > deadline)
+          assert.fail(`expected the message deferred in Postfix's queue; queue:\n${queue}\n${logs("amavis", "postfix")}`);
         await new Promise((r) => setTimeout(r, 500));
       }
-      assert.deepEqual(await findMessages("alice@example.test", token, ["INBOX", "Junk"]), [], "delivered although it could not be archived");
+      assert.deepEqual(
+        await findMessages("alice@example.test", token, ["INBOX", "Junk"]),
+        [],
+        "delivered although it could not be archived",
+      );
     } finally {
       refuse(false);
     }
     // What an admin does once the archive is back: "retry now" rather than wait for Postfix's backoff.
     dockerExec("mp-e2e-postfix", ["postqueue", "-f"]);
-    await waitForMessage("alice@example.test", token, ["INBOX", "Junk"], 30_000).catch((e) => assert.fail(`${e.message}\n${logs("amavis", "postfix")}`));
+    await waitForMessage("alice@example.test", token, ["INBOX", "Junk"], 30_000).catch((e) =>
+      assert.fail(`${e.message}\n${logs("amavis", "postfix")}`),
+    );
     await waitForCopy(token, 30_000);
     assert.equal(copiesOf(token).length, 1, "archived exactly once after the retry");
   });

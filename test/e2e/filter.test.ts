@@ -73,7 +73,12 @@ async function sendAndWaitForFilter(label: string, m: Omit<Outgoing, "from" | "t
   const info = await sendInbound({ from: SENDER, to: [RECIPIENT], subject: `${label} ${token}`, headers, ...m });
   const response = String(info.response);
   const queueId = /queued as ([0-9A-Za-z]+)/.exec(response)?.[1];
-  check(queueId !== undefined, `port 25 should accept the ${label} message (the filter runs after the queue)`, "250 2.0.0 Ok: queued as <id>", response);
+  check(
+    queueId !== undefined,
+    `port 25 should accept the ${label} message (the filter runs after the queue)`,
+    "250 2.0.0 Ok: queued as <id>",
+    response,
+  );
   seen(`${label}: SMTP answer to the sender`, response);
   const filterLine = new RegExp(`${queueId}: to=<${RECIPIENT}>, relay=amavis\\[[^\\]]*\\]:10024.*status=`);
   const verdict = await poll(`Postfix's log line with Amavis's answer for queue id ${queueId}`, () =>
@@ -94,7 +99,12 @@ async function sendAndWaitForFilter(label: string, m: Omit<Outgoing, "from" | "t
 /** The recipient's messages with the token, in INBOX and Junk (the filter has already answered). */
 async function assertNotDelivered(s: Sent): Promise<void> {
   const found: FoundMessage[] = await findMessages(RECIPIENT, s.token, FOLDERS);
-  check(found.length === 0, `"${s.token}" must not be in ${RECIPIENT}'s ${FOLDERS.join(" or ")}`, "no message", found.map((f) => `${f.folder} uid ${f.uid}: ${f.subject}`));
+  check(
+    found.length === 0,
+    `"${s.token}" must not be in ${RECIPIENT}'s ${FOLDERS.join(" or ")}`,
+    "no message",
+    found.map((f) => `${f.folder} uid ${f.uid}: ${f.subject}`),
+  );
   seen(`${RECIPIENT} ${FOLDERS.join("+")} holds "${s.token}"`, "no message");
 }
 
@@ -220,9 +230,19 @@ describe("inbound content filter (Amavis with ClamAV and SpamAssassin)", () => {
     check(scanned === "amavis at mail.example.test", "X-Virus-Scanned", "amavis at mail.example.test", scanned ?? "(missing)");
     const status = header("X-Spam-Status");
     check(/^No, score=-?\d+(\.\d+)? /.test(status ?? ""), "X-Spam-Status", "No, score=<n> ... required=5", status ?? "(missing)");
-    check(/required=5(\.0)?\b/.test(status ?? ""), "X-Spam-Status names spam.tagScore as the threshold", "required=5", status ?? "(missing)");
+    check(
+      /required=5(\.0)?\b/.test(status ?? ""),
+      "X-Spam-Status names spam.tagScore as the threshold",
+      "required=5",
+      status ?? "(missing)",
+    );
     const score = Number(header("X-Spam-Score"));
-    check(Number.isFinite(score) && score < 5, "X-Spam-Score (a number below spam.tagScore 5)", "< 5", header("X-Spam-Score") ?? "(missing)");
+    check(
+      Number.isFinite(score) && score < 5,
+      "X-Spam-Score (a number below spam.tagScore 5)",
+      "< 5",
+      header("X-Spam-Score") ?? "(missing)",
+    );
     check(header("X-Spam-Flag") === "NO", "X-Spam-Flag", "NO", header("X-Spam-Flag") ?? "(missing)");
     seen("folder", m.folder);
     seen("X-Virus-Scanned", scanned!);
@@ -240,7 +260,12 @@ describe("inbound content filter (Amavis with ClamAV and SpamAssassin)", () => {
     // Far above the reject score the sender is taken to be forged: Amavis sends no notice and tells
     // Postfix the message is done with (250, so Postfix does not bounce either).
     check(/NoBounceInbound/.test(s.amavis), "Amavis sends the sender no notice", "{NoBounceInbound,...}", s.amavis);
-    check(/status=sent \(250 .*DISCARD\(bounce\.suppressed\)/.test(s.verdict), "Amavis's answer to Postfix", "status=sent (250 ... DISCARD(bounce.suppressed))", s.verdict);
+    check(
+      /status=sent \(250 .*DISCARD\(bounce\.suppressed\)/.test(s.verdict),
+      "Amavis's answer to Postfix",
+      "status=sent (250 ... DISCARD(bounce.suppressed))",
+      s.verdict,
+    );
     assertQuarantined(s);
     await assertNotDelivered(s);
   });
@@ -250,8 +275,18 @@ describe("inbound content filter (Amavis with ClamAV and SpamAssassin)", () => {
       text: "Hello,\n\nthe file you asked for is attached.\n",
       attachments: [{ filename: "notes.txt", content: Buffer.from(EICAR, "ascii") }],
     });
-    check(/Blocked INFECTED \([^)]*EICAR[^)]*\)/i.test(eicarPlain.amavis), "Amavis's verdict", "Blocked INFECTED (...EICAR...)", eicarPlain.amavis);
-    check(BOUNCED_BY_AMAVIS.test(eicarPlain.verdict), "Amavis keeps it from delivery itself (spam.virusAction = reject: D_BOUNCE)", "status=sent (250 2.5.0 Ok, id=..., BOUNCE)", eicarPlain.verdict);
+    check(
+      /Blocked INFECTED \([^)]*EICAR[^)]*\)/i.test(eicarPlain.amavis),
+      "Amavis's verdict",
+      "Blocked INFECTED (...EICAR...)",
+      eicarPlain.amavis,
+    );
+    check(
+      BOUNCED_BY_AMAVIS.test(eicarPlain.verdict),
+      "Amavis keeps it from delivery itself (spam.virusAction = reject: D_BOUNCE)",
+      "status=sent (250 2.5.0 Ok, id=..., BOUNCE)",
+      eicarPlain.verdict,
+    );
     assertQuarantined(eicarPlain);
     await assertNotDelivered(eicarPlain);
   });
@@ -263,8 +298,18 @@ describe("inbound content filter (Amavis with ClamAV and SpamAssassin)", () => {
       text: "Hello,\n\nthe archive you asked for is attached.\n",
       attachments: [{ filename: "documents.zip", content: zip }],
     });
-    check(/Blocked INFECTED \([^)]*EICAR[^)]*\)/i.test(eicarZip.amavis), "Amavis's verdict", "Blocked INFECTED (...EICAR...)", eicarZip.amavis);
-    check(BOUNCED_BY_AMAVIS.test(eicarZip.verdict), "Amavis keeps it from delivery itself (spam.virusAction = reject: D_BOUNCE)", "status=sent (250 2.5.0 Ok, id=..., BOUNCE)", eicarZip.verdict);
+    check(
+      /Blocked INFECTED \([^)]*EICAR[^)]*\)/i.test(eicarZip.amavis),
+      "Amavis's verdict",
+      "Blocked INFECTED (...EICAR...)",
+      eicarZip.amavis,
+    );
+    check(
+      BOUNCED_BY_AMAVIS.test(eicarZip.verdict),
+      "Amavis keeps it from delivery itself (spam.virusAction = reject: D_BOUNCE)",
+      "status=sent (250 2.5.0 Ok, id=..., BOUNCE)",
+      eicarZip.verdict,
+    );
     assertQuarantined(eicarZip);
     await assertNotDelivered(eicarZip);
   });
@@ -277,7 +322,12 @@ describe("inbound content filter (Amavis with ClamAV and SpamAssassin)", () => {
       attachments: [{ filename: "invoice.exe", content: exe }],
     });
     check(/Blocked BANNED \([^)]*\.exe/.test(banned.amavis), "Amavis's verdict", "Blocked BANNED (... .exe ...)", banned.amavis);
-    check(BOUNCED_BY_AMAVIS.test(banned.verdict), "Amavis keeps it from delivery itself (final_banned_destiny D_BOUNCE)", "status=sent (250 2.5.0 Ok, id=..., BOUNCE)", banned.verdict);
+    check(
+      BOUNCED_BY_AMAVIS.test(banned.verdict),
+      "Amavis keeps it from delivery itself (final_banned_destiny D_BOUNCE)",
+      "status=sent (250 2.5.0 Ok, id=..., BOUNCE)",
+      banned.verdict,
+    );
     await assertNotDelivered(banned);
   });
 
@@ -286,7 +336,12 @@ describe("inbound content filter (Amavis with ClamAV and SpamAssassin)", () => {
     const notice = await noticeFor(banned);
     seen(`notice to ${SENDER} for "${banned.token}"`, notice.split(/\r?\n\r?\n/)[0].slice(0, 300));
     check(/BANNED/i.test(notice), "the notice says the attachment was banned", "... BANNED ...", notice.slice(0, 2000));
-    check(!/invoice\.exe"?\r?\nContent-Transfer-Encoding: base64/i.test(notice) && !notice.includes("TVqQ"), "the notice does not return the attachment", "headers only", notice.slice(0, 2000));
+    check(
+      !/invoice\.exe"?\r?\nContent-Transfer-Encoding: base64/i.test(notice) && !notice.includes("TVqQ"),
+      "the notice does not return the attachment",
+      "headers only",
+      notice.slice(0, 2000),
+    );
     check(virusIn(notice) === undefined, "clamd scan of the notice", "OK", virusIn(notice) ?? "OK");
     // The virus messages went through Amavis before the banned one, so any notice about them is in
     // the mailbox by now. Amavis sends none for viruses known to forge their sender; whatever it

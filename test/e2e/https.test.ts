@@ -7,7 +7,12 @@ import * as http from "http";
 import { before, describe, it } from "node:test";
 import { ca, logs, platform } from "./support/platform";
 
-function get(port: number, host: string, path: string, secure = true): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  port: number,
+  host: string,
+  path: string,
+  secure = true,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = (secure ? https : http).request(
       { host: "127.0.0.1", port, path, method: "GET", headers: { Host: host }, ...(secure ? { servername: host, ca: ca() } : {}) },
@@ -30,7 +35,9 @@ describe("HTTPS front", () => {
 
   for (const domain of ["example.test", "corp.test"]) {
     it(`serves ${domain}'s MTA-STS policy over TLS that verifies against the stack's CA, with security headers`, async () => {
-      const r = await get(platform().ports.https, `mta-sts.${domain}`, "/.well-known/mta-sts.txt").catch((e) => assert.fail(`${e.message}\n${logs("proxy")}`));
+      const r = await get(platform().ports.https, `mta-sts.${domain}`, "/.well-known/mta-sts.txt").catch((e) =>
+        assert.fail(`${e.message}\n${logs("proxy")}`),
+      );
       assert.equal(r.status, 200, `expected 200, got ${r.status}: ${r.body}\n${logs("proxy")}`);
       assert.match(String(r.headers["content-type"]), /^text\/plain/);
       assert.match(r.body, /^version: STSv1\r\nmode: testing\r\nmx: mail\.example\.test\r\n/, `policy served: ${JSON.stringify(r.body)}`);

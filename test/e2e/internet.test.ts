@@ -17,10 +17,18 @@ const PLATFORM_IP = "172.29.250.25"; // what the platform's host name points at 
 const CLIENT_IP = "172.29.250.100";
 const HOSTNAME = "mail.example.test";
 
-const dkimPublicKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "der" }).toString("base64");
+const dkimPublicKey = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .publicKey.export({ type: "spki", format: "der" })
+  .toString("base64");
 const domains: DomainConfig[] = [
   { name: "example.test", dkimSelector: "dev", tls: { source: "self-signed" }, dmarcPolicy: "quarantine" },
-  { name: "example.org", dkimSelector: "mail", tls: { source: "self-signed" }, dmarcPolicy: "reject", dmarcReportAddress: "dmarc@example.test" },
+  {
+    name: "example.org",
+    dkimSelector: "mail",
+    tls: { source: "self-signed" },
+    dmarcPolicy: "reject",
+    dmarcReportAddress: "dmarc@example.test",
+  },
 ];
 const records = dnsRecords(domains, HOSTNAME, { "example.test": dkimPublicKey, "example.org": dkimPublicKey });
 const snippet = zoneSnippet(records, HOSTNAME);
@@ -39,10 +47,12 @@ function expectEqual<T>(seen: T, expected: T, what: string): void {
 
 /** Removes networks (and their containers) left by earlier runs of this test whose process is gone. */
 function removeStaleNetworks(): void {
-  const nets = docker(["network", "ls", "--format", "{{.Name}}", "--filter", "name=mp-e2e-internet-test-"]).stdout.split("\n").filter(Boolean);
+  const nets = docker(["network", "ls", "--format", "{{.Name}}", "--filter", "name=mp-e2e-internet-test-"])
+    .stdout.split("\n")
+    .filter(Boolean);
   for (const net of nets) {
     const pid = Number(/-(\d+)$/.exec(net)?.[1]);
-    let alive = false;
+    let alive: boolean;
     try {
       process.kill(pid, 0);
       alive = pid !== process.pid;
@@ -50,7 +60,9 @@ function removeStaleNetworks(): void {
       alive = false;
     }
     if (alive) continue;
-    const attached = docker(["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", net]).stdout.split(/\s+/).filter(Boolean);
+    const attached = docker(["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", net])
+      .stdout.split(/\s+/)
+      .filter(Boolean);
     for (const c of attached) if (c.startsWith("mp-e2e-internet-")) docker(["rm", "-f", c]);
     docker(["network", "rm", net]);
   }
@@ -61,12 +73,17 @@ describe("the simulated Internet", () => {
     removeStaleNetworks();
     const net = docker(["network", "create", "--driver", "bridge", "--subnet", SUBNET, NETWORK]);
     if (net.code !== 0) throw new Error(`creating network ${NETWORK} (${SUBNET}) failed: ${net.stderr}`);
-    const zones = zoneFiles(
-      snippet,
-      [{ name: HOSTNAME, type: "A", value: PLATFORM_IP }, ...remoteMxRecords(["remote.test"], MX_IP)],
-      { nameserverIp: DNS_IP },
-    );
-    internet = startInternet({ network: NETWORK, dnsIp: DNS_IP, mxIp: MX_IP, zones, remoteDomains: ["remote.test"], name: `test-${process.pid}` });
+    const zones = zoneFiles(snippet, [{ name: HOSTNAME, type: "A", value: PLATFORM_IP }, ...remoteMxRecords(["remote.test"], MX_IP)], {
+      nameserverIp: DNS_IP,
+    });
+    internet = startInternet({
+      network: NETWORK,
+      dnsIp: DNS_IP,
+      mxIp: MX_IP,
+      zones,
+      remoteDomains: ["remote.test"],
+      name: `test-${process.pid}`,
+    });
   });
 
   after(() => {
@@ -79,7 +96,10 @@ describe("the simulated Internet", () => {
     expectEqual(Object.keys(zones).sort(), ["example.org", "example.test", "remote.test"], "zones");
     assert.match(zones["example.test"], /^example\.test\.\t300\tIN\tSOA\tns\.example\.test\. /m);
     assert.match(zones["example.test"], /^mail\.example\.test\.\t300\tIN\tA\t172\.29\.250\.25$/m);
-    assert.match(zones["example.org"], /^_dmarc\.example\.org\.\t3600\tIN\tTXT\t"v=DMARC1; p=reject; rua=mailto:dmarc@example\.test; fo=1"$/m);
+    assert.match(
+      zones["example.org"],
+      /^_dmarc\.example\.org\.\t3600\tIN\tTXT\t"v=DMARC1; p=reject; rua=mailto:dmarc@example\.test; fo=1"$/m,
+    );
     assert.doesNotMatch(zones["example.org"], /example\.test\.\t/);
     assert.match(zones["remote.test"], /^remote\.test\.\t300\tIN\tMX\t10 mx\.remote\.test\.$/m);
   });
@@ -113,7 +133,11 @@ describe("the simulated Internet", () => {
       dnsIp: DNS_IP,
       entrypoint: "sh",
     });
-    expectEqual(r.stdout.split("\n").filter(Boolean).sort(), [MX_IP, PLATFORM_IP].sort(), `getent for ${HOSTNAME} and mx.remote.test (${r.stderr})`);
+    expectEqual(
+      r.stdout.split("\n").filter(Boolean).sort(),
+      [MX_IP, PLATFORM_IP].sort(),
+      `getent for ${HOSTNAME} and mx.remote.test (${r.stderr})`,
+    );
   });
 
   test("names outside the zones are refused and unknown names in them are NXDOMAIN, quickly", () => {
@@ -124,8 +148,12 @@ describe("the simulated Internet", () => {
     expectEqual(missing.status, "NXDOMAIN", "nobody.example.test A status");
     assert.ok(missing.authoritative, `NXDOMAIN should be authoritative\n${missing.output}`);
     const viaDocker = it.dig("www.example.com", "A", "client");
-    assert.ok(["REFUSED", "SERVFAIL", "NXDOMAIN"].includes(viaDocker.status), `via 127.0.0.11: expected a quick failure, saw ${viaDocker.status}\n${viaDocker.output}`);
-    for (const r of [outside, missing, viaDocker]) assert.ok(r.ms < 5000, `a failing lookup took ${r.ms} ms (expected well under the 2 s dig timeout plus docker overhead)`);
+    assert.ok(
+      ["REFUSED", "SERVFAIL", "NXDOMAIN"].includes(viaDocker.status),
+      `via 127.0.0.11: expected a quick failure, saw ${viaDocker.status}\n${viaDocker.output}`,
+    );
+    for (const r of [outside, missing, viaDocker])
+      assert.ok(r.ms < 5000, `a failing lookup took ${r.ms} ms (expected well under the 2 s dig timeout plus docker overhead)`);
   });
 
   test("the remote MX offers STARTTLS, refuses foreign recipients and stores a message byte-exact", async () => {
@@ -165,7 +193,11 @@ describe("the simulated Internet", () => {
     expectEqual(got.clientIp, CLIENT_IP, "client IP");
     expectEqual(got.helo, "client.example.test", "HELO name");
     expectEqual(got.tls, "TLSv1.3", "TLS version of the session");
-    expectEqual(got.rawBytes.equals(Buffer.from(message, "utf8")), true, `message octets\n--- sent ---\n${message}\n--- stored ---\n${got.raw}`);
+    expectEqual(
+      got.rawBytes.equals(Buffer.from(message, "utf8")),
+      true,
+      `message octets\n--- sent ---\n${message}\n--- stored ---\n${got.raw}`,
+    );
     expectEqual(got.raw, message, "message text");
   });
 });

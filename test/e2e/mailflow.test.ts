@@ -14,7 +14,18 @@ import { ca, internet, logs, password, platform, postfixEdgeIp, readEndpoints, r
 
 function rawMessage(from: string, to: string, subject: string, body: string): string {
   const h = normalHeaders("remote.test");
-  return [`From: ${from}`, `To: ${to}`, `Subject: ${subject}`, `Date: ${h.Date}`, `Message-ID: ${h["Message-ID"]}`, "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", body, ""].join("\r\n");
+  return [
+    `From: ${from}`,
+    `To: ${to}`,
+    `Subject: ${subject}`,
+    `Date: ${h.Date}`,
+    `Message-ID: ${h["Message-ID"]}`,
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    body,
+    "",
+  ].join("\r\n");
 }
 
 /** POP3 over TLS (995): the subjects of the mailbox's messages. */
@@ -32,7 +43,11 @@ async function pop3Subjects(user: string): Promise<string[]> {
     await cmd(`USER ${user}`);
     await cmd(`PASS ${password(user)}`);
     const list = await cmd("LIST", true);
-    const numbers = list.split("\r\n").slice(1).filter((l) => /^\d+ /.test(l)).map((l) => l.split(" ")[0]);
+    const numbers = list
+      .split("\r\n")
+      .slice(1)
+      .filter((l) => /^\d+ /.test(l))
+      .map((l) => l.split(" ")[0]);
     const subjects: string[] = [];
     for (const n of numbers) {
       const top = await cmd(`TOP ${n} 0`, true);
@@ -61,12 +76,26 @@ describe("mail flow through the deployed platform", () => {
       { command: "mail", arg: "partner@remote.test" },
       { command: "rcpt", arg: "bob@example.test" },
       { command: "rcpt", arg: "team@example.test" },
-      { command: "data", arg: rawMessage("Partner <partner@remote.test>", "bob@example.test, team@example.test", `Quarterly figures ${token}`, "Hello Bob, the figures are attached in spirit.") },
+      {
+        command: "data",
+        arg: rawMessage(
+          "Partner <partner@remote.test>",
+          "bob@example.test, team@example.test",
+          `Quarterly figures ${token}`,
+          "Hello Bob, the figures are attached in spirit.",
+        ),
+      },
     ]);
     const data = replies.find((r) => r.command === "data");
-    assert.equal(data?.code, 250, `expected the message to be accepted; the server said:\n${JSON.stringify(replies, null, 1)}\n${logs("postfix")}`);
+    assert.equal(
+      data?.code,
+      250,
+      `expected the message to be accepted; the server said:\n${JSON.stringify(replies, null, 1)}\n${logs("postfix")}`,
+    );
 
-    const bob = await waitForMessage("bob@example.test", token, ["INBOX"]).catch((e) => assert.fail(`${e.message}\n${logs("postfix", "amavis", "dovecot")}`));
+    const bob = await waitForMessage("bob@example.test", token, ["INBOX"]).catch((e) =>
+      assert.fail(`${e.message}\n${logs("postfix", "amavis", "dovecot")}`),
+    );
     assert.match(bob.source, /^X-Virus-Scanned: .*amavis/im, "Amavis's scan header missing");
     assert.match(bob.source, /^X-Spam-Status: No, score=-?\d/im, `expected an X-Spam-Status with the score:\n${bob.source.slice(0, 2000)}`);
     // team@ expands to alice and bob: alice gets it through the alias.
@@ -76,7 +105,10 @@ describe("mail flow through the deployed platform", () => {
     const bobCopies = await findMessages("bob@example.test", token, ["INBOX", "Junk"]);
     assert.equal(bobCopies.length, 1, `bob should get exactly one copy, got ${bobCopies.length}`);
     const popped = await pop3Subjects("bob@example.test");
-    assert.ok(popped.some((s) => s.includes(token)), `POP3 does not list the message; subjects seen: ${popped.slice(-5).join(" | ")}`);
+    assert.ok(
+      popped.some((s) => s.includes(token)),
+      `POP3 does not list the message; subjects seen: ${popped.slice(-5).join(" | ")}`,
+    );
   });
 
   it("refuses an unknown recipient at RCPT time", () => {
@@ -115,7 +147,11 @@ describe("mail flow through the deployed platform", () => {
     const internalIp = inspect("mp-e2e-postfix", '{{(index .NetworkSettings.Networks "mp-e2e-internal").IPAddress}}');
     const script = `exec 3<>/dev/tcp/${internalIp}/25; read -r l <&3; printf 'EHLO host.local.test\\r\\n' >&3; while read -r l <&3; do case "$l" in 250\\ *) break;; esac; done; printf 'MAIL FROM:<spammer@remote.test>\\r\\n' >&3; read -r l <&3; printf 'RCPT TO:<victim@elsewhere.example>\\r\\n' >&3; read -r l <&3; echo "$l"; printf 'QUIT\\r\\n' >&3`;
     const r = spawnSync("bash", ["-c", script], { encoding: "utf8", timeout: 30000 });
-    assert.match(r.stdout, /^[45]54 .*Relay access denied/m, `host -> ${internalIp}:25: expected 454 or 554 Relay access denied; got ${JSON.stringify(r.stdout + r.stderr)}`);
+    assert.match(
+      r.stdout,
+      /^[45]54 .*Relay access denied/m,
+      `host -> ${internalIp}:25: expected 454 or 554 Relay access denied; got ${JSON.stringify(r.stdout + r.stderr)}`,
+    );
   });
 
   it("sends a user's mail to another company's MX through the MX look-up, DKIM-signed, and DKIM, SPF and DMARC pass there", async () => {
@@ -128,7 +164,9 @@ describe("mail flow through the deployed platform", () => {
       text: "Dear partner, please find our proposal below.\n",
       headers: normalHeaders("example.test"),
     });
-    const got = await net.waitForMessage((m) => m.raw.includes(token), 60_000).catch((e) => assert.fail(`${e.message}\n${logs("postfix", "amavis")}\n${net.logs()}`));
+    const got = await net
+      .waitForMessage((m) => m.raw.includes(token), 60_000)
+      .catch((e) => assert.fail(`${e.message}\n${logs("postfix", "amavis")}\n${net.logs()}`));
     assert.deepEqual(got.rcptTo, ["someone@remote.test"]);
     assert.equal(got.mailFrom, "alice@example.test");
     assert.match(got.raw, /^DKIM-Signature: .*d=example\.test/ims, "no DKIM signature for example.test");
@@ -144,20 +182,34 @@ describe("mail flow through the deployed platform", () => {
     const dkim = result.dkim?.results?.[0]?.status?.result;
     const spf = result.spf && "status" in result.spf ? result.spf.status.result : undefined;
     const dmarc = result.dmarc && "status" in result.dmarc ? result.dmarc.status.result : undefined;
-    assert.deepEqual({ dkim, spf, dmarc }, { dkim: "pass", spf: "pass", dmarc: "pass" }, `authentication results at the remote MX:\n${JSON.stringify(result, null, 1).slice(0, 4000)}`);
+    assert.deepEqual(
+      { dkim, spf, dmarc },
+      { dkim: "pass", spf: "pass", dmarc: "pass" },
+      `authentication results at the remote MX:\n${JSON.stringify(result, null, 1).slice(0, 4000)}`,
+    );
   });
 
   it("changes nothing when the program is applied a second time, and the mail is still there", async () => {
     const before = platform().containers;
     const token = unique("kept");
-    await sendInbound({ from: "partner@remote.test", to: ["carol@corp.test"], subject: `Before re-apply ${token}`, text: "keep me", headers: normalHeaders("remote.test") });
+    await sendInbound({
+      from: "partner@remote.test",
+      to: ["carol@corp.test"],
+      subject: `Before re-apply ${token}`,
+      text: "keep me",
+      headers: normalHeaders("remote.test"),
+    });
     await waitForMessage("carol@corp.test", token, ["INBOX"]);
     const r = runUp();
     assert.equal(r.code, 0, `second apply failed:\n${r.stdout}\n${r.stderr}`);
     const after = readEndpoints();
     // The planner compared every input with the last state, and every container with what the
     // provider reads back from Docker: a real `pulumi up` would show no change either.
-    assert.deepEqual(after.steps.filter((s) => s.kind !== "same"), [], `the second apply changed something:\n${r.stdout}`);
+    assert.deepEqual(
+      after.steps.filter((s) => s.kind !== "same"),
+      [],
+      `the second apply changed something:\n${r.stdout}`,
+    );
     assert.deepEqual(after.containers, before, "container ids changed: something was recreated");
     await waitForMessage("carol@corp.test", token, ["INBOX"], 5000);
   });

@@ -20,7 +20,14 @@ const NEW_MAILBOX_PREFIX = "newhire-";
 
 function adminPassword(): string {
   const admin = platform().admins.find((a) => a.address === ADMIN);
-  if (!admin) throw new Error(`no PostfixAdmin administrator ${ADMIN} in the endpoints; have ${platform().admins.map((a) => a.address).join(", ") || "none"}`);
+  if (!admin)
+    throw new Error(
+      `no PostfixAdmin administrator ${ADMIN} in the endpoints; have ${
+        platform()
+          .admins.map((a) => a.address)
+          .join(", ") || "none"
+      }`,
+    );
   return admin.password;
 }
 
@@ -121,9 +128,17 @@ describe("PostfixAdmin in a browser", () => {
       let failure: unknown;
       try {
         const token = unique("first-day");
-        await submit(BOB, { from: BOB, to: [address], subject: `Welcome aboard ${token}`, text: "Your desk is by the window.", headers: normalHeaders(DOMAIN) });
+        await submit(BOB, {
+          from: BOB,
+          to: [address],
+          subject: `Welcome aboard ${token}`,
+          text: "Your desk is by the window.",
+          headers: normalHeaders(DOMAIN),
+        });
         const subjects = await imapSubjects(address, mailboxPassword, token).catch((e) =>
-          assert.fail(`IMAP login of ${address} with the password set in PostfixAdmin: ${e instanceof Error ? e.message : e}\n${logs("dovecot")}`),
+          assert.fail(
+            `IMAP login of ${address} with the password set in PostfixAdmin: ${e instanceof Error ? e.message : e}\n${logs("dovecot")}`,
+          ),
         );
         assert.deepEqual(subjects, [`Welcome aboard ${token}`], `INBOX of ${address}\n${logs("postfix", "dovecot")}`);
       } catch (e) {

@@ -12,8 +12,19 @@ import { docker, dockerExec, inspect } from "../support/docker";
 import { imapClient, normalHeaders, sendInbound, waitForMessage } from "./support/mail";
 import { logs, platform, readEndpoints, runUp, unique } from "./support/platform";
 import { DEFAULT_STACK, Endpoints } from "./up";
+import type { PropertyMap } from "../../tools/mock-run/property-map";
 
-const SERVICES = ["mp-e2e-mariadb", "mp-e2e-postfix", "mp-e2e-dovecot", "mp-e2e-amavis", "mp-e2e-spamd", "mp-e2e-clamav", "mp-e2e-proxy", "mp-e2e-webmail", "mp-e2e-postfixadmin"];
+const SERVICES = [
+  "mp-e2e-mariadb",
+  "mp-e2e-postfix",
+  "mp-e2e-dovecot",
+  "mp-e2e-amavis",
+  "mp-e2e-spamd",
+  "mp-e2e-clamav",
+  "mp-e2e-proxy",
+  "mp-e2e-webmail",
+  "mp-e2e-postfixadmin",
+];
 
 /** Deploys a stack file through the harness and returns what up.ts wrote. */
 function deploy(stackFile = DEFAULT_STACK): Endpoints {
@@ -23,7 +34,7 @@ function deploy(stackFile = DEFAULT_STACK): Endpoints {
 }
 
 /** The e2e stack with `edit` applied, as a stack file of the same stack (same name, same state). */
-function e2eWith(edit: (config: Record<string, any>) => void): string {
+function e2eWith(edit: (config: PropertyMap) => void): string {
   const doc = parse(fs.readFileSync(DEFAULT_STACK, "utf8"));
   edit(doc.config);
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mp-redeploy-")), "Pulumi.e2e.yaml");
@@ -37,7 +48,13 @@ const containerIds = () => Object.fromEntries(SERVICES.map((c) => [c, inspect(c,
 /** Sends a message in from outside and waits for it in the mailbox (logging in with `pass` when the suite's accounts lack it). */
 async function mailStillFlows(to: string, label: string, pass?: string): Promise<void> {
   const token = unique(label);
-  await sendInbound({ from: "partner@remote.test", to: [to], subject: `${label} ${token}`, text: "still here", headers: normalHeaders("remote.test") });
+  await sendInbound({
+    from: "partner@remote.test",
+    to: [to],
+    subject: `${label} ${token}`,
+    text: "still here",
+    headers: normalHeaders("remote.test"),
+  });
   const deadline = Date.now() + 60_000;
   for (;;) {
     const client = imapClient(to, pass);
@@ -46,7 +63,8 @@ async function mailStillFlows(to: string, label: string, pass?: string): Promise
     const found = await client.search({ subject: token });
     await client.logout();
     if (found && found.length) return;
-    if (Date.now() > deadline) assert.fail(`no message "${token}" reached ${to}'s INBOX within 60 s:\n${logs("postfix", "amavis", "dovecot")}`);
+    if (Date.now() > deadline)
+      assert.fail(`no message "${token}" reached ${to}'s INBOX within 60 s:\n${logs("postfix", "amavis", "dovecot")}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -61,7 +79,9 @@ describe("re-deploying a running platform", () => {
 
   it("a new mailbox replaces only the provisioning run: every service keeps running, and the mailbox receives mail", async () => {
     const ids = containerIds();
-    const withFrank = deploy(e2eWith((c) => c["mail-platform:mailboxes"].push({ address: "frank@example.test", name: "Frank Example", quotaMb: 64 })));
+    const withFrank = deploy(
+      e2eWith((c) => c["mail-platform:mailboxes"].push({ address: "frank@example.test", name: "Frank Example", quotaMb: 64 })),
+    );
     assert.deepEqual(changed(withFrank), ["create mp-e2e-db-mailbox-frank@example.test", "replace mp-e2e-db-provision"]);
     assert.deepEqual(containerIds(), ids, "a long-running container was re-created");
     const frank = withFrank.accounts.find((a) => a.address === "frank@example.test");
@@ -78,8 +98,16 @@ describe("re-deploying a running platform", () => {
     assert.equal(docker(["rm", "-f", "mp-e2e-proxy"]).code, 0);
     const e = deploy();
     assert.deepEqual(
-      e.steps.filter((s) => s.kind !== "same").map((s) => `${s.kind} ${s.name}`).sort(),
-      ["create mp-e2e-proxy-container", "found-gone mp-e2e-proxy-container", "found-stopped mp-e2e-store-container", "update mp-e2e-store-container"],
+      e.steps
+        .filter((s) => s.kind !== "same")
+        .map((s) => `${s.kind} ${s.name}`)
+        .sort(),
+      [
+        "create mp-e2e-proxy-container",
+        "found-gone mp-e2e-proxy-container",
+        "found-stopped mp-e2e-store-container",
+        "update mp-e2e-store-container",
+      ],
     );
     assert.equal(inspect("mp-e2e-dovecot", "{{.State.Running}} {{.Id}}"), `true ${dovecotId}`, "Dovecot started in place, not re-created");
     assert.equal(inspect("mp-e2e-proxy", "{{.State.Running}}"), "true");
@@ -87,7 +115,8 @@ describe("re-deploying a running platform", () => {
   });
 
   it("a changed tmpfs size reaches Amavis (the provider alone would only record it)", async () => {
-    const sizeOf = () => dockerExec("mp-e2e-amavis", ["df", "-m", "--output=size", "/var/lib/amavis/tmp"]).stdout.trim().split("\n").pop()?.trim();
+    const sizeOf = () =>
+      dockerExec("mp-e2e-amavis", ["df", "-m", "--output=size", "/var/lib/amavis/tmp"]).stdout.trim().split("\n").pop()?.trim();
     assert.equal(sizeOf(), "256");
     const e = deploy(e2eWith((c) => (c["mail-platform:tuning"].amavisTmpMb = 320)));
     assert.ok(changed(e).includes("replace mp-e2e-filter-amavis"), `Amavis must be replaced: ${changed(e).join(", ")}`);
@@ -99,7 +128,13 @@ describe("re-deploying a running platform", () => {
 
   it("a changed internal subnet replaces the network and every container on it, keeps the data, and mail flows", async () => {
     const token = unique("before-subnet");
-    await sendInbound({ from: "partner@remote.test", to: ["alice@example.test"], subject: `Before ${token}`, text: "keep me", headers: normalHeaders("remote.test") });
+    await sendInbound({
+      from: "partner@remote.test",
+      to: ["alice@example.test"],
+      subject: `Before ${token}`,
+      text: "keep me",
+      headers: normalHeaders("remote.test"),
+    });
     await waitForMessage("alice@example.test", token, ["INBOX"]);
     const ids = containerIds();
     const e = deploy(e2eWith((c) => (c["mail-platform:internalSubnet"] = "172.31.8.0/24")));

@@ -16,7 +16,13 @@ describe("resilience: a killed container", () => {
     // SIGKILL: no shutdown handler runs, exactly what a crash leaves behind (PID file included).
     assert.equal(docker(["kill", "--signal", "KILL", "mp-e2e-amavis"]).code, 0, "could not kill Amavis");
     try {
-      await submit("bob@example.test", { from: "bob@example.test", to: ["alice@example.test"], subject: `While Amavis is down ${token}`, text: "wait for me", headers: normalHeaders("example.test") });
+      await submit("bob@example.test", {
+        from: "bob@example.test",
+        to: ["alice@example.test"],
+        subject: `While Amavis is down ${token}`,
+        text: "wait for me",
+        headers: normalHeaders("example.test"),
+      });
       assert.deepEqual(await findMessages("alice@example.test", token, ["INBOX", "Junk"]), [], "delivered without being scanned");
     } finally {
       docker(["start", "mp-e2e-amavis"]);
@@ -24,7 +30,9 @@ describe("resilience: a killed container", () => {
     await waitHealthy("mp-e2e-amavis", 120_000);
     // What an admin does once the filter is back: "retry now" rather than wait for Postfix's backoff.
     dockerExec("mp-e2e-postfix", ["postqueue", "-f"]);
-    const m = await waitForMessage("alice@example.test", token, ["INBOX", "Junk"], 60_000).catch((e) => assert.fail(`${e.message}\n${logs("amavis", "postfix")}`));
+    const m = await waitForMessage("alice@example.test", token, ["INBOX", "Junk"], 60_000).catch((e) =>
+      assert.fail(`${e.message}\n${logs("amavis", "postfix")}`),
+    );
     assert.match(m.source.split(/\r?\n\r?\n/)[0], /^X-Virus-Scanned: /im, "delivered without Amavis's scan header");
   });
 

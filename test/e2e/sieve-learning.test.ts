@@ -40,7 +40,10 @@ async function poll<T>(what: string, probe: () => T | undefined | Promise<T | un
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) assert.fail(`${what}: not seen within ${timeoutMs / 1000} s${last ? ` (last error: ${(last as Error).message})` : ""}\n${logs(...SERVICES)}`);
+    if (Date.now() > deadline)
+      assert.fail(
+        `${what}: not seen within ${timeoutMs / 1000} s${last ? ` (last error: ${(last as Error).message})` : ""}\n${logs(...SERVICES)}`,
+      );
     await new Promise((r) => setTimeout(r, 300));
   }
 }
@@ -153,11 +156,13 @@ function bayesCounts(): BayesCounts {
 /** `sa-learn --dump magic` in spamd, for the record (it fails on a store that never learned). */
 function magicDump(): string {
   const r = execIn("spamd", ["sa-learn", "--dump", "magic"]);
-  return r.out
-    .split("\n")
-    .filter((l) => /non-token data: (nspam|nham)/.test(l))
-    .map((l) => l.trim().replace(/\s+/g, " "))
-    .join("; ") || r.out.trim();
+  return (
+    r.out
+      .split("\n")
+      .filter((l) => /non-token data: (nspam|nham)/.test(l))
+      .map((l) => l.trim().replace(/\s+/g, " "))
+      .join("; ") || r.out.trim()
+  );
 }
 
 /**
@@ -165,16 +170,20 @@ function magicDump(): string {
  * the body, computed by SpamAssassin in the spamd container from the source read over IMAP.
  */
 function saMessageId(source: string): string {
-  const perl = 'use Mail::SpamAssassin; my $sa = Mail::SpamAssassin->new({ local_tests_only => 1 }); local $/; my $m = $sa->parse(<STDIN>); print scalar($m->generate_msgid()), "\\n";';
+  const perl =
+    'use Mail::SpamAssassin; my $sa = Mail::SpamAssassin->new({ local_tests_only => 1 }); local $/; my $m = $sa->parse(<STDIN>); print scalar($m->generate_msgid()), "\\n";';
   const r = dockerExec("mp-e2e-spamd", ["perl", "-e", perl], source);
   const id = r.stdout.trim();
-  if (r.code !== 0 || !/^[0-9a-f]{40}@sa_generated$/.test(id)) assert.fail(`computing SpamAssassin's message id failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  if (r.code !== 0 || !/^[0-9a-f]{40}@sa_generated$/.test(id))
+    assert.fail(`computing SpamAssassin's message id failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
   return id;
 }
 
 /** What Bayes has learned a message as: "s", "h", or undefined when never learned. */
 function learnedAs(saId: string): string | undefined {
-  const row = sql(`SELECT s.flag FROM bayes_seen s JOIN bayes_vars v ON v.id = s.id WHERE v.username = '${BAYES_GLOBAL_USER}' AND s.msgid = '${saId}'`);
+  const row = sql(
+    `SELECT s.flag FROM bayes_seen s JOIN bayes_vars v ON v.id = s.id WHERE v.username = '${BAYES_GLOBAL_USER}' AND s.msgid = '${saId}'`,
+  );
   return row === "" ? undefined : row;
 }
 
@@ -244,7 +253,9 @@ async function foldersOf(user: string, token: string, folders: string[]): Promis
 
 /** Waits until Bayes records the message as `flag` and returns the counts seen then. */
 async function waitLearned(m: Delivered, flag: "s" | "h", what: string): Promise<BayesCounts> {
-  await poll(`${what}: Bayes records "${m.token}" (${m.saId}) as ${flag === "s" ? "spam" : "ham"}`, () => (learnedAs(m.saId) === flag ? true : undefined));
+  await poll(`${what}: Bayes records "${m.token}" (${m.saId}) as ${flag === "s" ? "spam" : "ham"}`, () =>
+    learnedAs(m.saId) === flag ? true : undefined,
+  );
   return bayesCounts();
 }
 
@@ -259,13 +270,23 @@ describe("Sieve filters over ManageSieve, and spam/ham learning from the Junk fo
     const sieve = await ManageSieve.open(platform().ports.managesieve);
     try {
       check(sieve.capabilities.has("STARTTLS"), "ManageSieve offers STARTTLS before login", "STARTTLS", [...sieve.capabilities.keys()]);
-      check(!/\bPLAIN\b/i.test(sieve.capabilities.get("SASL") ?? ""), "no PLAIN login before TLS", "SASL without PLAIN", sieve.capabilities.get("SASL") ?? "(no SASL line)");
+      check(
+        !/\bPLAIN\b/i.test(sieve.capabilities.get("SASL") ?? ""),
+        "no PLAIN login before TLS",
+        "SASL without PLAIN",
+        sieve.capabilities.get("SASL") ?? "(no SASL line)",
+      );
       await sieve.starttls();
       const sasl = sieve.capabilities.get("SASL") ?? "";
       check(/\bPLAIN\b/i.test(sasl), "SASL mechanisms after STARTTLS", "PLAIN", sasl);
       const extensions = (sieve.capabilities.get("SIEVE") ?? "").split(/\s+/);
       seen("SIEVE extensions advertised", extensions.join(" "));
-      check(extensions.includes("fileinto") && extensions.includes("mailbox"), "Sieve extensions for filing into a folder (created when missing)", ["fileinto", "mailbox"], extensions);
+      check(
+        extensions.includes("fileinto") && extensions.includes("mailbox"),
+        "Sieve extensions for filing into a folder (created when missing)",
+        ["fileinto", "mailbox"],
+        extensions,
+      );
 
       const auth = await sieve.authenticatePlain(SIEVE_USER, password(SIEVE_USER));
       check(auth.status === "OK", `AUTHENTICATE PLAIN as ${SIEVE_USER}`, "OK", auth.text);
@@ -294,10 +315,23 @@ describe("Sieve filters over ManageSieve, and spam/ham learning from the Junk fo
     }
 
     const other = unique("sieve-other");
-    await sendInbound({ from: "partner@remote.test", to: [SIEVE_USER], subject: `Kick-off for ${token}`, text: "Hello Carol,\n\nthe kick-off is on Monday.\n", headers: normalHeaders("remote.test") });
-    await sendInbound({ from: "partner@remote.test", to: [SIEVE_USER], subject: `Lunch ${other}`, text: "Hello Carol,\n\nlunch on Friday?\n", headers: normalHeaders("remote.test") });
+    await sendInbound({
+      from: "partner@remote.test",
+      to: [SIEVE_USER],
+      subject: `Kick-off for ${token}`,
+      text: "Hello Carol,\n\nthe kick-off is on Monday.\n",
+      headers: normalHeaders("remote.test"),
+    });
+    await sendInbound({
+      from: "partner@remote.test",
+      to: [SIEVE_USER],
+      subject: `Lunch ${other}`,
+      text: "Hello Carol,\n\nlunch on Friday?\n",
+      headers: normalHeaders("remote.test"),
+    });
     // The folder may not exist until the script creates it, so a search there can fail until then.
-    const arrived = (t: string) => poll(`"${t}" delivered to ${SIEVE_USER}`, async () => (await findMessages(SIEVE_USER, t, ["INBOX", "Junk", folder]))[0], 60_000);
+    const arrived = (t: string) =>
+      poll(`"${t}" delivered to ${SIEVE_USER}`, async () => (await findMessages(SIEVE_USER, t, ["INBOX", "Junk", folder]))[0], 60_000);
     const unfiled = await arrived(other);
     const filed = await arrived(token);
     const where = await foldersOf(SIEVE_USER, token, [folder, "INBOX", "Junk"]);
@@ -358,7 +392,12 @@ describe("Sieve filters over ManageSieve, and spam/ham learning from the Junk fo
     const after = await waitLearned(marker, "h", "MOVE Junk -> INBOX (the marker)");
     seen("Bayes counts after MOVE Junk -> Trash and the marker's MOVE Junk -> INBOX", after);
     const flag = learnedAs(trashed.saId);
-    check(flag === "s", `"${trashed.token}" after MOVE Junk -> Trash is still recorded as spam (nothing learned)`, "s", flag ?? "never learned");
+    check(
+      flag === "s",
+      `"${trashed.token}" after MOVE Junk -> Trash is still recorded as spam (nothing learned)`,
+      "s",
+      flag ?? "never learned",
+    );
     // Only the marker was re-learned (spam -> ham); a ham lesson from Trash would take one more.
     check(after.spam >= before.spam - 1, "spam count: only the marker was re-learned (as ham)", `>= ${before.spam - 1}`, after.spam);
     const where = await foldersOf(USER, trashed.token, ["INBOX", "Junk", "Trash"]);

@@ -51,16 +51,32 @@ describe("submission (587 STARTTLS, 465 implicit TLS) with SASL", () => {
       const token = unique(`submit-${port}`);
       const sent = await submit(
         ALICE,
-        { from: ALICE, to: [BOB], subject: `${token} hello bob`, text: "Submitted by a logged-in user.\n", headers: normalHeaders("example.test") },
+        {
+          from: ALICE,
+          to: [BOB],
+          subject: `${token} hello bob`,
+          text: "Submitted by a logged-in user.\n",
+          headers: normalHeaders("example.test"),
+        },
         { port },
       );
       expectThat(/^250 /.test(String(sent.response)), `the ${port} server accepts the message`, "250 ...", String(sent.response));
       const m = await waitForMessage(BOB, token, ["INBOX", "Junk"], DELIVERY_TIMEOUT_MS);
       const headers = headersOf(m);
       expectThat(m.folder === "INBOX", "the message is filed in bob's INBOX", "INBOX", m.folder);
-      expectThat(/^Return-Path: <alice@example\.test>$/im.test(headers), "the envelope sender is alice", "Return-Path: <alice@example.test>", headers);
+      expectThat(
+        /^Return-Path: <alice@example\.test>$/im.test(headers),
+        "the envelope sender is alice",
+        "Return-Path: <alice@example.test>",
+        headers,
+      );
       // Postfix writes "with ESMTPSA" in its Received line for a SASL-authenticated client over TLS.
-      expectThat(/by mail\.example\.test \(Postfix\) with ESMTPSA/.test(headers), "the message was received authenticated over TLS", "a Received line 'with ESMTPSA'", headers);
+      expectThat(
+        /by mail\.example\.test \(Postfix\) with ESMTPSA/.test(headers),
+        "the message was received authenticated over TLS",
+        "a Received line 'with ESMTPSA'",
+        headers,
+      );
     });
   }
 
@@ -73,7 +89,12 @@ describe("submission (587 STARTTLS, 465 implicit TLS) with SASL", () => {
       await s.starttls({ ca: ca(), servername: HOSTNAME });
       const after = await s.ehlo("laptop.example.test");
       const auth = after.find((c) => c.startsWith("AUTH "));
-      expectThat(!!auth && auth.split(" ").includes("PLAIN"), "587 offers AUTH PLAIN after STARTTLS", "AUTH ... PLAIN ...", after.join(", "));
+      expectThat(
+        !!auth && auth.split(" ").includes("PLAIN"),
+        "587 offers AUTH PLAIN after STARTTLS",
+        "AUTH ... PLAIN ...",
+        after.join(", "),
+      );
       expectThat(!after.includes("STARTTLS"), "STARTTLS is not offered twice", "no STARTTLS after the upgrade", after.join(", "));
     } finally {
       s.close();
@@ -112,7 +133,12 @@ describe("submission (587 STARTTLS, 465 implicit TLS) with SASL", () => {
       await s.ehlo("laptop.example.test");
       const mail = await s.command(`MAIL FROM:<${ALICE}>`);
       // Postfix: "530 5.7.0 Must issue a STARTTLS command first".
-      expectThat(mail.code === 530, "MAIL FROM before STARTTLS on 587 is refused", "530 (Must issue a STARTTLS command first)", mail.text.trim());
+      expectThat(
+        mail.code === 530,
+        "MAIL FROM before STARTTLS on 587 is refused",
+        "530 (Must issue a STARTTLS command first)",
+        mail.text.trim(),
+      );
       const auth = await s.command(`AUTH PLAIN ${Buffer.from(`\0${ALICE}\0wrong-password`).toString("base64")}`);
       expectThat(auth.code >= 500 && auth.code < 600, "AUTH before STARTTLS on 587 is refused", "a 5xx reply", auth.text.trim());
     } finally {
@@ -124,10 +150,20 @@ describe("submission (587 STARTTLS, 465 implicit TLS) with SASL", () => {
     it(`refuses a wrong password on ${port} with 535`, async () => {
       const token = unique("wrong-password");
       const e = await refused(
-        () => submit(ALICE, { from: ALICE, to: [BOB], subject: token, text: "must not arrive\n", headers: normalHeaders("example.test") }, { port, password: "not-alice's-password" }),
+        () =>
+          submit(
+            ALICE,
+            { from: ALICE, to: [BOB], subject: token, text: "must not arrive\n", headers: normalHeaders("example.test") },
+            { port, password: "not-alice's-password" },
+          ),
         `a wrong password on ${port}`,
       );
-      expectThat(e.responseCode === 535, `a wrong password on ${port} is refused at AUTH`, "535 (authentication failed)", `${e.command ?? "?"}: ${e.responseCode ?? "no code"} ${e.response ?? e.message}`);
+      expectThat(
+        e.responseCode === 535,
+        `a wrong password on ${port} is refused at AUTH`,
+        "535 (authentication failed)",
+        `${e.command ?? "?"}: ${e.responseCode ?? "no code"} ${e.response ?? e.message}`,
+      );
     });
   }
 
@@ -140,7 +176,18 @@ describe("submission (587 STARTTLS, 465 implicit TLS) with SASL", () => {
       tokens.push(token);
       const port = i % 2 === 0 ? "submission" : "submissions";
       const e = await refused(
-        () => submit(ALICE, { from: sender, to: [BOB], subject: token, text: "alice pretending to be someone else\n", headers: normalHeaders("example.test") }, { port }),
+        () =>
+          submit(
+            ALICE,
+            {
+              from: sender,
+              to: [BOB],
+              subject: token,
+              text: "alice pretending to be someone else\n",
+              headers: normalHeaders("example.test"),
+            },
+            { port },
+          ),
         `alice sending as ${sender} on ${port}`,
       );
       const seen = `${e.command ?? "?"}: ${e.response ?? e.message}`;
@@ -158,7 +205,12 @@ describe("submission (587 STARTTLS, 465 implicit TLS) with SASL", () => {
     await waitForMessage(BOB, control, ["INBOX", "Junk"], DELIVERY_TIMEOUT_MS);
     for (const token of tokens) {
       const found = await findMessages(BOB, token);
-      expectThat(found.length === 0, `the refused message ${token} was not delivered`, "no message", found.map((m) => `${m.folder}: ${m.subject}`).join("; "));
+      expectThat(
+        found.length === 0,
+        `the refused message ${token} was not delivered`,
+        "no message",
+        found.map((m) => `${m.folder}: ${m.subject}`).join("; "),
+      );
     }
   });
 
@@ -168,12 +220,19 @@ describe("submission (587 STARTTLS, 465 implicit TLS) with SASL", () => {
   for (const alias of ["postmaster@example.test", "team@example.test"]) {
     it(`lets alice send as her alias ${alias}`, async () => {
       const token = unique(`as-alias-${alias.split("@")[0]}`);
-      const sent = await submit(ALICE, { from: alias, to: [BOB], subject: token, text: `alice writing as ${alias}\n`, headers: normalHeaders("example.test") });
+      const sent = await submit(ALICE, {
+        from: alias,
+        to: [BOB],
+        subject: token,
+        text: `alice writing as ${alias}\n`,
+        headers: normalHeaders("example.test"),
+      });
       expectThat(/^250 /.test(String(sent.response)), `alice sending as ${alias} is accepted`, "250 ...", String(sent.response));
       const m = await waitForMessage(BOB, token, ["INBOX", "Junk"], DELIVERY_TIMEOUT_MS);
       const headers = headersOf(m);
       expectThat(
-        new RegExp(`^Return-Path: <${alias.replace(/\./g, "\\.")}>$`, "im").test(headers) && new RegExp(`^From: ${alias.replace(/\./g, "\\.")}$`, "im").test(headers),
+        new RegExp(`^Return-Path: <${alias.replace(/\./g, "\\.")}>$`, "im").test(headers) &&
+          new RegExp(`^From: ${alias.replace(/\./g, "\\.")}$`, "im").test(headers),
         `the message arrives with ${alias} as envelope sender and From`,
         `Return-Path: <${alias}> and From: ${alias}`,
         headers,

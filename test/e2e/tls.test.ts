@@ -31,7 +31,6 @@ const PORTS: TlsPort[] = [
   { name: "143 (IMAP, STARTTLS)", port: () => platform().ports.imap, mode: "imap-starttls", service: "dovecot" },
 ];
 
-
 /** Which certificate each SNI name must get; `undefined` = no SNI, the default (first domain's). */
 const NAMES: { sni: string | undefined; expect: string }[] = [
   { sni: "mail.example.test", expect: "mail.example.test" },
@@ -68,7 +67,10 @@ function readUntil(socket: net.Socket, done: (text: string) => boolean, timeoutM
       if (done(text)) finish();
     };
     const onClose = (): void => finish(new Error(`connection closed; received: ${JSON.stringify(text)}`));
-    const timer = setTimeout(() => finish(new Error(`no complete reply within ${timeoutMs} ms; received: ${JSON.stringify(text)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no complete reply within ${timeoutMs} ms; received: ${JSON.stringify(text)}`)),
+      timeoutMs,
+    );
     socket.on("data", onData);
     socket.on("close", onClose);
   });
@@ -148,17 +150,33 @@ describe("TLS on every encrypted port", () => {
   });
 
   describe("the TLS 1.0/1.1 client itself (control)", () => {
-    const port25: TlsPort = { name: "25 (SMTP, opportunistic STARTTLS)", port: () => platform().ports.smtp, mode: "smtp-starttls", service: "postfix" };
+    const port25: TlsPort = {
+      name: "25 (SMTP, opportunistic STARTTLS)",
+      port: () => platform().ports.smtp,
+      mode: "smtp-starttls",
+      service: "postfix",
+    };
     for (const version of ["TLSv1", "TLSv1.1"] as const) {
       it(`completes ${version} with port 25, which accepts any protocol a sending MTA offers`, async () => {
         let outcome: string;
         try {
-          const h = await handshake(port25, { servername: "mail.example.test", minVersion: version, maxVersion: version, ciphers: "DEFAULT@SECLEVEL=0" });
+          const h = await handshake(port25, {
+            servername: "mail.example.test",
+            minVersion: version,
+            maxVersion: version,
+            ciphers: "DEFAULT@SECLEVEL=0",
+          });
           outcome = String(h.protocol);
         } catch (e) {
           outcome = `handshake failed: ${(e as Error).message.split("\n")[0]}`;
         }
-        expectThat(outcome === version, `a client offering only ${version} completes the handshake on port 25`, version, outcome, "postfix");
+        expectThat(
+          outcome === version,
+          `a client offering only ${version} completes the handshake on port 25`,
+          version,
+          outcome,
+          "postfix",
+        );
       });
     }
   });
@@ -173,7 +191,13 @@ describe("TLS on every encrypted port", () => {
           const h = await handshake(p, n.sni ? { servername: n.sni } : {});
           const san = h.cert.subjectaltname ?? "";
           const names = san.split(/,\s*/).map((x) => x.replace(/^DNS:/, "").toLowerCase());
-          expectThat(names.includes(n.expect), `the certificate served for ${label} names ${n.expect}`, `subjectaltname containing DNS:${n.expect}`, san || "(none)", p.service);
+          expectThat(
+            names.includes(n.expect),
+            `the certificate served for ${label} names ${n.expect}`,
+            `subjectaltname containing DNS:${n.expect}`,
+            san || "(none)",
+            p.service,
+          );
           expectThat(
             tls.checkServerIdentity(n.expect, h.cert) === undefined,
             `the certificate is valid for ${n.expect}`,
@@ -181,16 +205,29 @@ describe("TLS on every encrypted port", () => {
             String(tls.checkServerIdentity(n.expect, h.cert)),
             p.service,
           );
-          expectThat(h.authorized, "the certificate chain verifies against the stack's CA", "authorized", `not authorized: ${h.authorizationError} (issuer ${JSON.stringify(h.cert.issuer)})`, p.service);
+          expectThat(
+            h.authorized,
+            "the certificate chain verifies against the stack's CA",
+            "authorized",
+            `not authorized: ${h.authorizationError} (issuer ${JSON.stringify(h.cert.issuer)})`,
+            p.service,
+          );
           if (n.sni) fingerprints.set(n.sni, h.cert.fingerprint256);
         });
       }
 
       it("serves different certificates for the two domains (SNI really selects)", async () => {
         // Reuses the handshakes above; makes its own when run alone (--test-name-pattern).
-        const example = fingerprints.get("mail.example.test") ?? (await handshake(p, { servername: "mail.example.test" })).cert.fingerprint256;
+        const example =
+          fingerprints.get("mail.example.test") ?? (await handshake(p, { servername: "mail.example.test" })).cert.fingerprint256;
         const corp = fingerprints.get("mail.corp.test") ?? (await handshake(p, { servername: "mail.corp.test" })).cert.fingerprint256;
-        expectThat(example !== corp, "mail.example.test and mail.corp.test get their own domain's certificate", "two different certificates", `both ${example}`, p.service);
+        expectThat(
+          example !== corp,
+          "mail.example.test and mail.corp.test get their own domain's certificate",
+          "two different certificates",
+          `both ${example}`,
+          p.service,
+        );
       });
 
       // The issue requires TLS 1.0/1.1 refused on 465, 587 and 993; the design refuses them on
@@ -198,7 +235,12 @@ describe("TLS on every encrypted port", () => {
       // Dovecot's 10-ssl.conf ssl_min_protocol = TLSv1.2 covers 993, 995 and 143 alike).
       for (const version of ["TLSv1", "TLSv1.1"] as const) {
         it(`refuses ${version}`, async () => {
-          const offer: tls.ConnectionOptions = { servername: "mail.example.test", minVersion: version, maxVersion: version, ciphers: "DEFAULT@SECLEVEL=0" };
+          const offer: tls.ConnectionOptions = {
+            servername: "mail.example.test",
+            minVersion: version,
+            maxVersion: version,
+            ciphers: "DEFAULT@SECLEVEL=0",
+          };
           let outcome: string;
           let serverRefused = false;
           try {
@@ -210,13 +252,30 @@ describe("TLS on every encrypted port", () => {
             // SSL alert 70 from the peer; a client-side inability would be ERR_SSL_NO_PROTOCOLS_AVAILABLE.
             serverRefused = err.code === "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION" || /alert protocol version/i.test(err.message);
           }
-          expectThat(serverRefused, `the server refuses a client offering only ${version}`, "a 'protocol version' alert from the server", outcome, p.service);
+          expectThat(
+            serverRefused,
+            `the server refuses a client offering only ${version}`,
+            "a 'protocol version' alert from the server",
+            outcome,
+            p.service,
+          );
         });
       }
 
       it("accepts TLSv1.2 from the same client (so the refusals above are the server's)", async () => {
-        const h = await handshake(p, { servername: "mail.example.test", minVersion: "TLSv1", maxVersion: "TLSv1.2", ciphers: "DEFAULT@SECLEVEL=0" });
-        expectThat(h.protocol === "TLSv1.2" && h.authorized, "a client offering TLS 1.0 up to 1.2 gets TLS 1.2", "TLSv1.2, authorized", `${h.protocol}, authorized=${h.authorized}`, p.service);
+        const h = await handshake(p, {
+          servername: "mail.example.test",
+          minVersion: "TLSv1",
+          maxVersion: "TLSv1.2",
+          ciphers: "DEFAULT@SECLEVEL=0",
+        });
+        expectThat(
+          h.protocol === "TLSv1.2" && h.authorized,
+          "a client offering TLS 1.0 up to 1.2 gets TLS 1.2",
+          "TLSv1.2, authorized",
+          `${h.protocol}, authorized=${h.authorized}`,
+          p.service,
+        );
       });
     });
   }

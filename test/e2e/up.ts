@@ -57,11 +57,17 @@ async function main(): Promise<void> {
     // A new stack: its containers go first, so nothing writes into the data while it is removed,
     // then its networks (with any test host still on them), which a fresh deploy must create.
     if (stack.instanceName) {
-      const ids = docker(["ps", "-aq", "--filter", `name=^${stack.instanceName}-`]).stdout.split("\n").filter(Boolean);
+      const ids = docker(["ps", "-aq", "--filter", `name=^${stack.instanceName}-`])
+        .stdout.split("\n")
+        .filter(Boolean);
       if (ids.length) docker(["rm", "-f", ...ids]);
-      const nets = docker(["network", "ls", "-q", "--filter", `name=^${stack.instanceName}-`]).stdout.split("\n").filter(Boolean);
+      const nets = docker(["network", "ls", "-q", "--filter", `name=^${stack.instanceName}-`])
+        .stdout.split("\n")
+        .filter(Boolean);
       for (const net of nets) {
-        const attached = docker(["network", "inspect", "-f", "{{range $id, $c := .Containers}}{{$id}} {{end}}", net]).stdout.split(" ").filter((x) => x.trim());
+        const attached = docker(["network", "inspect", "-f", "{{range $id, $c := .Containers}}{{$id}} {{end}}", net])
+          .stdout.split(" ")
+          .filter((x) => x.trim());
         if (attached.length) docker(["rm", "-f", ...attached]);
         docker(["network", "rm", net]);
       }
@@ -85,10 +91,18 @@ async function main(): Promise<void> {
     stack: stackFile,
     hostname: values.hostname,
     host: values.bindAddress ?? "127.0.0.1",
-    ports: run.outputs.endpoints ? Object.fromEntries(Object.entries(run.outputs.endpoints as Record<string, unknown>).filter(([k]) => k !== "host")) as Record<string, number> : {},
+    ports: run.outputs.endpoints
+      ? (Object.fromEntries(Object.entries(run.outputs.endpoints as Record<string, unknown>).filter(([k]) => k !== "host")) as Record<
+          string,
+          number
+        >)
+      : {},
     caFile,
     accounts: Object.entries(passwords).map(([address, password]) => ({ address, password })),
-    admins: Object.entries((run.outputs.adminPasswords ?? {}) as Record<string, string>).map(([address, password]) => ({ address, password })),
+    admins: Object.entries((run.outputs.adminPasswords ?? {}) as Record<string, string>).map(([address, password]) => ({
+      address,
+      password,
+    })),
     webUrls: (run.outputs.webUrls ?? {}) as Record<string, string>,
     outputs: { dns: run.outputs.dns, dnsZone: run.outputs.dnsZone },
     containers,
@@ -100,7 +114,9 @@ async function main(): Promise<void> {
   fs.writeFileSync(endpointsFile, JSON.stringify(endpoints, null, 2), { mode: 0o600 });
   const changed = steps.filter((s) => s.kind !== "same");
   for (const s of changed) console.log(`  ${s.kind} ${s.name}${s.reason ? ` (${s.reason})` : ""}`);
-  console.log(`deployed ${Object.keys(containers).length} containers in ${seconds.toFixed(1)} s (${changed.length} of ${steps.length} steps changed something)`);
+  console.log(
+    `deployed ${Object.keys(containers).length} containers in ${seconds.toFixed(1)} s (${changed.length} of ${steps.length} steps changed something)`,
+  );
 
   // Without them no mail is delivered (Amavis defers what the archive cannot take) and every SMTP
   // session waits for a PTR look-up to time out (the stack's resolver is the simulated Internet's).

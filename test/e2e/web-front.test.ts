@@ -17,7 +17,10 @@ async function assertSecurityHeaders(response: Response): Promise<void> {
   const h = await response.allHeaders();
   const seen = JSON.stringify(h, null, 2);
   const hsts = /^max-age=(\d+); includeSubDomains$/.exec(h["strict-transport-security"] ?? "");
-  assert.ok(hsts && Number(hsts[1]) >= 31_536_000, `Strict-Transport-Security: expected max-age of a year or more with includeSubDomains; headers seen: ${seen}`);
+  assert.ok(
+    hsts && Number(hsts[1]) >= 31_536_000,
+    `Strict-Transport-Security: expected max-age of a year or more with includeSubDomains; headers seen: ${seen}`,
+  );
   assert.equal(h["content-security-policy"], DOCUMENT_CSP, `Content-Security-Policy; headers seen: ${seen}`);
   assert.equal(h["x-content-type-options"], "nosniff", `X-Content-Type-Options; headers seen: ${seen}`);
   assert.equal(h["referrer-policy"], REFERRER_POLICY, `Referrer-Policy; headers seen: ${seen}`);
@@ -77,7 +80,9 @@ describe("HTTPS front in a browser", () => {
       const tree = (await page.locator(".pretty-print").innerText()).replace(/\s+/g, " ");
       const ports = platform().ports;
       const server = (type: string, port: number, socket: string) =>
-        new RegExp(`<(incoming|outgoing)Server type="${type}"> <hostname>mail\\.example\\.test</hostname> <port>${port}</port> <socketType>${socket}</socketType> <authentication>password-cleartext</authentication> <username>%EMAILADDRESS%</username>`);
+        new RegExp(
+          `<(incoming|outgoing)Server type="${type}"> <hostname>mail\\.example\\.test</hostname> <port>${port}</port> <socketType>${socket}</socketType> <authentication>password-cleartext</authentication> <username>%EMAILADDRESS%</username>`,
+        );
       assert.match(tree, /<domain>example\.test<\/domain>/, `document as shown: ${tree}`);
       assert.match(tree, server("imap", ports.imaps, "SSL"), `IMAP server entry as shown: ${tree}`);
       assert.match(tree, server("smtp", ports.submissions, "SSL"), `SMTP (implicit TLS) server entry as shown: ${tree}`);

@@ -30,7 +30,15 @@ async function tryLogin(user: string, pass: string): Promise<{ web: WebSession; 
   const page = await web.get("/");
   const token = /name="_token" value="([^"]+)"/.exec(page.body)?.[1];
   assert.ok(token, `no login form token on the webmail's start page (HTTP ${page.status}):\n${page.body.slice(0, 2000)}`);
-  const r = await web.post("/?_task=login", { _token: token, _task: "login", _action: "login", _timezone: "UTC", _url: "", _user: user, _pass: pass });
+  const r = await web.post("/?_task=login", {
+    _token: token,
+    _task: "login",
+    _action: "login",
+    _timezone: "UTC",
+    _url: "",
+    _user: user,
+    _pass: pass,
+  });
   return { web, status: r.status, message: /display_message\("([^"]*)"/.exec(r.body)?.[1] ?? "" };
 }
 
@@ -94,7 +102,9 @@ describe("webmail over HTTPS", () => {
     const webmailIp = inspect("mp-e2e-webmail", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}");
     assert.ok(webmailIp, "the webmail container has no address");
     await login(USER, current);
-    const lines = logs("dovecot").split("\n").filter((l) => l.includes(`Logged in: user=<${USER}>`));
+    const lines = logs("dovecot")
+      .split("\n")
+      .filter((l) => l.includes(`Logged in: user=<${USER}>`));
     const last = lines.at(-1) ?? "";
     const rip = /rip=([\d.]+)/.exec(last)?.[1];
     assert.ok(rip, `no IMAP login of ${USER} in Dovecot's log:\n${lines.slice(-5).join("\n")}`);
@@ -114,7 +124,10 @@ describe("webmail login rate limit", () => {
     // an earlier run of this test (it lasts 60 s).
     const deadline = Date.now() + 70_000;
     for (let first = await tryLogin(ERIN, password(ERIN)); first.status !== 302; first = await tryLogin(ERIN, password(ERIN))) {
-      assert.ok(Date.now() < deadline && /Too many failed/.test(first.message), `the first login failed: HTTP ${first.status} (${first.message})`);
+      assert.ok(
+        Date.now() < deadline && /Too many failed/.test(first.message),
+        `the first login failed: HTTP ${first.status} (${first.message})`,
+      );
       await new Promise((r) => setTimeout(r, 5000));
     }
     for (let i = 1; i <= 3; i++) {

@@ -55,7 +55,10 @@ describe("webmail in a browser", () => {
     const shown = page.frameLocator("#filter-box").locator("input[name=_name]");
     for (let attempt = 1; ; attempt++) {
       await page.locator("#filterslist tr", { hasText: name }).click();
-      const ok = await until(async () => (await shown.inputValue({ timeout: 1000 }).catch(() => "")) === name, "", 5000).then(() => true, () => false);
+      const ok = await until(async () => (await shown.inputValue({ timeout: 1000 }).catch(() => "")) === name, "", 5000).then(
+        () => true,
+        () => false,
+      );
       if (ok) return;
       if (attempt >= 3) throw new Error(`clicking the filter ${name} does not open it`);
     }
@@ -176,9 +179,17 @@ describe("webmail in a browser", () => {
       let failure: unknown;
       try {
         // A matching message goes to the folder, another one stays in the inbox.
-        await submit(BOB, { from: BOB, to: [ALICE], subject: `[invoice] No. 4711 ${token}`, text: "Amount due: 100 EUR", headers: normalHeaders("example.test") });
+        await submit(BOB, {
+          from: BOB,
+          to: [ALICE],
+          subject: `[invoice] No. 4711 ${token}`,
+          text: "Amount due: 100 EUR",
+          headers: normalHeaders("example.test"),
+        });
         await submit(BOB, { from: BOB, to: [ALICE], subject: `Receipt ${token}`, text: "Thanks", headers: normalHeaders("example.test") });
-        const filed = await waitForMessage(ALICE, `[invoice] No. 4711 ${token}`, ["INBOX", INVOICES]).catch((e) => assert.fail(`${e.message}\n${logs("dovecot")}`));
+        const filed = await waitForMessage(ALICE, `[invoice] No. 4711 ${token}`, ["INBOX", INVOICES]).catch((e) =>
+          assert.fail(`${e.message}\n${logs("dovecot")}`),
+        );
         assert.equal(filed.folder, INVOICES, `the invoice was delivered to ${filed.folder}\n${logs("dovecot")}`);
         const other = await waitForMessage(ALICE, `Receipt ${token}`, ["INBOX", INVOICES]);
         assert.equal(other.folder, "INBOX", "a message the filter does not match stays in the inbox");
@@ -200,9 +211,16 @@ describe("webmail in a browser", () => {
           const dialog = page.locator(".ui-dialog", { hasText: "Do you really want to delete selected filter?" });
           await dialog.locator("button.mainaction.delete").click();
           await confirmation(page, /Filter deleted successfully/i);
-          await until(async () => (await ours.count()) < left, `the filter list still has ${left} of this test's filters after deleting one`);
+          await until(
+            async () => (await ours.count()) < left,
+            `the filter list still has ${left} of this test's filters after deleting one`,
+          );
         }
-        assert.equal(await page.locator("#filterslist tr", { hasText: filterName }).count(), 0, `the filter ${filterName} is still listed after deleting it`);
+        assert.equal(
+          await page.locator("#filterslist tr", { hasText: filterName }).count(),
+          0,
+          `the filter ${filterName} is still listed after deleting it`,
+        );
         await web.screenshot(page, "filter-7-filter-deleted");
       } catch (e) {
         failure ??= e;

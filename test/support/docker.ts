@@ -57,7 +57,9 @@ export async function waitHealthy(container: string, timeoutMs: number): Promise
     if (status === "running healthy") return;
     await new Promise((r) => setTimeout(r, 500));
   }
-  assert.fail(`${container} is "${status}" after ${timeoutMs / 1000} s, expected "running healthy":\n${containerLog(container, ["--tail", "30"])}`);
+  assert.fail(
+    `${container} is "${status}" after ${timeoutMs / 1000} s, expected "running healthy":\n${containerLog(container, ["--tail", "30"])}`,
+  );
 }
 
 /**
@@ -147,7 +149,9 @@ export function createInternalNetwork(name: string, label: string): string {
 
 /** Removes every container named `<prefix>-...` with its volumes, then the network: what a test file made, whatever state it is in. */
 export function removeTestContainers(prefix: string, network: string): void {
-  const leftovers = docker(["ps", "-aq", "--filter", `name=^${prefix}-`]).stdout.split("\n").filter(Boolean);
+  const leftovers = docker(["ps", "-aq", "--filter", `name=^${prefix}-`])
+    .stdout.split("\n")
+    .filter(Boolean);
   if (leftovers.length) docker(["rm", "-f", "-v", ...leftovers]);
   docker(["network", "rm", network]);
 }

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { invokeResult, outputsFor } from "../../tools/mock-run/provider-outputs";
 import { installRecordingMonitor, RecordingMonitor, Registration } from "../../tools/mock-run/recording-monitor";
 import { unwrapSecrets } from "../../tools/mock-run/secrets";
+import type { PropertyMap } from "../../tools/mock-run/property-map";
 
 /** A registration as the engine would receive it: inputs (secrets unwrapped, `secretInputs` says where they were), options, dependencies. */
 export type RecordedResource = Registration;
@@ -20,7 +21,7 @@ export function installMocks(
   config: Record<string, string> = {},
   stack = "unit",
   /** Outputs to report beyond the providers' for some resources (a provisioning run's log, say). */
-  extraOutputs: (type: string, name: string) => Record<string, any> = () => ({}),
+  extraOutputs: (type: string, name: string) => PropertyMap = () => ({}),
 ): void {
   recorded.length = 0;
   pulumi.runtime.setAllConfig(config);

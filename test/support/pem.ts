@@ -15,7 +15,10 @@ export const PRIVATE_KEY = ["PRIVATE", "KEY"].join(" ");
 
 /** A real private key (PKCS#8 PEM) from the openssl CLI: `ec` (P-256) is fast to make, `rsa` is 2048 bits. */
 export function makePrivateKey(algorithm: "rsa" | "ec"): string {
-  const keyArgs = algorithm === "rsa" ? ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"] : ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+  const keyArgs =
+    algorithm === "rsa"
+      ? ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+      : ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
   return execFileSync("openssl", ["genpkey", ...keyArgs], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
@@ -31,8 +34,20 @@ export function makeCertificate(domain: string, hostnames: string[], algorithm: 
     fs.writeFileSync(path.join(dir, "key.pem"), privateKeyPem, { mode: 0o600 });
     execFileSync(
       "openssl",
-      ["req", "-x509", "-key", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"), "-days", "2",
-        "-subj", `/CN=${hostnames[0]}`, "-addext", `subjectAltName=${hostnames.map((h) => `DNS:${h}`).join(",")}`],
+      [
+        "req",
+        "-x509",
+        "-key",
+        path.join(dir, "key.pem"),
+        "-out",
+        path.join(dir, "cert.pem"),
+        "-days",
+        "2",
+        "-subj",
+        `/CN=${hostnames[0]}`,
+        "-addext",
+        `subjectAltName=${hostnames.map((h) => `DNS:${h}`).join(",")}`,
+      ],
       { stdio: "pipe" },
     );
     return { domain, hostnames, certChainPem: fs.readFileSync(path.join(dir, "cert.pem"), "utf8"), privateKeyPem };

@@ -23,7 +23,12 @@ export function containerNamed<R extends Registration>(resources: R[], suffix: s
 /** The content of the file the container is handed at `file`; fails listing the files it has. */
 export function uploadOf(c: Registration, file: string): string {
   const u = uploadsOf(c).find((x) => x.file === file);
-  assert.ok(u, `${c.inputs.name} receives no ${file}; it has ${uploadsOf(c).map((x) => x.file).join(", ")}`);
+  assert.ok(
+    u,
+    `${c.inputs.name} receives no ${file}; it has ${uploadsOf(c)
+      .map((x) => x.file)
+      .join(", ")}`,
+  );
   return u.content;
 }
 

@@ -144,11 +144,17 @@ describe("renderPilerFiles", () => {
     const gateway = gatewayOf(p.internalSubnet);
     const rules = files[ACL].split("\n").filter((l) => l && !l.startsWith("#"));
     assert.deepEqual(rules, pilerAccessList(p.internalSubnet));
-    assert.deepEqual(rules, cidrsWithout(p.internalSubnet, gateway).map((c) => `${c} permit`));
+    assert.deepEqual(
+      rules,
+      cidrsWithout(p.internalSubnet, gateway).map((c) => `${c} permit`),
+    );
     const cidrs = rules.map((r) => r.split(" ")[0]);
     assert.ok(!cidrs.some((c) => contains(c, gateway)), `the gateway ${gateway} must not be permitted: ${cidrs.join(", ")}`);
     for (const probe of ["172.30.0.2", "172.30.0.7", "172.30.0.200", "172.30.0.255"]) {
-      assert.ok(cidrs.some((c) => contains(c, probe)), `${probe} (a container) must be permitted`);
+      assert.ok(
+        cidrs.some((c) => contains(c, probe)),
+        `${probe} (a container) must be permitted`,
+      );
     }
     // Piler's own syntax check (src/screen.c is_valid_line): digits, dots, a slash, a blank and the action.
     for (const r of rules) assert.match(r, /^[0-9.]+\/[0-9]+ permit$/);
@@ -189,12 +195,20 @@ describe("renderPilerFiles", () => {
 
   const errorCases: [string, Partial<PilerRenderInput>, RegExp][] = [
     ["a database on another port (the image's start script cannot reach it)", { sql: { ...sql, port: 3307 } }, /sql\.port 3307/],
-    ["a password with a line break (it would end the piler.conf line)", { sql: { ...sql, password: "a\nrtindex=0" } }, /mysqlpwd: a value cannot contain a line break/],
+    [
+      "a password with a line break (it would end the piler.conf line)",
+      { sql: { ...sql, password: "a\nrtindex=0" } },
+      /mysqlpwd: a value cannot contain a line break/,
+    ],
     ["a key Piler refuses (5 bytes or less)", { pilerKey: "short" }, /more than 5 bytes/],
     ["an admin hash with a quote (it goes into an SQL string)", { adminPasswordHash: "$2a$10$it'sbroken" }, /adminPasswordHash/],
   ];
   for (const [name, over, message] of errorCases) {
-    it(`refuses ${name}`, () => assert.throws(() => renderPilerFiles(input(over)), (e: Error) => e instanceof ArchiveRenderError && message.test(e.message)));
+    it(`refuses ${name}`, () =>
+      assert.throws(
+        () => renderPilerFiles(input(over)),
+        (e: Error) => e instanceof ArchiveRenderError && message.test(e.message),
+      ));
   }
 });
 
@@ -232,7 +246,10 @@ describe("Archive component, built-in Piler", () => {
 
   it("pulls the pinned upstream Piler image and keeps it locally", () => {
     const images = ofType("docker:index/remoteImage:RemoteImage").filter(mine);
-    assert.deepEqual(images.map((i) => [i.inputs.name, i.inputs.keepLocally]), [["sutoj/piler:1.4.8", true]]);
+    assert.deepEqual(
+      images.map((i) => [i.inputs.name, i.inputs.keepLocally]),
+      [["sutoj/piler:1.4.8", true]],
+    );
     assert.equal(container.inputs.image, imageId("image sutoj/piler:1.4.8"));
   });
 
@@ -281,12 +298,22 @@ describe("Archive component, built-in Piler", () => {
       "MANTICORE_HOSTNAME=idx-7f3a.search.test",
       "RT=1",
     ]);
-    assert.deepEqual(container.secretInputs.filter((p) => p.startsWith("envs")), [], "nothing secret in the environment");
+    assert.deepEqual(
+      container.secretInputs.filter((p) => p.startsWith("envs")),
+      [],
+      "nothing secret in the environment",
+    );
   });
 
   it("makes a 56-character key, keeps it secret and in no non-secret input or output", async () => {
     const keys = ofType("random:index/randomPassword:RandomPassword").filter(mine);
-    assert.deepEqual(keys.map((k) => [k.name, k.inputs.length]), [["arc-key", 56], ["arc-admin", 24]]);
+    assert.deepEqual(
+      keys.map((k) => [k.name, k.inputs.length]),
+      [
+        ["arc-key", 56],
+        ["arc-admin", 24],
+      ],
+    );
     const key = "<masked:password_arc-key>";
     assert.equal(await pulumi.isSecret(archive.files!), true, "Archive.files must be secret");
     assert.equal((await valueOf(archive.files!))[KEY], key);
@@ -312,13 +339,20 @@ describe("Archive component, built-in Piler", () => {
   it("offers piler:25 as the intake for Amavis and its UI on web.archiveHostname, piler:80, for the ReverseProxy", async () => {
     assert.deepEqual(await valueOf(archive.intake), { endpoint: { host: "piler", port: 25 }, address: "archive@mail.example.test" });
     assert.deepEqual(await valueOf(archive.intake), archiveIntake(platform), "the one rule for where copies go");
-    assert.deepEqual(await valueOf(archive.webApp!), { hostname: "archive.example.test", upstream: { host: "piler", port: 80 }, csp: PILER_CSP });
+    assert.deepEqual(await valueOf(archive.webApp!), {
+      hostname: "archive.example.test",
+      upstream: { host: "piler", port: 80 },
+      csp: PILER_CSP,
+    });
   });
 
   it("is health-checked over SMTP on 127.0.0.1 and may buffer one copy per Amavis child", () => {
     assert.deepEqual(container.inputs.healthcheck.tests, ["CMD", "curl", "-s", "smtp://127.0.0.1:25/"]);
     assert.equal(container.inputs.memory, pilerMemoryMb(platform));
-    assert.equal(pilerMemoryMb(platform), Math.ceil((platform.tuning.amavisChildren * pilerMaxMessageSize(platform.limits)) / 2 ** 20) + 512);
+    assert.equal(
+      pilerMemoryMb(platform),
+      Math.ceil((platform.tuning.amavisChildren * pilerMaxMessageSize(platform.limits)) / 2 ** 20) + 512,
+    );
   });
 });
 
@@ -339,21 +373,24 @@ describe("Archive component, external archive", () => {
 
   it("creates no container, no image and no key", () => {
     const children = recorded.filter(mine);
-    assert.deepEqual(children.map((r) => r.type), []);
+    assert.deepEqual(
+      children.map((r) => r.type),
+      [],
+    );
   });
 
   it("sends the copies to archive.intake, as before", async () => {
     assert.deepEqual(await valueOf(archive.intake), archiveIntake(platform));
-    assert.deepEqual(await valueOf(archive.intake), { endpoint: { host: "piler.example.com", port: 2525 }, address: "archive@mail.example.test" });
+    assert.deepEqual(await valueOf(archive.intake), {
+      endpoint: { host: "piler.example.com", port: 2525 },
+      address: "archive@mail.example.test",
+    });
     assert.equal(archive.webApp, undefined);
     assert.equal(archive.container, undefined);
   });
 
   it("refuses built-in wiring next to an external intake, and a built-in archive without it", () => {
-    assert.throws(
-      () => new Archive("ext-both", { platform, builtin: { networks, sql, search } }),
-      /archive\.intake is set/,
-    );
+    assert.throws(() => new Archive("ext-both", { platform, builtin: { networks, sql, search } }), /archive\.intake is set/);
     assert.throws(() => new Archive("ext-none", { platform: builtinPlatform() }), /needs builtin/);
   });
 });

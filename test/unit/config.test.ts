@@ -6,6 +6,7 @@ import { resolvePlatform } from "../../config/platform";
 import { readStackFile } from "../../config/stack-file";
 import { aliasLoops, stackSchema } from "../../config/schema";
 import { ConfigProblem, formatProblems, validateStack } from "../../config/validate";
+import type { PropertyMap } from "../../tools/mock-run/property-map";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -57,7 +58,7 @@ describe("good configs", () => {
 });
 
 describe("bad configs report each problem with its key", () => {
-  const cases: { name: string; change: (c: any) => void; expect: { key: string; expected: RegExp }[] }[] = [
+  const cases: { name: string; change: (c: PropertyMap) => void; expect: { key: string; expected: RegExp }[] }[] = [
     {
       name: "hostname that is not a FQDN",
       change: (c) => (c.hostname = "mailserver"),
@@ -237,7 +238,7 @@ describe("bad configs report each problem with its key", () => {
   }
 
   it("lists several problems at once", () => {
-    const raw: any = base();
+    const raw: PropertyMap = base();
     raw.hostname = "localhost";
     raw.mailboxes[0].quotaMb = 0;
     raw.trustedNetworks = ["0.0.0.0/0"];
@@ -249,7 +250,7 @@ describe("bad configs report each problem with its key", () => {
   });
 
   it("runs every cross-key rule while keys elsewhere, even in the same objects, are malformed", () => {
-    const raw: any = base();
+    const raw: PropertyMap = base();
     raw.typo = true;
     raw.domains[0].dkimSelector = "Not A Label";
     raw.domains.push({ name: "example.org" });
@@ -286,7 +287,7 @@ describe("bad configs report each problem with its key", () => {
 
 describe("the schema", () => {
   it("holds the cross-key rules itself, so any parse with it enforces them", () => {
-    const raw: any = base();
+    const raw: PropertyMap = base();
     raw.mailboxes.push({ address: "carol@other.org", name: "Carol", quotaMb: 10 });
     const r = stackSchema.safeParse(raw);
     assert.ok(!r.success);
@@ -296,7 +297,7 @@ describe("the schema", () => {
     );
   });
   it("checks the PEM files only when asked to (the reviewer's validate tool runs without --check-files)", () => {
-    const raw: any = base();
+    const raw: PropertyMap = base();
     raw.domains[0].tls = { source: "pem", certFile: "/nonexistent/cert.pem", keyFile: "/nonexistent/key.pem" };
     assert.ok(validateStack(raw, { checkFiles: false }).ok);
     assert.equal(problemsOf(raw).length, 2);
@@ -306,8 +307,16 @@ describe("the schema", () => {
 describe("the deploying shell's environment", () => {
   it("refuses the Docker variables that would make the provider deploy elsewhere than dockerHost, naming each", async () => {
     const { environmentProblems } = await import("../../config/environment");
-    const problems = environmentProblems({ DOCKER_CONTEXT: "prod", DOCKER_CERT_PATH: "/home/me/.docker", DOCKER_HOST: "tcp://x:2376", DOCKER_SSH_OPTS: "-i key" });
-    assert.deepEqual(problems.map((p) => p.key), ["environment variable DOCKER_CONTEXT", "environment variable DOCKER_CERT_PATH"]);
+    const problems = environmentProblems({
+      DOCKER_CONTEXT: "prod",
+      DOCKER_CERT_PATH: "/home/me/.docker",
+      DOCKER_HOST: "tcp://x:2376",
+      DOCKER_SSH_OPTS: "-i key",
+    });
+    assert.deepEqual(
+      problems.map((p) => p.key),
+      ["environment variable DOCKER_CONTEXT", "environment variable DOCKER_CERT_PATH"],
+    );
     assert.match(problems[0].found, /instead of dockerHost/);
     assert.match(problems[0].expected, /unset DOCKER_CONTEXT/);
     assert.doesNotMatch(JSON.stringify(problems), /home\/me/, "values are not echoed: certificate material may be among them");
@@ -342,7 +351,14 @@ describe("resolvePlatform", () => {
     assert.ok(r.ok);
     const p = resolvePlatform(r.value, "prod", 4);
     assert.equal(p.instanceName, "mp-prod");
-    assert.deepEqual(p.tuning, { hostCpus: 4, postfixProcessLimit: 100, amavisChildren: 5, clamdThreads: 8, lmtpConcurrency: 8, amavisTmpMb: 1024 });
+    assert.deepEqual(p.tuning, {
+      hostCpus: 4,
+      postfixProcessLimit: 100,
+      amavisChildren: 5,
+      clamdThreads: 8,
+      lmtpConcurrency: 8,
+      amavisTmpMb: 1024,
+    });
     assert.deepEqual(p.volumePaths, {
       queue: "/ssd/queue",
       mailboxes: "/nvme/mail",

@@ -30,7 +30,6 @@ const CONTAINER = "docker:index/container:Container";
 const AMAVIS_CONF = "/etc/amavis/conf.d/50-user";
 const LOCAL_CF = "/etc/spamassassin/local.cf";
 
-
 const dev = stackPlatform("Pulumi.dev.yaml");
 const prod = stackPlatform("Pulumi.prod.yaml");
 
@@ -173,7 +172,12 @@ describe("ContentFilter renderers", () => {
       ["invoice.pdf", false],
       ["json.txt", false],
     ];
-    for (const [name, banned] of table) assert.equal(rx.some((r) => r.test(name)), banned, name);
+    for (const [name, banned] of table)
+      assert.equal(
+        rx.some((r) => r.test(name)),
+        banned,
+        name,
+      );
   });
 
   describe("network tests", () => {
@@ -201,7 +205,12 @@ describe("ContentFilter renderers", () => {
     assert.equal(saSetting(cf, "bayes_sql_override_username"), "mail-platform");
     assert.equal(saSetting(cf, "required_score"), "4.5");
     assert.doesNotMatch(cf, /bayes-secret-4/);
-    assert.equal(files[BAYES_SECRET_FILE].split("\n").filter((l) => l && !l.startsWith("#")).join("\n"), "bayes_sql_username spamassassin\nbayes_sql_password bayes-secret-4");
+    assert.equal(
+      files[BAYES_SECRET_FILE].split("\n")
+        .filter((l) => l && !l.startsWith("#"))
+        .join("\n"),
+      "bayes_sql_username spamassassin\nbayes_sql_password bayes-secret-4",
+    );
     assert.match(files["/etc/spamassassin/mail-platform.pre"], /^loadplugin Mail::SpamAssassin::Plugin::Rule2XSBody$/m);
     // Amavis's SpamAssassin reads the very same files.
     const amavis = renderAmavisFiles(inputOf(prod));
@@ -287,14 +296,19 @@ describe("ContentFilter component", () => {
   it("creates the three containers, named after the instance", () => {
     assert.deepEqual(Object.keys(containers).sort(), ["acme-amavis", "acme-clamav", "acme-spamd"]);
     assert.deepEqual(
-      ofType(CONTAINER).map((c) => c.name).sort(),
+      ofType(CONTAINER)
+        .map((c) => c.name)
+        .sort(),
       ["cf-amavis", "cf-clamav", "cf-spamd"],
     );
     assert.equal(containers["acme-amavis"].inputs.image, "img-amavis");
   });
 
   it("joins the internal network under the short service name; clamav and (network tests on) amavis also the edge", () => {
-    const nets = (c: string) => (containers[c].inputs.networksAdvanced as { name: string; aliases?: string[] }[]).map((n) => `${n.name}:${(n.aliases ?? []).join("+")}`);
+    const nets = (c: string) =>
+      (containers[c].inputs.networksAdvanced as { name: string; aliases?: string[] }[]).map(
+        (n) => `${n.name}:${(n.aliases ?? []).join("+")}`,
+      );
     assert.deepEqual(nets("acme-amavis"), ["acme-internal:amavis", "acme-edge:"]);
     assert.deepEqual(nets("acme-spamd"), ["acme-internal:spamd"]);
     assert.deepEqual(nets("acme-clamav"), ["acme-internal:clamav", "acme-edge:"]);
@@ -317,7 +331,8 @@ describe("ContentFilter component", () => {
   });
 
   it("uploads every container's files as a secret, even clamd's, which carry none", () => {
-    for (const c of Object.values(containers)) assert.ok(c.secretInputs.includes("uploads"), `${c.inputs.name}: secret inputs ${c.secretInputs}`);
+    for (const c of Object.values(containers))
+      assert.ok(c.secretInputs.includes("uploads"), `${c.inputs.name}: secret inputs ${c.secretInputs}`);
   });
 
   it("keeps DKIM keys and the Bayes password secret, and uploads them 0640", () => {
@@ -335,7 +350,8 @@ describe("ContentFilter component", () => {
 
   it("each container has a health check that proves its daemon answers", () => {
     // Each image's own /usr/local/bin/healthcheck: spamc -K, clamdscan --ping, both Amavis listeners' greetings.
-    for (const c of ["acme-spamd", "acme-clamav", "acme-amavis"]) assert.deepEqual(containers[c].inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"], c);
+    for (const c of ["acme-spamd", "acme-clamav", "acme-amavis"])
+      assert.deepEqual(containers[c].inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"], c);
     const script = (image: string) => fs.readFileSync(path.join(__dirname, "..", "..", "images", image, "healthcheck"), "utf8");
     assert.match(script("spamd"), /^exec spamc -K$/m);
     assert.match(script("clamav"), /^exec clamdscan --no-summary --ping 1$/m);
@@ -360,7 +376,10 @@ describe("ContentFilter on a test-only stack", () => {
     await registered();
     const amavis = ofType(CONTAINER).find((c) => c.name === "cfdev-amavis");
     assert.ok(amavis, "cfdev-amavis registered");
-    assert.deepEqual((amavis.inputs.networksAdvanced as { name: string }[]).map((n) => n.name), ["dev-internal"]);
+    assert.deepEqual(
+      (amavis.inputs.networksAdvanced as { name: string }[]).map((n) => n.name),
+      ["dev-internal"],
+    );
     assert.match(amavis.inputs.tmpfs["/var/lib/amavis/tmp"], /^size=256m,/);
   });
 });

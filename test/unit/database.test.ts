@@ -69,8 +69,16 @@ describe("database renderers (pure)", () => {
   const dev = stackPlatform("Pulumi.dev.yaml");
   const prod = stackPlatform("Pulumi.prod.yaml");
 
-  for (const [stack, platform] of [["dev", dev], ["prod", prod]] as const) {
-    const files = renderMariadbFiles({ internalSubnet: platform.internalSubnet, tuning: platform.tuning, rootPassword: "root'pw", passwords });
+  for (const [stack, platform] of [
+    ["dev", dev],
+    ["prod", prod],
+  ] as const) {
+    const files = renderMariadbFiles({
+      internalSubnet: platform.internalSubnet,
+      tuning: platform.tuning,
+      rootPassword: "root'pw",
+      passwords,
+    });
     const sql = files["/etc/mysql/provision.sql"];
     const cnf = files["/etc/mysql/mariadb.conf.d/99-container.cnf"];
 
@@ -79,12 +87,28 @@ describe("database renderers (pure)", () => {
       assert.deepEqual(grants.postfix, ["SELECT ON `postfixadmin`.*"], "postfix grants");
       assert.deepEqual(grants.dovecot, ["SELECT ON `postfixadmin`.*"], "dovecot grants");
       assert.deepEqual(grants.postfixadmin, ["ALL PRIVILEGES ON `postfixadmin`.*"], "postfixadmin grants");
-      assert.match(sql, /GRANT ALL PRIVILEGES ON `postfixadmin`\.\* TO 'postfixadmin'@'[^']+' WITH GRANT OPTION;/, "postfixadmin may hand on rights on its own database");
-      assert.deepEqual(grants.spamassassin, ["SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON `spamassassin`.*"], "spamassassin grants");
+      assert.match(
+        sql,
+        /GRANT ALL PRIVILEGES ON `postfixadmin`\.\* TO 'postfixadmin'@'[^']+' WITH GRANT OPTION;/,
+        "postfixadmin may hand on rights on its own database",
+      );
+      assert.deepEqual(
+        grants.spamassassin,
+        ["SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON `spamassassin`.*"],
+        "spamassassin grants",
+      );
       assert.deepEqual(grants.roundcube, ["ALL PRIVILEGES ON `roundcube`.*"], "roundcube grants");
       assert.deepEqual(grants.piler, ["ALL PRIVILEGES ON `piler`.*"], "piler grants");
-      assert.deepEqual(grants.password_change, ["SELECT (username, active), UPDATE (password, modified) ON `postfixadmin`.`mailbox`"], "password change: two columns read, two written");
-      assert.deepEqual(Object.keys(grants).sort(), ["dovecot", "password_change", "piler", "postfix", "postfixadmin", "roundcube", "spamassassin"], "no other account gets rights");
+      assert.deepEqual(
+        grants.password_change,
+        ["SELECT (username, active), UPDATE (password, modified) ON `postfixadmin`.`mailbox`"],
+        "password change: two columns read, two written",
+      );
+      assert.deepEqual(
+        Object.keys(grants).sort(),
+        ["dovecot", "password_change", "piler", "postfix", "postfixadmin", "roundcube", "spamassassin"],
+        "no other account gets rights",
+      );
     });
 
     it(`${stack}: limits every account to the internal subnet and resets its rights and password on each start`, () => {
@@ -151,7 +175,10 @@ describe("Database component (mocks)", () => {
   });
 
   it("hands PostfixAdmin's UI its own account and the setup password's hash, secret", async () => {
-    assert.deepEqual(await valueOf(db.postfixadmin), { sql: await valueOf(db.postfixadminSql), setupPasswordHash: "<masked:bcrypt_hash_of_password_db-password-postfixadmin-setup>" });
+    assert.deepEqual(await valueOf(db.postfixadmin), {
+      sql: await valueOf(db.postfixadminSql),
+      setupPasswordHash: "<masked:bcrypt_hash_of_password_db-password-postfixadmin-setup>",
+    });
     assert.equal(await pulumi.isSecret(db.postfixadmin), true);
   });
 
@@ -160,8 +187,10 @@ describe("Database component (mocks)", () => {
     assert.deepEqual(Object.keys(pw).sort(), platform.mailboxes.map((m) => m.address).sort());
     assert.equal(await pulumi.isSecret(db.mailboxPasswords), true);
     const names = ofType("random:index/randomPassword:RandomPassword").map((r) => r.name);
-    for (const m of platform.mailboxes) assert.ok(names.includes(`db-mailbox-${m.address}`), `RandomPassword db-mailbox-${m.address} in ${names.join(", ")}`);
-    for (const role of ["root", "postfix", "dovecot", "postfixadmin", "spamassassin"]) assert.ok(names.includes(`db-password-${role}`), `db-password-${role}`);
+    for (const m of platform.mailboxes)
+      assert.ok(names.includes(`db-mailbox-${m.address}`), `RandomPassword db-mailbox-${m.address} in ${names.join(", ")}`);
+    for (const role of ["root", "postfix", "dovecot", "postfixadmin", "spamassassin"])
+      assert.ok(names.includes(`db-password-${role}`), `db-password-${role}`);
   });
 
   it("runs MariaDB on the internal network only, as `mariadb`, with its data on the database host path", () => {
@@ -172,12 +201,18 @@ describe("Database component (mocks)", () => {
     assert.deepEqual(mariadb.volumes, [{ hostPath: platform.volumePaths.database, containerPath: "/var/lib/mysql" }]);
     assert.equal(mariadb.restart, "unless-stopped");
     assert.deepEqual(mariadb.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"]);
-    assert.match(fs.readFileSync(path.join(__dirname, "..", "..", "images", "mariadb", "healthcheck"), "utf8"), /^exec mariadb-admin ping --silent$/m);
+    assert.match(
+      fs.readFileSync(path.join(__dirname, "..", "..", "images", "mariadb", "healthcheck"), "utf8"),
+      /^exec mariadb-admin ping --silent$/m,
+    );
   });
 
   it("uploads the rendered MariaDB files as a secret, the SQL readable by root only", () => {
     const uploads = containers()["db-mariadb"].uploads;
-    assert.ok(secretInputsOf("db-mariadb").includes("uploads"), `MariaDB uploads must be secret; secret inputs: ${secretInputsOf("db-mariadb").join(", ")}`);
+    assert.ok(
+      secretInputsOf("db-mariadb").includes("uploads"),
+      `MariaDB uploads must be secret; secret inputs: ${secretInputsOf("db-mariadb").join(", ")}`,
+    );
     const files = Object.fromEntries((uploads as { file: string; permissions: string }[]).map((u) => [u.file, u.permissions]));
     assert.deepEqual(files, { "/etc/mysql/mariadb.conf.d/99-container.cnf": "0644", "/etc/mysql/provision.sql": "0600" });
   });
@@ -190,7 +225,10 @@ describe("Database component (mocks)", () => {
     assert.equal(run.logs, true);
     assert.equal(run.restart, "no");
     assert.deepEqual(run.networksAdvanced, [{ name: "mp-dev-internal" }]);
-    assert.ok(secretInputsOf("db-provision").includes("uploads"), `provisioning uploads must be secret; secret inputs: ${secretInputsOf("db-provision").join(", ")}`);
+    assert.ok(
+      secretInputsOf("db-provision").includes("uploads"),
+      `provisioning uploads must be secret; secret inputs: ${secretInputsOf("db-provision").join(", ")}`,
+    );
     assert.deepEqual(
       (run.uploads as { file: string }[]).map((u) => u.file),
       ["/etc/postfixadmin/config.local.php", "/etc/postfixadmin/desired-state.json"],
@@ -205,6 +243,10 @@ describe("Database component (mocks)", () => {
     const deps = ([] as unknown[]).concat(run.opts.dependsOn ?? []);
     assert.ok(deps.includes(seen["db-mariadb"].resource), `db-provision dependsOn: ${deps.length} resource(s), none is db-mariadb`);
     assert.equal(seen["db-mariadb"].props.wait, true, "MariaDB is only created once its healthcheck passes");
-    assert.equal((seen["db-mariadb"].opts as pulumi.CustomResourceOptions).deleteBeforeReplace, true, "two servers must never share the datadir");
+    assert.equal(
+      (seen["db-mariadb"].opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
+      true,
+      "two servers must never share the datadir",
+    );
   });
 });

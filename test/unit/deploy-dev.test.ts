@@ -62,7 +62,9 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   for (const k of Object.keys(e)) if (/^(DOCKER_|PULUMI_|MAIL_PLATFORM_)/.test(k)) delete e[k];
   // A pulumi of the caller's would be used; npm's shim in node_modules/.bin stays, first, as
   // under `npm run`: the script must skip it.
-  const dirs = (e.PATH ?? "").split(path.delimiter).filter((d) => d.endsWith("node_modules/.bin") || !fs.existsSync(path.join(d, "pulumi")));
+  const dirs = (e.PATH ?? "")
+    .split(path.delimiter)
+    .filter((d) => d.endsWith("node_modules/.bin") || !fs.existsSync(path.join(d, "pulumi")));
   e.PATH = [path.join(ROOT, "node_modules", ".bin"), ...dirs].join(path.delimiter);
   return { ...e, PULUMI_HOME: pulumiHome, ...extra };
 }
@@ -134,6 +136,9 @@ describe("scripts/deploy-dev.sh", () => {
     assert.doesNotMatch(r.out, /node_modules\/\.bin\/pulumi \(/);
     assert.ok(r.ms < 15000, `took ${r.ms} ms`);
     assert.equal(devStack(), stackBefore);
-    assert.deepEqual(fs.readdirSync(pulumiHome).filter((f) => f !== "no-engine.sock"), []);
+    assert.deepEqual(
+      fs.readdirSync(pulumiHome).filter((f) => f !== "no-engine.sock"),
+      [],
+    );
   });
 });

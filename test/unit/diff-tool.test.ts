@@ -48,8 +48,14 @@ function git(cwd: string, args: string[]): string {
 function cloneWorkTree(dir: string): void {
   execFileSync("git", ["clone", "--quiet", "--local", ROOT, dir]);
   // --no-optional-locks: reading this work tree must not even refresh its index.
-  const list = (args: string[]) => git(ROOT, ["--no-optional-locks", ...args]).split("\0").filter(Boolean);
-  for (const f of new Set([...list(["diff", "--name-only", "-z", "HEAD"]), ...list(["ls-files", "-z", "--others", "--exclude-standard"])])) {
+  const list = (args: string[]) =>
+    git(ROOT, ["--no-optional-locks", ...args])
+      .split("\0")
+      .filter(Boolean);
+  for (const f of new Set([
+    ...list(["diff", "--name-only", "-z", "HEAD"]),
+    ...list(["ls-files", "-z", "--others", "--exclude-standard"]),
+  ])) {
     const from = path.join(ROOT, f);
     const to = path.join(dir, f);
     if (fs.existsSync(from)) {
@@ -95,10 +101,12 @@ const tokens = (text: string) => text.split(/[\s"'`,;()<>]+/).filter((t) => t.le
 /** Section of the diff output per container: name -> its text. */
 function containerSections(out: string): Map<string, string> {
   const parts = out.split(/^(?==== )/m);
-  return new Map(parts.flatMap((p) => {
-    const m = /^=== container (\S+)/.exec(p);
-    return m ? [[m[1], p] as [string, string]] : [];
-  }));
+  return new Map(
+    parts.flatMap((p) => {
+      const m = /^=== container (\S+)/.exec(p);
+      return m ? [[m[1], p] as [string, string]] : [];
+    }),
+  );
 }
 
 describe("npm run diff", () => {
@@ -109,34 +117,37 @@ describe("npm run diff", () => {
   /** Values of 20 or more characters that only a real-mode render has: generated passwords, keys. */
   let realSecrets: Set<string>;
 
-  before(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mp-diff-test-"));
-    const clone = path.join(tmp, "repo");
-    cloneWorkTree(clone);
-    // HEAD~3: the work tree. HEAD~2: one template and one container setting changed. HEAD~1: the
-    // stack file broken. HEAD (= the work tree): the stack file mended.
-    edit(clone, TEMPLATE, QUERY, `${QUERY} LIMIT 1`);
-    edit(clone, "Pulumi.dev.yaml", /^(\s+smtp:) 2525$/m, "$1 2526");
-    commit(clone, "postfix: one mailbox row per address; SMTP on 2526");
-    edit(clone, "Pulumi.dev.yaml", /^(\s+smtp:) 2526$/m, "$1 not-a-port");
-    commit(clone, "a broken stack file");
-    edit(clone, "Pulumi.dev.yaml", /^(\s+smtp:) not-a-port$/m, "$1 2526");
-    commit(clone, "the stack file mended");
+  before(
+    async () => {
+      tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mp-diff-test-"));
+      const clone = path.join(tmp, "repo");
+      cloneWorkTree(clone);
+      // HEAD~3: the work tree. HEAD~2: one template and one container setting changed. HEAD~1: the
+      // stack file broken. HEAD (= the work tree): the stack file mended.
+      edit(clone, TEMPLATE, QUERY, `${QUERY} LIMIT 1`);
+      edit(clone, "Pulumi.dev.yaml", /^(\s+smtp:) 2525$/m, "$1 2526");
+      commit(clone, "postfix: one mailbox row per address; SMTP on 2526");
+      edit(clone, "Pulumi.dev.yaml", /^(\s+smtp:) 2526$/m, "$1 not-a-port");
+      commit(clone, "a broken stack file");
+      edit(clone, "Pulumi.dev.yaml", /^(\s+smtp:) not-a-port$/m, "$1 2526");
+      commit(clone, "the stack file mended");
 
-    const working = path.join(tmp, "working");
-    const masked = path.join(tmp, "masked");
-    let renders: Run[];
-    [same, changed, broken, ...renders] = await Promise.all([
-      tool(clone, ["tools/diff.ts", "HEAD"]),
-      tool(clone, ["tools/diff.ts", "HEAD~3", "Pulumi.dev.yaml"]),
-      tool(clone, ["tools/diff.ts", "HEAD~1"]),
-      tool(clone, ["tools/render.ts", "Pulumi.dev.yaml", working, "--working-secrets"]),
-      tool(clone, ["tools/render.ts", "Pulumi.dev.yaml", masked]),
-    ]);
-    for (const r of renders) assert.equal(r.status, 0, r.stderr);
-    const maskedTokens = new Set([...readTree(masked).values()].flatMap(tokens));
-    realSecrets = new Set([...readTree(working).values()].flatMap(tokens).filter((t) => !maskedTokens.has(t)));
-  }, { timeout: 180_000 });
+      const working = path.join(tmp, "working");
+      const masked = path.join(tmp, "masked");
+      let renders: Run[];
+      [same, changed, broken, ...renders] = await Promise.all([
+        tool(clone, ["tools/diff.ts", "HEAD"]),
+        tool(clone, ["tools/diff.ts", "HEAD~3", "Pulumi.dev.yaml"]),
+        tool(clone, ["tools/diff.ts", "HEAD~1"]),
+        tool(clone, ["tools/render.ts", "Pulumi.dev.yaml", working, "--working-secrets"]),
+        tool(clone, ["tools/render.ts", "Pulumi.dev.yaml", masked]),
+      ]);
+      for (const r of renders) assert.equal(r.status, 0, r.stderr);
+      const maskedTokens = new Set([...readTree(masked).values()].flatMap(tokens));
+      realSecrets = new Set([...readTree(working).values()].flatMap(tokens).filter((t) => !maskedTokens.has(t)));
+    },
+    { timeout: 180_000 },
+  );
 
   after(() => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -156,7 +167,10 @@ describe("npm run diff", () => {
     // The database password a few lines above the change is context, and masked.
     assert.match(postfix, /^ password = <masked:/m);
     const others = [...sections].filter(([name, text]) => name !== "mp-dev-postfix" && text.includes(TEMPLATE_IN_CONTAINER));
-    assert.deepEqual(others.map(([name]) => name), []);
+    assert.deepEqual(
+      others.map(([name]) => name),
+      [],
+    );
   });
 
   it("shows nothing and exits 0 for a tree that renders the same", () => {
@@ -235,7 +249,10 @@ describe(".github/workflows/preview.yml", () => {
     assert.match(text, /Pulumi\.dev\.yaml/);
     assert.match(text, /Pulumi\.prod\.yaml/);
     assert.ok(found[1].steps.some((s) => s.run && /npm ci/.test(s.run)));
-    assert.ok(found[1].steps.some((s) => s.uses?.startsWith("actions/github-script@")), "does not post the comment");
+    assert.ok(
+      found[1].steps.some((s) => s.uses?.startsWith("actions/github-script@")),
+      "does not post the comment",
+    );
   });
 
   it("has a job that runs pulumi preview with the deployment secrets, after the diff job", () => {

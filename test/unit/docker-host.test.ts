@@ -25,14 +25,21 @@ describe("DockerHost", () => {
   });
 
   it("builds only the images components ask for, each once", () => {
-    assert.deepEqual(ofType("docker:index/remoteImage:RemoteImage").map((i) => i.name), ["host-image-postfix"]);
+    assert.deepEqual(
+      ofType("docker:index/remoteImage:RemoteImage").map((i) => i.name),
+      ["host-image-postfix"],
+    );
   });
 
   it("names an image only by a folder under images/", () => {
     // @ts-expect-error: no such folder, so a typo in index.ts does not compile.
     const typo = () => host.image("webmial");
     assert.equal(typeof typo, "function");
-    const folders = fs.readdirSync(IMAGES_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const folders = fs
+      .readdirSync(IMAGES_DIR, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
     assert.deepEqual([...PROJECT_IMAGES].sort(), folders);
   });
 
@@ -40,7 +47,11 @@ describe("DockerHost", () => {
     for (const service of PROJECT_IMAGES) {
       assert.ok(fs.existsSync(path.join(IMAGES_DIR, service, "healthcheck")), `images/${service}/healthcheck`);
       const dockerfile = fs.readFileSync(path.join(IMAGES_DIR, service, "Dockerfile"), "utf8");
-      assert.match(dockerfile, /^COPY (\S+ )*healthcheck( \S+)* \/usr\/local\/bin\/(healthcheck)?$/m, `images/${service}/Dockerfile copies healthcheck into /usr/local/bin/`);
+      assert.match(
+        dockerfile,
+        /^COPY (\S+ )*healthcheck( \S+)* \/usr\/local\/bin\/(healthcheck)?$/m,
+        `images/${service}/Dockerfile copies healthcheck into /usr/local/bin/`,
+      );
       assert.match(dockerfile, /chmod 0755 [^\n]*\/usr\/local\/bin\/healthcheck\b/, `images/${service}/Dockerfile makes it executable`);
     }
   });
@@ -76,7 +87,7 @@ describe("DockerHost", () => {
   it("tags each image with its base image's id, so a refreshed base image rebuilds it", async () => {
     const { contextHash } = await import("../../components/host/image-hash");
     const [image] = ofType("docker:index/remoteImage:RemoteImage");
-    const dir = require("path").resolve(__dirname, "..", "..", "images", "postfix");
+    const dir = path.resolve(__dirname, "..", "..", "images", "postfix");
     assert.equal(image.inputs.name, `mp-unit/postfix:${contextHash(dir, imageId("image mail-platform/debian:trixie"))}`);
     assert.notEqual(contextHash(dir, "sha256:one"), contextHash(dir, "sha256:two"));
   });

@@ -80,11 +80,31 @@ describe("renderDovecotFiles", () => {
     ["postmaster of the first domain", "/etc/dovecot/dovecot.conf", /^postmaster_address = postmaster@example\.test$/m],
     ["no cleartext auth outside TLS", "/etc/dovecot/conf.d/10-auth.conf", /^auth_allow_cleartext = no$/m],
     ["auth failure delay", "/etc/dovecot/conf.d/10-auth.conf", /^auth_failure_delay = 2 secs$/m],
-    ["password scheme from the database module", "/etc/dovecot/conf.d/10-auth.conf", new RegExp(`^\\s*default_password_scheme = ${MAILBOX_PASSWORD_SCHEME}$`, "m")],
-    ["passdb on PostfixAdmin's mailbox table, active only", "/etc/dovecot/conf.d/10-auth.conf", /FROM mailbox m JOIN domain d[\s\S]*m\.active = '1' AND d\.active = '1'/],
-    ["home from the maildir column under /var/vmail", "/etc/dovecot/conf.d/10-auth.conf", /CONCAT\('\/var\/vmail\/', TRIM\(TRAILING '\/' FROM m\.maildir\)\) AS home/],
-    ["quota from the quota column (bytes)", "/etc/dovecot/conf.d/10-auth.conf", /IF\(m\.quota > 0, CONCAT\(m\.quota, 'B'\), 'unlimited'\) AS quota_storage_size/],
-    ["SQL host, port, database and user", "/etc/dovecot/private/sql.conf.ext", /^mysql mariadb \{\n  port = 3306\n  dbname = postfixadmin\n  user = dovecot\n  password = s3cret-PW\n\}$/m],
+    [
+      "password scheme from the database module",
+      "/etc/dovecot/conf.d/10-auth.conf",
+      new RegExp(`^\\s*default_password_scheme = ${MAILBOX_PASSWORD_SCHEME}$`, "m"),
+    ],
+    [
+      "passdb on PostfixAdmin's mailbox table, active only",
+      "/etc/dovecot/conf.d/10-auth.conf",
+      /FROM mailbox m JOIN domain d[\s\S]*m\.active = '1' AND d\.active = '1'/,
+    ],
+    [
+      "home from the maildir column under /var/vmail",
+      "/etc/dovecot/conf.d/10-auth.conf",
+      /CONCAT\('\/var\/vmail\/', TRIM\(TRAILING '\/' FROM m\.maildir\)\) AS home/,
+    ],
+    [
+      "quota from the quota column (bytes)",
+      "/etc/dovecot/conf.d/10-auth.conf",
+      /IF\(m\.quota > 0, CONCAT\(m\.quota, 'B'\), 'unlimited'\) AS quota_storage_size/,
+    ],
+    [
+      "SQL host, port, database and user",
+      "/etc/dovecot/private/sql.conf.ext",
+      /^mysql mariadb \{\n {2}port = 3306\n {2}dbname = postfixadmin\n {2}user = dovecot\n {2}password = s3cret-PW\n\}$/m,
+    ],
     ["maildir", "/etc/dovecot/conf.d/10-mail.conf", /^mail_driver = maildir$/m],
     ["vmail owns the mail", "/etc/dovecot/conf.d/10-mail.conf", /^mail_uid = vmail$/m],
     ["TLS 1.2 minimum", "/etc/dovecot/conf.d/10-ssl.conf", /^ssl_min_protocol = TLSv1\.2$/m],
@@ -93,11 +113,27 @@ describe("renderDovecotFiles", () => {
     ["LMTP on 24", "/etc/dovecot/conf.d/10-master.conf", /inet_listener lmtp \{\n\s+port = 24\n/],
     ["LMTP processes from tuning (dev: 2 cores x 2)", "/etc/dovecot/conf.d/10-master.conf", /^\s+process_limit = 4$/m],
     ["one LMTP client per process", "/etc/dovecot/conf.d/10-master.conf", /^\s+client_limit = 1$/m],
-    ["SASL for Postfix on TCP", "/etc/dovecot/conf.d/10-master.conf", new RegExp(`inet_listener auth-postfix \\{\\n\\s+port = ${DOVECOT_PORTS.sasl}\\n\\s+type = auth\\n`)],
+    [
+      "SASL for Postfix on TCP",
+      "/etc/dovecot/conf.d/10-master.conf",
+      new RegExp(`inet_listener auth-postfix \\{\\n\\s+port = ${DOVECOT_PORTS.sasl}\\n\\s+type = auth\\n`),
+    ],
     ["logs to stderr", "/etc/dovecot/conf.d/10-logging.conf", /^log_path = \/dev\/stderr$/m],
-    ["Junk autocreated and subscribed", "/etc/dovecot/conf.d/15-mailboxes.conf", /mailbox Junk \{\n\s+special_use = \\Junk\n\s+auto = subscribe\n/],
-    ["learn spam on copy into Junk", "/etc/dovecot/conf.d/90-imapsieve.conf", /mailbox Junk \{\n\s+sieve_script learn-spam \{\n\s+type = before\n\s+cause = copy\n/],
-    ["learn ham on copy out of Junk", "/etc/dovecot/conf.d/90-imapsieve.conf", /imapsieve_from Junk \{\n\s+sieve_script learn-ham \{\n\s+type = before\n\s+cause = copy\n/],
+    [
+      "Junk autocreated and subscribed",
+      "/etc/dovecot/conf.d/15-mailboxes.conf",
+      /mailbox Junk \{\n\s+special_use = \\Junk\n\s+auto = subscribe\n/,
+    ],
+    [
+      "learn spam on copy into Junk",
+      "/etc/dovecot/conf.d/90-imapsieve.conf",
+      /mailbox Junk \{\n\s+sieve_script learn-spam \{\n\s+type = before\n\s+cause = copy\n/,
+    ],
+    [
+      "learn ham on copy out of Junk",
+      "/etc/dovecot/conf.d/90-imapsieve.conf",
+      /imapsieve_from Junk \{\n\s+sieve_script learn-ham \{\n\s+type = before\n\s+cause = copy\n/,
+    ],
     ["spam learning goes to spamd", "/etc/dovecot/sieve/learn-spam.sieve", /pipe :copy "learn" \["spam", "spamd", "783"\];/],
     ["ham learning goes to spamd", "/etc/dovecot/sieve/learn-ham.sieve", /pipe :copy "learn" \["ham", "spamd", "783"\];/],
     ["Junk to Trash is not ham", "/etc/dovecot/sieve/learn-ham.sieve", /if environment :is "imap\.mailbox" "Trash" \{\n\s+stop;/],
@@ -107,7 +143,11 @@ describe("renderDovecotFiles", () => {
   }
 
   it("trusts exactly the forwarders it is given with a client's address, and none by default", () => {
-    assertHas(dev["/etc/dovecot/conf.d/10-auth.conf"], new RegExp(`^login_trusted_networks = ${platformPeers("172.30.0.0/24").join(" ")}$`, "m"), "the webmail's networks");
+    assertHas(
+      dev["/etc/dovecot/conf.d/10-auth.conf"],
+      new RegExp(`^login_trusted_networks = ${platformPeers("172.30.0.0/24").join(" ")}$`, "m"),
+      "the webmail's networks",
+    );
     assertHas(prod["/etc/dovecot/conf.d/10-auth.conf"], /^login_trusted_networks = $/m, "nobody");
   });
 
@@ -123,7 +163,9 @@ describe("renderDovecotFiles", () => {
       ["imap.acme-labs.io", "acme-labs.io"],
     ];
     for (const [host, domain] of cases) {
-      const re = new RegExp(`local_name ${host.replace(/\./g, "\\.")} \\{\\n  ssl_server_cert_file = /etc/dovecot/tls/${domain}\\.crt\\n  ssl_server_key_file = /etc/dovecot/private/${domain}\\.key\\n\\}`);
+      const re = new RegExp(
+        `local_name ${host.replace(/\./g, "\\.")} \\{\\n  ssl_server_cert_file = /etc/dovecot/tls/${domain}\\.crt\\n  ssl_server_key_file = /etc/dovecot/private/${domain}\\.key\\n\\}`,
+      );
       assertHas(ssl, re, `SNI for ${host}`);
     }
     assertHas(ssl, /^ssl_server_cert_file = \/etc\/dovecot\/tls\/acme-corp\.com\.crt$/m, "default = first domain");
@@ -161,13 +203,23 @@ describe("dovecotValue", () => {
 describe("renderer refuses inconsistent certificates", () => {
   const cases: [string, DomainCertificate[], RegExp][] = [
     ["no certificate at all", [], /no certificate for example\.test/],
-    ["a certificate for a domain the stack does not have", [cert("example.test", ["mail.example.test"]), cert("other.test", ["mail.other.test"])], /other\.test is not one of the stack's domains/],
+    [
+      "a certificate for a domain the stack does not have",
+      [cert("example.test", ["mail.example.test"]), cert("other.test", ["mail.other.test"])],
+      /other\.test is not one of the stack's domains/,
+    ],
   ];
   for (const [what, certificates, error] of cases) {
     it(what, () => assert.throws(() => renderDovecotFiles(devInput({ certificates })), error));
   }
   it("two certificates for one domain", () => {
-    assert.throws(() => renderDovecotFiles(devInput({ certificates: [cert("example.test", ["mail.example.test"]), cert("example.test", ["imap.example.test"])] })), /more than one certificate for example\.test/);
+    assert.throws(
+      () =>
+        renderDovecotFiles(
+          devInput({ certificates: [cert("example.test", ["mail.example.test"]), cert("example.test", ["imap.example.test"])] }),
+        ),
+      /more than one certificate for example\.test/,
+    );
   });
   it("a host name on two certificates goes to the first one (the SNI rule Postfix and nginx follow too)", () => {
     assert.equal(
@@ -210,7 +262,9 @@ describe("DovecotStore under mocks", () => {
   });
 
   it("publishes imap, imaps, pop3, pop3s and managesieve on the bind address, and nothing else", () => {
-    const seen = (container.inputs.ports as any[]).map((p) => `${p.ip}:${p.external}->${p.internal}`).sort();
+    const seen = (container.inputs.ports as { ip: string; external: number; internal: number }[])
+      .map((p) => `${p.ip}:${p.external}->${p.internal}`)
+      .sort();
     const expected = [
       `0.0.0.0:${platform.ports.imap}->143`,
       `0.0.0.0:${platform.ports.imaps}->993`,
@@ -268,7 +322,7 @@ describe("DovecotStore under mocks", () => {
   ];
   for (const [what, output, port] of endpoints) {
     it(`exposes ${what} as dovecot:${port}`, async () => {
-      assert.deepEqual(await valueOf(store[output] as any), { host: "dovecot", port });
+      assert.deepEqual(await valueOf(store[output] as pulumi.Output<unknown>), { host: "dovecot", port });
     });
   }
 });

@@ -11,11 +11,12 @@ import { refuseUnsupportedBuilder } from "../e2e/harness/build";
 import { Engine } from "../e2e/harness/engine";
 import { dependentReplacements, diffInputs, GraphNode, planStep } from "../e2e/harness/plan";
 import { goDurationString, parseGoDuration } from "../e2e/harness/readback";
+import type { PropertyMap } from "../../tools/mock-run/property-map";
 
 const CONTAINER = "docker:index/container:Container";
 const PROVIDER = "urn:pulumi:e2e::mail-platform::pulumi:providers:docker::engine::engine-id";
 
-function registration(inputs: Record<string, any>, extra: Partial<Registration> = {}): Registration {
+function registration(inputs: PropertyMap, extra: Partial<Registration> = {}): Registration {
   return {
     type: CONTAINER,
     name: "c",
@@ -28,8 +29,18 @@ function registration(inputs: Record<string, any>, extra: Partial<Registration> 
     dependencies: [],
     propertyDependencies: {},
     options: {
-      protect: false, retainOnDelete: false, ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [], aliases: 0,
-      deletedWith: "", importId: "", customTimeouts: false, replaceWith: [], replacementTrigger: false, hooks: false,
+      protect: false,
+      retainOnDelete: false,
+      ignoreChanges: [],
+      replaceOnChanges: [],
+      additionalSecretOutputs: [],
+      aliases: 0,
+      deletedWith: "",
+      importId: "",
+      customTimeouts: false,
+      replaceWith: [],
+      replacementTrigger: false,
+      hooks: false,
     },
     ...extra,
   };
@@ -37,14 +48,26 @@ function registration(inputs: Record<string, any>, extra: Partial<Registration> 
 
 describe("e2e deploy harness: refusals", () => {
   it("refuses a container input the contract does not list", () => {
-    assert.throws(() => refuseUnmodelled(registration({ name: "c", image: "i", privileged: true })), /does not apply .* input\(s\) privileged/);
+    assert.throws(
+      () => refuseUnmodelled(registration({ name: "c", image: "i", privileged: true })),
+      /does not apply .* input\(s\) privileged/,
+    );
   });
   it("refuses a nested field the contract does not list (volumes[].readOnly would mount read-write)", () => {
-    assert.throws(() => refuseUnmodelled(registration({ name: "c", volumes: [{ hostPath: "/a", containerPath: "/b", readOnly: true }] })), /volumes\[\]\.readOnly/);
-    assert.throws(() => refuseUnmodelled(registration({ name: "c", uploads: [{ file: "/x", source: "/etc/passwd" }] })), /uploads\[\]\.source/);
+    assert.throws(
+      () => refuseUnmodelled(registration({ name: "c", volumes: [{ hostPath: "/a", containerPath: "/b", readOnly: true }] })),
+      /volumes\[\]\.readOnly/,
+    );
+    assert.throws(
+      () => refuseUnmodelled(registration({ name: "c", uploads: [{ file: "/x", source: "/etc/passwd" }] })),
+      /uploads\[\]\.source/,
+    );
   });
   it("refuses an empty upload, as the provider does", () => {
-    assert.throws(() => refuseUnmodelled(registration({ name: "c", uploads: [{ file: "/etc/x", content: "" }] })), /upload \/etc\/x is empty/);
+    assert.throws(
+      () => refuseUnmodelled(registration({ name: "c", uploads: [{ file: "/etc/x", content: "" }] })),
+      /upload \/etc\/x is empty/,
+    );
   });
   it("refuses a docker resource on the default provider, which Pulumi.yaml disables", () => {
     assert.throws(() => refuseUnmodelled(registration({ name: "c" }, { provider: undefined })), /default docker provider/);
@@ -55,7 +78,10 @@ describe("e2e deploy harness: refusals", () => {
     assert.throws(() => refuseUnmodelled({ ...r, options: { ...r.options, aliases: 1 } }), /option\(s\) aliases/);
   });
   it("refuses a resource type it does not know", () => {
-    assert.throws(() => refuseUnmodelled(registration({}, { type: "docker:index/volume:Volume" })), /does not know how to apply docker:index\/volume:Volume/);
+    assert.throws(
+      () => refuseUnmodelled(registration({}, { type: "docker:index/volume:Volume" })),
+      /does not know how to apply docker:index\/volume:Volume/,
+    );
   });
   it("only deploys to a local engine", () => {
     assert.throws(() => Engine.fromHost("ssh://deploy@host"), /only deploys to a local engine/);
@@ -64,7 +90,16 @@ describe("e2e deploy harness: refusals", () => {
 
 describe("e2e deploy harness: Go durations, as the provider reads them back", () => {
   it("prints Docker's nanoseconds as Go's Duration.String does", () => {
-    const table: [number, string][] = [[0, "0s"], [5e9, "5s"], [60e9, "1m0s"], [90e9, "1m30s"], [180e9, "3m0s"], [3600e9, "1h0m0s"], [1.5e9, "1.5s"], [500e6, "500ms"]];
+    const table: [number, string][] = [
+      [0, "0s"],
+      [5e9, "5s"],
+      [60e9, "1m0s"],
+      [90e9, "1m30s"],
+      [180e9, "3m0s"],
+      [3600e9, "1h0m0s"],
+      [1.5e9, "1.5s"],
+      [500e6, "500ms"],
+    ];
     for (const [n, s] of table) assert.equal(goDurationString(n), s, `${n} ns`);
   });
   it("parses what time.ParseDuration accepts and refuses the rest", () => {
@@ -75,7 +110,14 @@ describe("e2e deploy harness: Go durations, as the provider reads them back", ()
 });
 
 describe("e2e deploy harness: planning against the last state", () => {
-  const base = { name: "c", image: "sha256:1", restart: "unless-stopped", memory: 512, tmpfs: { "/tmp": "size=1m" }, healthcheck: { tests: ["CMD", "true"], startPeriod: "1m0s" } };
+  const base = {
+    name: "c",
+    image: "sha256:1",
+    restart: "unless-stopped",
+    memory: 512,
+    tmpfs: { "/tmp": "size=1m" },
+    healthcheck: { tests: ["CMD", "true"], startPeriod: "1m0s" },
+  };
   it("replaces on a replace-forcing input, updates in place on memory, records tmpfs without applying it", () => {
     assert.equal(planStep(CONTAINER, base, { ...base, image: "sha256:2" }, {}).kind, "replace");
     assert.equal(planStep(CONTAINER, base, { ...base, memory: 768 }, {}).kind, "update");
@@ -96,7 +138,10 @@ describe("e2e deploy harness: planning against the last state", () => {
   it("deletes containers before replacing them, and create-before-delete elsewhere unless asked", () => {
     assert.equal(planStep(CONTAINER, base, { ...base, image: "x" }, {}).deleteBeforeReplace, true);
     assert.equal(planStep("docker:index/network:Network", { name: "n" }, { name: "m" }, {}).deleteBeforeReplace, false);
-    assert.equal(planStep("docker:index/network:Network", { name: "n" }, { name: "m" }, { deleteBeforeReplace: true }).deleteBeforeReplace, true);
+    assert.equal(
+      planStep("docker:index/network:Network", { name: "n" }, { name: "m" }, { deleteBeforeReplace: true }).deleteBeforeReplace,
+      true,
+    );
   });
   it("refuses an input the contract does not list, rather than guess its effect", () => {
     assert.throws(() => diffInputs(CONTAINER, {}, { gpus: "all" }), /does not list docker:index\/container:Container input gpus/);
@@ -105,7 +150,12 @@ describe("e2e deploy harness: planning against the last state", () => {
 
 describe("e2e deploy harness: the engine's dependent-replacement cascade", () => {
   const node = (urn: string, propertyDependencies: Record<string, string[]> = {}, dependencies: string[] = []): GraphNode => ({
-    urn, type: CONTAINER, custom: true, provider: PROVIDER, dependencies: [...dependencies, ...Object.values(propertyDependencies).flat()], propertyDependencies,
+    urn,
+    type: CONTAINER,
+    custom: true,
+    provider: PROVIDER,
+    dependencies: [...dependencies, ...Object.values(propertyDependencies).flat()],
+    propertyDependencies,
   });
   const graph = [
     node("db"),
@@ -116,7 +166,10 @@ describe("e2e deploy harness: the engine's dependent-replacement cascade", () =>
     node("mail-ui", { uploads: ["postfix"] }),
   ];
   it("re-creates every transitive dependent whose replace-forcing inputs take a replaced resource's outputs", () => {
-    assert.deepEqual(dependentReplacements("db", graph, new Set()).map((n) => n.urn), ["provision", "postfix", "mail-ui"]);
+    assert.deepEqual(
+      dependentReplacements("db", graph, new Set()).map((n) => n.urn),
+      ["provision", "postfix", "mail-ui"],
+    );
   });
   it("leaves dependsOn-only dependents and updatable inputs alone", () => {
     const urns = dependentReplacements("provision", graph, new Set()).map((n) => n.urn);
@@ -124,7 +177,10 @@ describe("e2e deploy harness: the engine's dependent-replacement cascade", () =>
     assert.ok(!urns.includes("webmail"), "an updatable input (restart) becomes an update, not a replacement");
   });
   it("skips resources already registered in this update, as the engine does", () => {
-    assert.deepEqual(dependentReplacements("db", graph, new Set(["postfix"])).map((n) => n.urn), ["provision"]);
+    assert.deepEqual(
+      dependentReplacements("db", graph, new Set(["postfix"])).map((n) => n.urn),
+      ["provision"],
+    );
   });
 });
 

@@ -81,7 +81,10 @@ describe("contextTar", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-context-"));
     try {
       writeTree(dir, { "build/app.Dockerfile": "FROM scratch\n", "build/other": "x", ".dockerignore": "build\n" });
-      assert.deepEqual(listing(contextTar(dir, "build/app.Dockerfile")).map((e) => e.name), [".dockerignore", "build/app.Dockerfile"]);
+      assert.deepEqual(
+        listing(contextTar(dir, "build/app.Dockerfile")).map((e) => e.name),
+        [".dockerignore", "build/app.Dockerfile"],
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -113,11 +116,25 @@ function encode(fields: [number, number | string | Buffer][]): Buffer {
   );
 }
 
-const timestamp = encode([[1, 1_700_000_000], [2, 5]]);
+const timestamp = encode([
+  [1, 1_700_000_000],
+  [2, 5],
+]);
 const vertex = (digest: string, name: string, more: [number, number | string | Buffer][] = []) =>
   encode([[1, digest], [2, "sha256:input"], [3, name], ...more, [5, timestamp]]);
-const vertexLog = (digest: string, msg: string) => encode([[1, digest], [2, timestamp], [3, 1], [4, Buffer.from(msg)]]);
-const vertexStatus = encode([[1, "extracting"], [2, "sha256:b"], [4, 2 ** 40], [6, timestamp]]);
+const vertexLog = (digest: string, msg: string) =>
+  encode([
+    [1, digest],
+    [2, timestamp],
+    [3, 1],
+    [4, Buffer.from(msg)],
+  ]);
+const vertexStatus = encode([
+  [1, "extracting"],
+  [2, "sha256:b"],
+  [4, 2 ** 40],
+  [6, timestamp],
+]);
 
 describe("BuildKit trace decoding", () => {
   it("reads vertexes and logs out of a StatusResponse, skipping what it does not need", () => {
@@ -126,14 +143,24 @@ describe("BuildKit trace decoding", () => {
       [1, vertex("sha256:b", "[2/2] RUN make", [[7, "exit code: 2"]])],
       [2, vertexStatus],
       [3, vertexLog("sha256:b", "cc -o app\n")],
-      [4, encode([[1, "sha256:b"], [2, 1], [3, Buffer.from("warning")]])],
+      [
+        4,
+        encode([
+          [1, "sha256:b"],
+          [2, 1],
+          [3, Buffer.from("warning")],
+        ]),
+      ],
     ]);
     const status = decodeStatus(message);
     assert.deepEqual(status.vertexes, [
       { digest: "sha256:a", name: "[1/2] FROM docker.io/library/debian", cached: true, error: "" },
       { digest: "sha256:b", name: "[2/2] RUN make", cached: false, error: "exit code: 2" },
     ]);
-    assert.deepEqual(status.logs.map((l) => ({ ...l, msg: l.msg.toString() })), [{ vertex: "sha256:b", stream: 1, msg: "cc -o app\n" }]);
+    assert.deepEqual(
+      status.logs.map((l) => ({ ...l, msg: l.msg.toString() })),
+      [{ vertex: "sha256:b", stream: 1, msg: "cc -o app\n" }],
+    );
   });
 
   it("refuses a truncated message rather than printing garbage", () => {
@@ -143,11 +170,32 @@ describe("BuildKit trace decoding", () => {
 
   it("prints the steps in order with their output joined into lines and their errors", () => {
     const log = new BuildLog();
-    log.add(decodeStatus(encode([[1, vertex("sha256:a", "[1/2] FROM base")], [1, vertex("sha256:b", "[2/2] RUN make")]])));
-    log.add(decodeStatus(encode([[1, vertex("sha256:b", "[2/2] RUN make")], [3, vertexLog("sha256:b", "compil")]])));
+    log.add(
+      decodeStatus(
+        encode([
+          [1, vertex("sha256:a", "[1/2] FROM base")],
+          [1, vertex("sha256:b", "[2/2] RUN make")],
+        ]),
+      ),
+    );
+    log.add(
+      decodeStatus(
+        encode([
+          [1, vertex("sha256:b", "[2/2] RUN make")],
+          [3, vertexLog("sha256:b", "compil")],
+        ]),
+      ),
+    );
     log.add(decodeStatus(encode([[3, vertexLog("sha256:b", "ing\r\nlinking\nld: ")]])));
     log.add(decodeStatus(encode([[1, vertex("sha256:b", "[2/2] RUN make", [[7, "exit code: 2"]])]])));
-    assert.deepEqual(log.tail(), ["#1 [1/2] FROM base", "#2 [2/2] RUN make", "#2 compiling", "#2 linking", "#2 ERROR: exit code: 2", "#2 ld: "]);
+    assert.deepEqual(log.tail(), [
+      "#1 [1/2] FROM base",
+      "#2 [2/2] RUN make",
+      "#2 compiling",
+      "#2 linking",
+      "#2 ERROR: exit code: 2",
+      "#2 ld: ",
+    ]);
     assert.deepEqual(log.tail(2), ["#2 ERROR: exit code: 2", "#2 ld: "]);
   });
 });

@@ -39,15 +39,25 @@ for (const stack of STACKS) {
                 .map((p) => `${r.type} ${p}`)
             : [`resource type ${r.type}`],
         );
-      assert.deepEqual([...new Set(unlisted)], [], "describe these in test/e2e/harness/contract.ts (what the real provider does with them) first");
+      assert.deepEqual(
+        [...new Set(unlisted)],
+        [],
+        "describe these in test/e2e/harness/contract.ts (what the real provider does with them) first",
+      );
       for (const r of run.resources) assert.doesNotThrow(() => refuseUnmodelled(r), `${r.name}`);
-      assert.deepEqual(run.invokes.filter((t) => !DATA_SOURCES[t]), [], "data sources missing from contract.ts");
+      assert.deepEqual(
+        run.invokes.filter((t) => !DATA_SOURCES[t]),
+        [],
+        "data sources missing from contract.ts",
+      );
     });
 
     it("has every container read back by the provider exactly as the program wrote it (a second `up` is empty)", () => {
       const problems = run.resources
         .filter((r) => r.type === CONTAINER)
-        .flatMap((r) => readBackDiff(r.inputs, providerRead(dockerStores(createBody(r.inputs)), r.inputs)).map((p) => `${r.inputs.name} ${p}`));
+        .flatMap((r) =>
+          readBackDiff(r.inputs, providerRead(dockerStores(createBody(r.inputs)), r.inputs)).map((p) => `${r.inputs.name} ${p}`),
+        );
       assert.deepEqual(problems, []);
     });
   });
@@ -55,9 +65,14 @@ for (const stack of STACKS) {
 
 describe("the read-back check", () => {
   it("catches what the code before this change wrote: 60s start periods and memory without swap", () => {
-    const inputs = { name: "c", image: "sha256:1", memory: 768, healthcheck: { tests: ["CMD", "true"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "60s" } };
+    const inputs = {
+      name: "c",
+      image: "sha256:1",
+      memory: 768,
+      healthcheck: { tests: ["CMD", "true"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "60s" },
+    };
     assert.deepEqual(readBackDiff(inputs, providerRead(dockerStores(createBody(inputs)), inputs)), [
-      'memorySwap: Docker reads back 1536, the program says null',
+      "memorySwap: Docker reads back 1536, the program says null",
       'healthcheck.startPeriod: Docker reads back "1m0s", the program says "60s"',
     ]);
   });

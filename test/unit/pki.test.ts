@@ -16,19 +16,39 @@ import { certificateHostnames, isFqdn, mailClientHostnames, webHostnamesByDomain
 import { pemFile } from "../../components/pki/pem";
 import { DomainCertificate } from "../../components/types";
 
-const selfSigned = (name: string): DomainConfig => ({ name, dkimSelector: "s1", tls: { source: "self-signed" }, dmarcPolicy: "quarantine" });
+const selfSigned = (name: string): DomainConfig => ({
+  name,
+  dkimSelector: "s1",
+  tls: { source: "self-signed" },
+  dmarcPolicy: "quarantine",
+});
 
 describe("certificate host names", () => {
   it("covers the primary hostname on the first domain only", () => {
     const front = (d: string) => [`mta-sts.${d}`, `autoconfig.${d}`, `autodiscover.${d}`];
-    assert.deepEqual(certificateHostnames(selfSigned("example.com"), 0, "mx.example.com"), ["mx.example.com", "mail.example.com", "example.com", ...front("example.com")]);
-    assert.deepEqual(certificateHostnames(selfSigned("example.org"), 1, "mx.example.com"), ["mail.example.org", "example.org", ...front("example.org")]);
+    assert.deepEqual(certificateHostnames(selfSigned("example.com"), 0, "mx.example.com"), [
+      "mx.example.com",
+      "mail.example.com",
+      "example.com",
+      ...front("example.com"),
+    ]);
+    assert.deepEqual(certificateHostnames(selfSigned("example.org"), 1, "mx.example.com"), [
+      "mail.example.org",
+      "example.org",
+      ...front("example.org"),
+    ]);
   });
   it("does not list the primary hostname twice", () => {
-    assert.deepEqual(certificateHostnames(selfSigned("example.com"), 0, "mail.example.com").slice(0, 3), ["mail.example.com", "example.com", "mta-sts.example.com"]);
+    assert.deepEqual(certificateHostnames(selfSigned("example.com"), 0, "mail.example.com").slice(0, 3), [
+      "mail.example.com",
+      "example.com",
+      "mta-sts.example.com",
+    ]);
   });
   it("adds the web apps' names under the domain", () => {
-    assert.ok(certificateHostnames(selfSigned("example.com"), 1, "mx.example.com", ["webmail.example.com"]).includes("webmail.example.com"));
+    assert.ok(
+      certificateHostnames(selfSigned("example.com"), 1, "mx.example.com", ["webmail.example.com"]).includes("webmail.example.com"),
+    );
   });
 });
 
@@ -37,37 +57,76 @@ describe("host names for the certificates", () => {
     assert.deepEqual(mailClientHostnames("acme-labs.io"), ["mta-sts.acme-labs.io", "autoconfig.acme-labs.io", "autodiscover.acme-labs.io"]);
   });
   it("a web app's name goes to the domain it is under (the longest), else to the first domain", () => {
-    assert.deepEqual(webHostnamesByDomain(["acme-corp.com", "acme-labs.io", "eu.acme-corp.com"], ["webmail.acme-corp.com", "Archive.acme-labs.io", "admin.eu.acme-corp.com", "mail-admin.example.net"]), {
-      "acme-corp.com": ["webmail.acme-corp.com", "mail-admin.example.net"],
-      "acme-labs.io": ["archive.acme-labs.io"],
-      "eu.acme-corp.com": ["admin.eu.acme-corp.com"],
-    });
+    assert.deepEqual(
+      webHostnamesByDomain(
+        ["acme-corp.com", "acme-labs.io", "eu.acme-corp.com"],
+        ["webmail.acme-corp.com", "Archive.acme-labs.io", "admin.eu.acme-corp.com", "mail-admin.example.net"],
+      ),
+      {
+        "acme-corp.com": ["webmail.acme-corp.com", "mail-admin.example.net"],
+        "acme-labs.io": ["archive.acme-labs.io"],
+        "eu.acme-corp.com": ["admin.eu.acme-corp.com"],
+      },
+    );
   });
 });
 
-const cert = (domain: string, hostnames: string[] = [`mail.${domain}`]): DomainCertificate => ({ domain, hostnames, certChainPem: `CHAIN ${domain}`, privateKeyPem: `KEY ${domain}` });
+const cert = (domain: string, hostnames: string[] = [`mail.${domain}`]): DomainCertificate => ({
+  domain,
+  hostnames,
+  certChainPem: `CHAIN ${domain}`,
+  privateKeyPem: `KEY ${domain}`,
+});
 
 describe("certificate choice, one rule for Postfix, Dovecot and nginx", () => {
   const two = [cert("example.com", ["mail.example.com", "example.com"]), cert("example.org", ["mail.example.org", "example.org"])];
   const cases: { name: string; got: () => unknown; want: unknown }[] = [
-    { name: "default certificate: the one naming the primary hostname", got: () => defaultCertificate("mail.example.org", ["example.com", "example.org"], two).domain, want: "example.org" },
-    { name: "default certificate: else the first domain's", got: () => defaultCertificate("mx.other.net", ["example.com", "example.org"], two).domain, want: "example.com" },
+    {
+      name: "default certificate: the one naming the primary hostname",
+      got: () => defaultCertificate("mail.example.org", ["example.com", "example.org"], two).domain,
+      want: "example.org",
+    },
+    {
+      name: "default certificate: else the first domain's",
+      got: () => defaultCertificate("mx.other.net", ["example.com", "example.org"], two).domain,
+      want: "example.com",
+    },
     {
       name: "SNI: every name once, lower-cased; a name on two certificates goes to the first",
-      got: () => sniNames([cert("a.test", ["mail.a.test", "Shared.test"]), cert("b.test", ["shared.test", "b.test"])]).map((e) => `${e.name} ${e.certificate.domain}`),
+      got: () =>
+        sniNames([cert("a.test", ["mail.a.test", "Shared.test"]), cert("b.test", ["shared.test", "b.test"])]).map(
+          (e) => `${e.name} ${e.certificate.domain}`,
+        ),
       want: ["mail.a.test a.test", "shared.test a.test", "b.test b.test"],
     },
-    { name: "certificates come back in the stack's domain order", got: () => oneCertificatePerDomain(["example.com", "example.org"], [...two].reverse()).map((c) => c.domain), want: ["example.com", "example.org"] },
+    {
+      name: "certificates come back in the stack's domain order",
+      got: () => oneCertificatePerDomain(["example.com", "example.org"], [...two].reverse()).map((c) => c.domain),
+      want: ["example.com", "example.org"],
+    },
   ];
   for (const c of cases) it(c.name, () => assert.deepEqual(c.got(), c.want));
 
   const refusals: [string, DomainCertificate[], RegExp][] = [
     ["a domain without certificate", [two[0]], /^certificates: no certificate for example\.org; every domain is served by SNI$/],
-    ["a certificate for another domain", [...two, cert("evil.test")], /^certificates: evil\.test is not one of the stack's domains \(example\.com, example\.org\)$/],
-    ["two certificates for one domain", [...two, cert("example.org", ["www.example.org"])], /^certificates: more than one certificate for example\.org; each domain has exactly one$/],
+    [
+      "a certificate for another domain",
+      [...two, cert("evil.test")],
+      /^certificates: evil\.test is not one of the stack's domains \(example\.com, example\.org\)$/,
+    ],
+    [
+      "two certificates for one domain",
+      [...two, cert("example.org", ["www.example.org"])],
+      /^certificates: more than one certificate for example\.org; each domain has exactly one$/,
+    ],
     ["every problem at once", [cert("evil.test")], /evil\.test is not one of[\s\S]*no certificate for example\.com, example\.org/],
   ];
-  for (const [what, certificates, error] of refusals) it(`refuses ${what}`, () => assert.throws(() => oneCertificatePerDomain(["example.com", "example.org"], certificates), (e: Error) => error.test(e.message)));
+  for (const [what, certificates, error] of refusals)
+    it(`refuses ${what}`, () =>
+      assert.throws(
+        () => oneCertificatePerDomain(["example.com", "example.org"], certificates),
+        (e: Error) => error.test(e.message),
+      ));
 
   it("certificateFor prefers an exact name over a wildcard and does not stretch a wildcard over two labels", () => {
     const a = { ...cert("a.test"), hostnames: ["*.a.test"] };
@@ -84,7 +143,13 @@ describe("PEM files and host names", () => {
     assert.equal(pemFile("-----END X-----\n"), "-----END X-----\n");
   });
   it("takes the stack config's rule for a fully qualified name", () => {
-    for (const [name, ok] of [["webmail.example.com", true], ["WEBMAIL.example.com", true], ["webmail example.com", false], ["localhost", false], ["-x.example.com", false]] as const) {
+    for (const [name, ok] of [
+      ["webmail.example.com", true],
+      ["WEBMAIL.example.com", true],
+      ["webmail example.com", false],
+      ["localhost", false],
+      ["-x.example.com", false],
+    ] as const) {
       assert.equal(isFqdn(name), ok, name);
     }
   });
@@ -110,10 +175,20 @@ describe("Certificates", () => {
     const [first] = await valueOf(certs.certificates);
     assert.equal(first.domain, "example.com");
     const csr = ofType("tls:index/certRequest:CertRequest").find((r) => r.name === "tls-example.com-csr");
-    assert.deepEqual(csr?.inputs.dnsNames, ["mail.example.com", "example.com", "mta-sts.example.com", "autoconfig.example.com", "autodiscover.example.com"]);
+    assert.deepEqual(csr?.inputs.dnsNames, [
+      "mail.example.com",
+      "example.com",
+      "mta-sts.example.com",
+      "autoconfig.example.com",
+      "autodiscover.example.com",
+    ]);
     const leaf = ofType("tls:index/locallySignedCert:LocallySignedCert")[0];
     assert.deepEqual(leaf.inputs.allowedUses, ["digital_signature", "key_encipherment", "server_auth"]);
-    assert.match(first.certChainPem, /stand-in certificate tls-example.com-cert\n[\s\S]*stand-in certificate tls-ca\n/, "chain = leaf then CA");
+    assert.match(
+      first.certChainPem,
+      /stand-in certificate tls-example.com-cert\n[\s\S]*stand-in certificate tls-ca\n/,
+      "chain = leaf then CA",
+    );
   });
 
   it("takes a bought certificate from its PEM files and keeps the key secret", async () => {
@@ -136,10 +211,19 @@ describe("DkimKeys", () => {
     const keys = await valueOf(dkim.keys);
     assert.deepEqual(
       keys.map((k) => [k.domain, k.selector]),
-      [["example.com", "s1"], ["example.org", "s1"]],
+      [
+        ["example.com", "s1"],
+        ["example.org", "s1"],
+      ],
     );
     const rsa = ofType("tls:index/privateKey:PrivateKey").filter((k) => k.name.startsWith("dkim-"));
-    assert.deepEqual(rsa.map((k) => [k.inputs.algorithm, k.inputs.rsaBits]), [["RSA", 2048], ["RSA", 2048]]);
+    assert.deepEqual(
+      rsa.map((k) => [k.inputs.algorithm, k.inputs.rsaBits]),
+      [
+        ["RSA", 2048],
+        ["RSA", 2048],
+      ],
+    );
     assert.equal(await pulumi.isSecret(dkim.keys), true);
   });
   it("publishes the key without PEM armour", () => {

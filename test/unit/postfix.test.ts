@@ -11,9 +11,17 @@ import { PlatformConfig, resolvePlatform } from "../../config/platform";
 import { validateStack } from "../../config/validate";
 import { PostfixGateway } from "../../components/postfix/postfix-gateway";
 import { certificateFile } from "../../components/postfix/constants";
-import { PostfixRenderInput, postfixLimits, reinjectionNetworks, relayNetworks, renderPostfixFiles, sniEntries } from "../../components/postfix/render";
+import {
+  PostfixRenderInput,
+  postfixLimits,
+  reinjectionNetworks,
+  relayNetworks,
+  renderPostfixFiles,
+  sniEntries,
+} from "../../components/postfix/render";
 import { DomainCertificate } from "../../components/types";
 import { gatewayOf } from "../../config/network";
+import type { PropertyMap } from "../../tools/mock-run/property-map";
 
 function platformOf(extra: Record<string, unknown> = {}): PlatformConfig {
   const r = validateStack({
@@ -49,10 +57,7 @@ function inputOf(platform = platformOf()): PostfixRenderInput {
   return {
     platform,
     sql: { host: "mariadb", port: 3306, database: "postfixadmin", user: "postfix", password: SQL_PASSWORD },
-    certificates: [
-      cert("example.com", ["mail.example.com", "example.com"]),
-      cert("example.org", ["mail.example.org", "example.org"]),
-    ],
+    certificates: [cert("example.com", ["mail.example.com", "example.com"]), cert("example.org", ["mail.example.org", "example.org"])],
     lmtp: { host: "dovecot", port: 24 },
     sasl: { host: "dovecot", port: 12345 },
     inboundFilter: { host: "amavis", port: 10024 },
@@ -96,10 +101,15 @@ describe("Postfix renderer: computed values", () => {
     },
     {
       name: "trusted networks never include the Docker gateways",
-      got: () => relayNetworks({ trustedNetworks: ["172.30.0.0/26", "192.0.2.0/24"], internalSubnet: "172.30.0.0/24", edgeSubnet: "172.30.1.0/24" }),
+      got: () =>
+        relayNetworks({ trustedNetworks: ["172.30.0.0/26", "192.0.2.0/24"], internalSubnet: "172.30.0.0/24", edgeSubnet: "172.30.1.0/24" }),
       want: "!172.30.0.1, !172.30.1.1, 172.30.0.0/26, 192.0.2.0/24",
     },
-    { name: "re-injection trusts the internal subnet minus its gateway", got: () => reinjectionNetworks("10.9.8.0/24"), want: "!10.9.8.1,10.9.8.0/24" },
+    {
+      name: "re-injection trusts the internal subnet minus its gateway",
+      got: () => reinjectionNetworks("10.9.8.0/24"),
+      want: "!10.9.8.1,10.9.8.0/24",
+    },
     {
       name: "limits from the stack's limits",
       got: () => postfixLimits({ messageSizeMb: 20, messagesPerMinute: 30, recipientsPerMessage: 50, connectionsPerMinute: 40 }),
@@ -237,7 +247,9 @@ describe("Postfix renderer: master.cf listeners", () => {
 
 describe("Postfix renderer: SQL maps and certificates", () => {
   const files = renderPostfixFiles(inputOf());
-  const sqlFiles = ["virtual-domains.cf", "virtual-mailboxes.cf", "virtual-aliases.cf", "sender-login.cf"].map((f) => `/etc/postfix/sql/${f}`);
+  const sqlFiles = ["virtual-domains.cf", "virtual-mailboxes.cf", "virtual-aliases.cf", "sender-login.cf"].map(
+    (f) => `/etc/postfix/sql/${f}`,
+  );
   for (const f of sqlFiles) {
     it(`${f} connects with the read-only account`, () => {
       assert.match(files[f], /^hosts = inet:mariadb:3306$/m);
@@ -255,7 +267,10 @@ describe("Postfix renderer: SQL maps and certificates", () => {
     assert.match(login, /SELECT username FROM mailbox WHERE username = '%u@%d'.* UNION SELECT goto FROM alias WHERE address = '%u@%d'/);
   });
   it("writes key then chain per domain and an SNI line per host name", () => {
-    assert.match(files[certificateFile("example.org")], new RegExp(`^${fakePem(PRIVATE_KEY, "key-of-example\\.org")}-----BEGIN CERTIFICATE-----`));
+    assert.match(
+      files[certificateFile("example.org")],
+      new RegExp(`^${fakePem(PRIVATE_KEY, "key-of-example\\.org")}-----BEGIN CERTIFICATE-----`),
+    );
     const sni = files["/etc/postfix/tls/sni"].split("\n").filter((l) => l && !l.startsWith("#"));
     assert.deepEqual(sni, [
       "mail.example.com /etc/postfix/tls/example.com.pem",
@@ -266,12 +281,24 @@ describe("Postfix renderer: SQL maps and certificates", () => {
   });
   const bad: { name: string; change: (i: PostfixRenderInput) => void; error: RegExp }[] = [
     { name: "a domain without certificate", change: (i) => i.certificates.pop(), error: /no certificate for example\.org/ },
-    { name: "a password with a line break", change: (i) => (i.sql.password = "two\nlines"), error: /sql\.password must be one non-empty line/ },
+    {
+      name: "a password with a line break",
+      change: (i) => (i.sql.password = "two\nlines"),
+      error: /sql\.password must be one non-empty line/,
+    },
     { name: "a password with trailing space", change: (i) => (i.sql.password = "pw "), error: /sql\.password must be one non-empty line/ },
     { name: "an empty user", change: (i) => (i.sql.user = ""), error: /sql\.user must be one non-empty line/ },
     { name: "an endpoint with a bad port", change: (i) => (i.lmtp = { host: "dovecot", port: 0 }), error: /lmtp\.port must be a TCP port/ },
-    { name: "a certificate for a foreign domain", change: (i) => i.certificates.push(cert("evil.test", ["evil.test"])), error: /evil\.test is not one of the stack's domains/ },
-    { name: "two certificates for one domain", change: (i) => i.certificates.push(cert("example.org", ["www.example.org"])), error: /more than one certificate for example\.org/ },
+    {
+      name: "a certificate for a foreign domain",
+      change: (i) => i.certificates.push(cert("evil.test", ["evil.test"])),
+      error: /evil\.test is not one of the stack's domains/,
+    },
+    {
+      name: "two certificates for one domain",
+      change: (i) => i.certificates.push(cert("example.org", ["www.example.org"])),
+      error: /more than one certificate for example\.org/,
+    },
   ];
   for (const b of bad) {
     it(`refuses ${b.name}`, () => {
@@ -285,7 +312,7 @@ describe("Postfix renderer: SQL maps and certificates", () => {
 describe("PostfixGateway under mocks", () => {
   const platform = platformOf({ instanceName: "mp-unit" });
   let gateway: PostfixGateway;
-  let container: Record<string, any>;
+  let container: PropertyMap;
   before(async () => {
     // The endpoints arrive as other components' outputs; the SQL password as a secret.
     gateway = new PostfixGateway("mta", {
@@ -323,7 +350,7 @@ describe("PostfixGateway under mocks", () => {
     assert.equal(container.name, "mp-unit-postfix");
     assert.equal(container.image, "sha256:postfix-image");
     assert.deepEqual(
-      container.networksAdvanced.map((n: any) => ({ name: n.name, aliases: n.aliases })),
+      container.networksAdvanced.map((n: { name: string; aliases: string[] }) => ({ name: n.name, aliases: n.aliases })),
       [
         { name: "mp-unit-internal", aliases: ["postfix"] },
         { name: "mp-unit-edge", aliases: [] },
@@ -332,7 +359,9 @@ describe("PostfixGateway under mocks", () => {
   });
 
   it("publishes 25, 465 and 587 on the bind address, and never 10025", () => {
-    const ports = container.ports.map((p: any) => `${p.ip}:${p.external}->${p.internal}`).sort();
+    const ports = container.ports
+      .map((p: { ip: string; external: number; internal: number }) => `${p.ip}:${p.external}->${p.internal}`)
+      .sort();
     assert.deepEqual(ports, ["127.0.0.1:2465->465", "127.0.0.1:2525->25", "127.0.0.1:2587->587"]);
   });
 

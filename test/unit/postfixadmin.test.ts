@@ -14,7 +14,12 @@ import { PlatformConfig } from "../../config/platform";
 import { POSTFIXADMIN_CSP, PostfixAdminUi } from "../../components/postfixadmin/admin-ui";
 import { MAILBOX_PASSWORD_SCHEME, POSTFIXADMIN_CONFIG_FILE, SERVE_UI_ENTRYPOINT } from "../../components/postfixadmin/constants";
 import { provisioningFailure } from "../../components/postfixadmin/provisioning";
-import { desiredState, renderPostfixadminUiFiles, renderProvisioningFiles, SESSION_LIFETIME_SECONDS } from "../../components/postfixadmin/render";
+import {
+  desiredState,
+  renderPostfixadminUiFiles,
+  renderProvisioningFiles,
+  SESSION_LIFETIME_SECONDS,
+} from "../../components/postfixadmin/render";
 import { PostfixadminAccess, SqlEndpoint } from "../../components/types";
 
 const SITE = "/etc/apache2/sites-enabled/postfixadmin.conf";
@@ -45,11 +50,18 @@ describe("PostfixAdmin's provisioning files", () => {
         ["acme-labs.io", 10240, 0, 0, 0],
       ],
     );
-    assert.deepEqual(state.mailboxes.map((m) => m.username), prod.mailboxes.map((m) => m.address));
+    assert.deepEqual(
+      state.mailboxes.map((m) => m.username),
+      prod.mailboxes.map((m) => m.address),
+    );
     assert.equal(state.mailboxes[0].password, "pw-ceo@acme-corp.com");
     assert.deepEqual(state.aliases.find((a) => a.address === "info@acme-corp.com")?.goto, ["ceo@acme-corp.com", "sales@acme-corp.com"]);
     assert.equal(state.deleteRemovedMailboxes, false);
-    assert.equal(desiredState({ ...prod, deleteRemovedMailboxes: true }, Object.fromEntries(prod.mailboxes.map((m) => [m.address, "x"]))).deleteRemovedMailboxes, true);
+    assert.equal(
+      desiredState({ ...prod, deleteRemovedMailboxes: true }, Object.fromEntries(prod.mailboxes.map((m) => [m.address, "x"])))
+        .deleteRemovedMailboxes,
+      true,
+    );
     assert.throws(() => desiredState(prod, {}), /no initial password for ceo@acme-corp.com/);
   });
 
@@ -82,10 +94,13 @@ describe("PostfixAdmin's provisioning files", () => {
     ];
     for (const [re, what] of expectations) assert.match(php, re, what);
     const state = JSON.parse(files[DESIRED_STATE]);
-    assert.deepEqual(state.mailboxes.map((m: { username: string; password: string }) => [m.username, m.password]), [
-      ["alice@example.test", "a-pw"],
-      ["bob@example.test", "b-pw"],
-    ]);
+    assert.deepEqual(
+      state.mailboxes.map((m: { username: string; password: string }) => [m.username, m.password]),
+      [
+        ["alice@example.test", "a-pw"],
+        ["bob@example.test", "b-pw"],
+      ],
+    );
     assert.equal(MAILBOX_PASSWORD_SCHEME, "SHA512-CRYPT");
   });
 });
@@ -95,7 +110,11 @@ describe("renderPostfixadminUiFiles", () => {
 
   it("renders the provisioning run's config.local.php, the Apache site and the PHP settings, and never the desired state", () => {
     assert.deepEqual(Object.keys(files).sort(), [CONFIG_LOCAL, PHP_INI, SITE].sort());
-    const provisioning = renderProvisioningFiles({ mail: dev, access: ACCESS, mailboxPasswords: Object.fromEntries(dev.mailboxes.map((m) => [m.address, "pw"])) });
+    const provisioning = renderProvisioningFiles({
+      mail: dev,
+      access: ACCESS,
+      mailboxPasswords: Object.fromEntries(dev.mailboxes.map((m) => [m.address, "pw"])),
+    });
     assert.equal(files[CONFIG_LOCAL], provisioning[CONFIG_LOCAL], "the UI and the provisioning run read the same settings");
     assert.match(files[CONFIG_LOCAL], /^\$CONF\['database_password'\] = 'db-Secret-pw';$/m);
     // The desired state carries every initial password; the UI has no use for it.
@@ -104,7 +123,11 @@ describe("renderPostfixadminUiFiles", () => {
 
   const hostCases: [string, (p: PlatformConfig) => PlatformConfig, string][] = [
     ["the default postfixadmin.<first domain>", (p) => p, "ServerName postfixadmin.example.test"],
-    ["an explicit web.adminHostname", (p) => ({ ...p, webHostnames: { ...p.webHostnames, admin: "admin.corp.example" } }), "ServerName admin.corp.example"],
+    [
+      "an explicit web.adminHostname",
+      (p) => ({ ...p, webHostnames: { ...p.webHostnames, admin: "admin.corp.example" } }),
+      "ServerName admin.corp.example",
+    ],
   ];
   for (const [name, edit, expected] of hostCases) {
     it(`names the site after the admin host name (${name})`, () => {
@@ -123,7 +146,14 @@ describe("renderPostfixadminUiFiles", () => {
 
   it("trusts X-Forwarded-For from the internal subnet minus its gateway", () => {
     assert.deepEqual(platformPeers(dev.internalSubnet), [
-      "172.30.0.0/32", "172.30.0.2/31", "172.30.0.4/30", "172.30.0.8/29", "172.30.0.16/28", "172.30.0.32/27", "172.30.0.64/26", "172.30.0.128/25",
+      "172.30.0.0/32",
+      "172.30.0.2/31",
+      "172.30.0.4/30",
+      "172.30.0.8/29",
+      "172.30.0.16/28",
+      "172.30.0.32/27",
+      "172.30.0.64/26",
+      "172.30.0.128/25",
     ]);
     assertHas(files[SITE], "RemoteIPHeader X-Forwarded-For", "remoteip header");
     assertHas(files[SITE], `RemoteIPInternalProxy ${platformPeers(dev.internalSubnet).join(" ")}\n`, "remoteip proxies");
@@ -152,7 +182,8 @@ describe("renderPostfixadminUiFiles", () => {
       'session.save_path = "/var/lib/postfixadmin/sessions"',
       "expose_php = Off",
       "display_errors = Off",
-    ]) assertHas(ini, `${line}\n`, "PHP setting");
+    ])
+      assertHas(ini, `${line}\n`, "PHP setting");
   });
 });
 
@@ -184,12 +215,19 @@ describe("PostfixAdminUi under mocks", () => {
   });
 
   it("offers the ReverseProxy its admin host name, postfixadmin:80 and its CSP", async () => {
-    assert.deepEqual(await valueOf(ui.webApp), { hostname: "mailadmin.acme-corp.com", upstream: { host: "postfixadmin", port: 80 }, csp: POSTFIXADMIN_CSP });
+    assert.deepEqual(await valueOf(ui.webApp), {
+      hostname: "mailadmin.acme-corp.com",
+      upstream: { host: "postfixadmin", port: 80 },
+      csp: POSTFIXADMIN_CSP,
+    });
   });
 
   it("keeps the files secret and uploads config.local.php root-only (the entrypoint hands it to www-data)", async () => {
     assert.equal(await pulumi.isSecret(ui.files), true, "ui.files must be secret");
-    assert.ok(container.secretInputs.some((p) => p.startsWith("uploads")), `expected the uploads to be secret inputs, saw ${container.secretInputs.join(", ")}`);
+    assert.ok(
+      container.secretInputs.some((p) => p.startsWith("uploads")),
+      `expected the uploads to be secret inputs, saw ${container.secretInputs.join(", ")}`,
+    );
     const uploads = uploadModes(container);
     assert.deepEqual(uploads, { [POSTFIXADMIN_CONFIG_FILE]: "0600", [SITE]: "0644", [PHP_INI]: "0644" });
     const site = uploadOf(container, SITE);

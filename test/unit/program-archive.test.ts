@@ -21,7 +21,12 @@ describe("the program with the built-in archive, under mocks", () => {
 
   it("creates the Archive and its SearchIndex beside the mail core and the web apps", () => {
     const types = new Set(run.resources.filter((r) => r.type.startsWith("mail-platform:")).map((r) => r.type));
-    for (const t of ["mail-platform:archive:Archive", "mail-platform:search:SearchIndex", "mail-platform:webmail:Webmail", "mail-platform:postfixadmin:PostfixAdminUi"]) {
+    for (const t of [
+      "mail-platform:archive:Archive",
+      "mail-platform:search:SearchIndex",
+      "mail-platform:webmail:Webmail",
+      "mail-platform:postfixadmin:PostfixAdminUi",
+    ]) {
       assert.ok(types.has(t), `no ${t}; have ${[...types].join(", ")}`);
     }
   });
@@ -29,10 +34,23 @@ describe("the program with the built-in archive, under mocks", () => {
   it("Amavis sends archive copies to the host and port Piler answers SMTP on", () => {
     const amavis = uploadOf(container("amavis"), "/etc/amavis/conf.d/50-user");
     const m = /\$archive_quarantine_method = 'smtp:\[([\w.-]+)\]:(\d+)';/.exec(amavis);
-    assert.ok(m, `no archive quarantine method in Amavis's config:\n${amavis.split("\n").filter((l) => /archive/.test(l)).join("\n")}`);
-    assert.ok(aliases(container("piler")).includes(m[1]), `Amavis archives to ${m[1]}, which is not Piler's alias (${aliases(container("piler")).join(", ")})`);
+    assert.ok(
+      m,
+      `no archive quarantine method in Amavis's config:\n${amavis
+        .split("\n")
+        .filter((l) => /archive/.test(l))
+        .join("\n")}`,
+    );
+    assert.ok(
+      aliases(container("piler")).includes(m[1]),
+      `Amavis archives to ${m[1]}, which is not Piler's alias (${aliases(container("piler")).join(", ")})`,
+    );
     assert.equal(m[2], "25");
-    assert.deepEqual(networks(container("amavis")), ["mp-builtin-archive-internal"], "with the archive inside the platform, Amavis needs no edge network");
+    assert.deepEqual(
+      networks(container("amavis")),
+      ["mp-builtin-archive-internal"],
+      "with the archive inside the platform, Amavis needs no edge network",
+    );
   });
 
   it("Piler reads the envelope recipients Amavis writes and talks to MariaDB and Manticore by their aliases", () => {
@@ -58,12 +76,19 @@ describe("the program with the built-in archive, under mocks", () => {
     const piler = binds(container("piler"));
     assert.ok(piler.length > 0 && piler.every((p: string) => p.startsWith("/srv/mail/bulk/archive")), `Piler's data: ${piler.join(", ")}`);
     const manticore = binds(container("manticore"));
-    assert.ok(manticore.length > 0 && manticore.every((p: string) => p.startsWith("/srv/mail/ssd/index")), `Manticore's data: ${manticore.join(", ")}`);
+    assert.ok(
+      manticore.length > 0 && manticore.every((p: string) => p.startsWith("/srv/mail/ssd/index")),
+      `Manticore's data: ${manticore.join(", ")}`,
+    );
   });
 
   it("serves the archive, the webmail and PostfixAdmin on their own names, each with a certificate that covers it", () => {
     const proxy = container("proxy");
-    for (const [hostname, upstream] of [["archive.example.test", "piler"], ["webmail.example.test", "webmail"], ["postfixadmin.example.test", "postfixadmin"]]) {
+    for (const [hostname, upstream] of [
+      ["archive.example.test", "piler"],
+      ["webmail.example.test", "webmail"],
+      ["postfixadmin.example.test", "postfixadmin"],
+    ]) {
       const site = uploadOf(proxy, `/etc/nginx/sites/web-app.${hostname}.conf`);
       assert.match(site, new RegExp(`set \\$upstream_app http://${upstream}:80;`), `${hostname} is not proxied to ${upstream}:80`);
     }
@@ -71,7 +96,8 @@ describe("the program with the built-in archive, under mocks", () => {
     assert.ok(certs.length > 0, "no certificate from the stack's CA");
     const requests = run.resources.filter((r) => r.type === "tls:index/certRequest:CertRequest");
     const names = requests.flatMap((r) => r.inputs.dnsNames ?? []);
-    for (const h of ["archive.example.test", "webmail.example.test", "postfixadmin.example.test"]) assert.ok(names.includes(h), `no certificate names ${h}; names: ${names.join(", ")}`);
+    for (const h of ["archive.example.test", "webmail.example.test", "postfixadmin.example.test"])
+      assert.ok(names.includes(h), `no certificate names ${h}; names: ${names.join(", ")}`);
   });
 
   it("outputs the archive's admin password and the three web addresses", () => {
@@ -80,6 +106,10 @@ describe("the program with the built-in archive, under mocks", () => {
       postfixadmin: "https://postfixadmin.example.test/",
       archive: "https://archive.example.test/",
     });
-    assert.equal(run.outputs.archiveAdminPassword, "<masked:password_mp-builtin-archive-archive-admin>", "the admin password is the generated one");
+    assert.equal(
+      run.outputs.archiveAdminPassword,
+      "<masked:password_mp-builtin-archive-archive-admin>",
+      "the admin password is the generated one",
+    );
   });
 });

@@ -23,7 +23,10 @@ describe("the dev stack under mocks", () => {
   });
 
   it("creates one component of each kind", () => {
-    const components = run.resources.filter((r) => r.type.startsWith("mail-platform:")).map((r) => r.type).sort();
+    const components = run.resources
+      .filter((r) => r.type.startsWith("mail-platform:"))
+      .map((r) => r.type)
+      .sort();
     assert.deepEqual(components, [
       "mail-platform:database:Database",
       "mail-platform:filter:ContentFilter",
@@ -39,31 +42,47 @@ describe("the dev stack under mocks", () => {
   });
 
   it("publishes the DNS records in plain text, as `pulumi stack output dns` prints them, and keeps the passwords secret", () => {
-    const secret = (output: string) => run.secretOutputs.some((p) => p === output || p.startsWith(`${output}.`) || p.startsWith(`${output}[`));
+    const secret = (output: string) =>
+      run.secretOutputs.some((p) => p === output || p.startsWith(`${output}.`) || p.startsWith(`${output}[`));
     assert.equal(secret("dns"), false, `dns must not be secret; secret outputs: ${run.secretOutputs.join(", ")}`);
     assert.equal(secret("dnsZone"), false, "dnsZone must not be secret");
     assert.ok((run.outputs.dnsZone as string).includes("_domainkey"), "the zone snippet has the DKIM record");
-    for (const output of ["mailboxPasswords", "adminPasswords", "archiveAdminPassword"]) assert.equal(secret(output), true, `${output} must be secret`);
+    for (const output of ["mailboxPasswords", "adminPasswords", "archiveAdminPassword"])
+      assert.equal(secret(output), true, `${output} must be secret`);
   });
 
   it("gives no service's configuration the database's or the provisioning run's outputs (ordering is dependsOn)", () => {
     const db = run.resources.filter((r) => /-db-(mariadb|provision)$/.test(r.name)).map((r) => r.urn);
     const tied = containers()
       .filter((c) => !c.inputs.attach)
-      .flatMap((c) => Object.entries(c.propertyDependencies).filter(([, deps]) => deps.some((d) => db.includes(d) && d !== c.urn)).map(([k]) => `${c.inputs.name}.${k}`));
+      .flatMap((c) =>
+        Object.entries(c.propertyDependencies)
+          .filter(([, deps]) => deps.some((d) => db.includes(d) && d !== c.urn))
+          .map(([k]) => `${c.inputs.name}.${k}`),
+      );
     assert.deepEqual(tied, [], "the engine would re-create these whenever MariaDB is replaced or provisioning re-runs");
     const postfix = container("postfix");
-    assert.ok(db.some((d) => postfix.dependencies.includes(d)), "Postfix still starts after the provisioning run");
+    assert.ok(
+      db.some((d) => postfix.dependencies.includes(d)),
+      "Postfix still starts after the provisioning run",
+    );
   });
 
   it("puts every Docker resource on the stack's own engine provider", () => {
     const docker = run.resources.filter((r) => r.type.startsWith("docker:"));
     const strays = docker.filter((r) => !r.provider?.includes("pulumi:providers:docker::mp-dev-engine"));
-    assert.deepEqual(strays.map((r) => `${r.type} ${r.name} (${r.provider})`), []);
+    assert.deepEqual(
+      strays.map((r) => `${r.type} ${r.name} (${r.provider})`),
+      [],
+    );
   });
 
   it("publishes only the mail and HTTPS ports, all on 127.0.0.1, from Postfix, Dovecot and the proxy", () => {
-    const published = containers().flatMap((c) => (c.inputs.ports ?? []).map((p: any) => `${c.inputs.name} ${p.ip}:${p.external}->${p.internal}`));
+    const published = containers().flatMap((c) =>
+      (c.inputs.ports ?? []).map(
+        (p: { ip: string; external: number; internal: number }) => `${c.inputs.name} ${p.ip}:${p.external}->${p.internal}`,
+      ),
+    );
     assert.deepEqual(published.sort(), [
       "mp-dev-dovecot 127.0.0.1:2110->110",
       "mp-dev-dovecot 127.0.0.1:2143->143",
@@ -89,7 +108,10 @@ describe("the dev stack under mocks", () => {
     const mainCf = uploadOf(container("postfix"), "/etc/postfix/main.cf");
     const m = /^virtual_transport = lmtp:inet:\[?([\w.-]+)\]?:(\d+)$/m.exec(mainCf);
     assert.ok(m, `main.cf has no LMTP virtual_transport:\n${mainCf}`);
-    assert.ok(aliases(container("dovecot"), "mp-dev-internal").includes(m[1]), `Dovecot is not reachable as ${m[1]} on the internal network`);
+    assert.ok(
+      aliases(container("dovecot"), "mp-dev-internal").includes(m[1]),
+      `Dovecot is not reachable as ${m[1]} on the internal network`,
+    );
     const master = uploadOf(container("dovecot"), "/etc/dovecot/conf.d/10-master.conf");
     assert.match(master, new RegExp(`inet_listener lmtp[\\s\\S]*?port = ${m[2]}\\b`), `Dovecot does not listen for LMTP on ${m[2]}`);
   });
@@ -104,7 +126,11 @@ describe("the dev stack under mocks", () => {
     const forward = /\$forward_method\s*=\s*'smtp:\[([\w.-]+)\]:(\d+)'/.exec(amavis);
     assert.ok(forward, "Amavis has no forward_method");
     assert.ok(aliases(container("postfix"), "mp-dev-internal").includes(forward[1]), `Postfix is not reachable as ${forward[1]}`);
-    assert.match(uploadOf(container("postfix"), "/etc/postfix/master.cf"), new RegExp(`^${forward[2]}\\s+inet`, "m"), `Postfix does not listen on ${forward[2]}`);
+    assert.match(
+      uploadOf(container("postfix"), "/etc/postfix/master.cf"),
+      new RegExp(`^${forward[2]}\\s+inet`, "m"),
+      `Postfix does not listen on ${forward[2]}`,
+    );
   });
 
   it("Postfix authenticates submission through Dovecot's auth listener", () => {
@@ -116,8 +142,13 @@ describe("the dev stack under mocks", () => {
   });
 
   it("uploads every file carrying a password or key as a secret", () => {
-    const leaking = containers().filter((c) => JSON.stringify(c.inputs.uploads ?? []).includes("<masked:") && !c.secretInputs.some((p) => p.startsWith("uploads")));
-    assert.deepEqual(leaking.map((c) => c.inputs.name), []);
+    const leaking = containers().filter(
+      (c) => JSON.stringify(c.inputs.uploads ?? []).includes("<masked:") && !c.secretInputs.some((p) => p.startsWith("uploads")),
+    );
+    assert.deepEqual(
+      leaking.map((c) => c.inputs.name),
+      [],
+    );
   });
 
   it("never puts a secret into a plain input such as a label or an environment variable", () => {
@@ -131,7 +162,9 @@ describe("the dev stack under mocks", () => {
   });
 
   it("keeps every piece of state on a host path under the storage roots", () => {
-    const mounts = containers().flatMap((c) => (c.inputs.volumes ?? []).map((v: any) => ({ c: c.inputs.name, ...v })));
+    const mounts = containers().flatMap((c) =>
+      (c.inputs.volumes ?? []).map((v: { hostPath: string; containerPath: string }) => ({ c: c.inputs.name, ...v })),
+    );
     assert.ok(mounts.length >= 4, "expected the queue, mailboxes, database and quarantine to be mounted");
     for (const m of mounts) {
       assert.ok(m.hostPath, `${m.c} mounts ${m.containerPath} without a host path (an anonymous volume dies with the container)`);
@@ -144,7 +177,7 @@ describe("the dev stack under mocks", () => {
 
   it("labels every service container with a hash of its config, so a change shows in a preview", () => {
     for (const c of containers().filter((x) => x.inputs.restart === "unless-stopped")) {
-      const label = c.inputs.labels.find((l: any) => l.label === "mail-platform.config-hash");
+      const label = c.inputs.labels.find((l: { label: string; value: string }) => l.label === "mail-platform.config-hash");
       assert.match(label?.value ?? "", /^[0-9a-f]{16}$/, `${c.inputs.name} has no readable config hash`);
     }
   });
@@ -153,19 +186,36 @@ describe("the dev stack under mocks", () => {
     const site = uploadOf(container("proxy"), "/etc/nginx/sites/web-app.webmail.example.test.conf");
     const upstream = /set \$upstream_app http:\/\/([\w.-]+):(\d+);/.exec(site) ?? /proxy_pass http:\/\/([\w.-]+):(\d+)/.exec(site);
     assert.ok(upstream, `the webmail site proxies nowhere:\n${site}`);
-    assert.ok(aliases(container("webmail"), "mp-dev-internal").includes(upstream[1]), `the proxy sends webmail traffic to ${upstream[1]}, which is not the webmail's alias`);
+    assert.ok(
+      aliases(container("webmail"), "mp-dev-internal").includes(upstream[1]),
+      `the proxy sends webmail traffic to ${upstream[1]}, which is not the webmail's alias`,
+    );
     const config = uploadOf(container("webmail"), "/etc/roundcube/config.inc.php");
     const imap = /\$config\['imap_host'\] = 'tls:\/\/([\w.-]+):(\d+)';/.exec(config);
     assert.ok(imap, `no STARTTLS imap_host in Roundcube's config:\n${config}`);
-    assert.ok(aliases(container("dovecot"), "mp-dev-internal").includes(imap[1]), `Roundcube's IMAP host ${imap[1]} is not Dovecot's alias`);
+    assert.ok(
+      aliases(container("dovecot"), "mp-dev-internal").includes(imap[1]),
+      `Roundcube's IMAP host ${imap[1]} is not Dovecot's alias`,
+    );
     const smtp = /\$config\['smtp_host'\] = 'tls:\/\/([\w.-]+):587';/.exec(config);
-    assert.ok(smtp && aliases(container("postfix"), "mp-dev-internal").includes(smtp[1]), `Roundcube submits through Postfix's 587: ${smtp?.[0]}`);
+    assert.ok(
+      smtp && aliases(container("postfix"), "mp-dev-internal").includes(smtp[1]),
+      `Roundcube submits through Postfix's 587: ${smtp?.[0]}`,
+    );
     const password = uploadOf(container("webmail"), "/etc/roundcube/plugins/password/config.inc.php");
-    assert.match(password, /mysql:\/\/password_change:[^@]+@mariadb:3306\/postfixadmin/, "the password plugin uses the password-change account, not PostfixAdmin's");
+    assert.match(
+      password,
+      /mysql:\/\/password_change:[^@]+@mariadb:3306\/postfixadmin/,
+      "the password plugin uses the password-change account, not PostfixAdmin's",
+    );
     const auth = uploadOf(container("dovecot"), "/etc/dovecot/conf.d/10-auth.conf");
     // The internal subnet (where the webmail is) minus its gateway (the Docker host); nothing on the edge.
     const trusted = /^login_trusted_networks = (.*)$/m.exec(auth)?.[1].split(" ") ?? [];
-    assert.deepEqual(trusted, cidrsWithout("172.30.0.0/24", "172.30.0.1"), "Dovecot trusts the internal subnet but the Docker host's gateway");
+    assert.deepEqual(
+      trusted,
+      cidrsWithout("172.30.0.0/24", "172.30.0.1"),
+      "Dovecot trusts the internal subnet but the Docker host's gateway",
+    );
     assert.ok(!trusted.some((n) => n.startsWith("172.30.1.")), `the edge network must not be trusted: ${trusted.join(" ")}`);
   });
 

@@ -27,16 +27,28 @@ const cert = (domain: string, extra: string[] = []): DomainCertificate => ({
 const webmail = (hostname: string): WebApp => ({ hostname, upstream: { host: "webmail", port: 80 }, csp: "default-src 'self'" });
 
 function devInput(over: Partial<ProxyRenderInput> = {}): ProxyRenderInput {
-  return { platform: stackPlatform("Pulumi.dev.yaml"), certificates: [cert("example.test", ["webmail.example.test"])], apps: [webmail("webmail.example.test")], ...over };
+  return {
+    platform: stackPlatform("Pulumi.dev.yaml"),
+    certificates: [cert("example.test", ["webmail.example.test"])],
+    apps: [webmail("webmail.example.test")],
+    ...over,
+  };
 }
 
 function prodInput(): ProxyRenderInput {
   return {
     platform: stackPlatform("Pulumi.prod.yaml"),
-    certificates: [cert("acme-corp.com", ["webmail.acme-corp.com"]), { ...cert("acme-labs.io"), hostnames: [...cert("acme-labs.io").hostnames, "*.apps.acme-labs.io"] }],
+    certificates: [
+      cert("acme-corp.com", ["webmail.acme-corp.com"]),
+      { ...cert("acme-labs.io"), hostnames: [...cert("acme-labs.io").hostnames, "*.apps.acme-labs.io"] },
+    ],
     apps: [
       webmail("webmail.acme-corp.com"),
-      { hostname: "archive.apps.acme-labs.io", upstream: { host: "piler", port: 8080 }, csp: "default-src 'self'; frame-ancestors 'none';" },
+      {
+        hostname: "archive.apps.acme-labs.io",
+        upstream: { host: "piler", port: 8080 },
+        csp: "default-src 'self'; frame-ancestors 'none';",
+      },
     ],
   };
 }
@@ -58,7 +70,13 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe("mtaStsPolicy (RFC 8461 §3.2)", () => {
   const cases: [string, string[], "enforce" | "testing", number, string][] = [
-    ["one MX, enforce", ["mail.example.com"], "enforce", 604800, `version: STSv1${CRLF}mode: enforce${CRLF}mx: mail.example.com${CRLF}max_age: 604800${CRLF}`],
+    [
+      "one MX, enforce",
+      ["mail.example.com"],
+      "enforce",
+      604800,
+      `version: STSv1${CRLF}mode: enforce${CRLF}mx: mail.example.com${CRLF}max_age: 604800${CRLF}`,
+    ],
     [
       "two MX in order, testing",
       ["mail.acme-corp.com", "mail.acme-labs.io"],
@@ -66,7 +84,13 @@ describe("mtaStsPolicy (RFC 8461 §3.2)", () => {
       86400,
       `version: STSv1${CRLF}mode: testing${CRLF}mx: mail.acme-corp.com${CRLF}mx: mail.acme-labs.io${CRLF}max_age: 86400${CRLF}`,
     ],
-    ["duplicates and case folded", ["Mail.Example.com", "mail.example.com"], "enforce", 604800, `version: STSv1${CRLF}mode: enforce${CRLF}mx: mail.example.com${CRLF}max_age: 604800${CRLF}`],
+    [
+      "duplicates and case folded",
+      ["Mail.Example.com", "mail.example.com"],
+      "enforce",
+      604800,
+      `version: STSv1${CRLF}mode: enforce${CRLF}mx: mail.example.com${CRLF}max_age: 604800${CRLF}`,
+    ],
   ];
   for (const [what, mx, mode, maxAge, expected] of cases) {
     it(what, () => assert.equal(mtaStsPolicy(mx, mode, maxAge), expected));
@@ -161,12 +185,18 @@ describe("renderProxyFiles", () => {
   it("renders with no apps: only the mail domains' names are served", () => {
     const files = renderProxyFiles(devInput({ apps: [] }));
     assert.ok(!Object.keys(files).some((f) => f.includes("web-app.")), Object.keys(files).join(", "));
-    assert.match(files["/etc/nginx/sites/00-default.conf"], /server_name mta-sts\.example\.test autoconfig\.example\.test autodiscover\.example\.test;/);
+    assert.match(
+      files["/etc/nginx/sites/00-default.conf"],
+      /server_name mta-sts\.example\.test autoconfig\.example\.test autodiscover\.example\.test;/,
+    );
   });
 
   const nginxSettings: [string, RegExp][] = [
     ["TLS 1.2 and 1.3 only", /^\s+ssl_protocols TLSv1\.2 TLSv1\.3;$/m],
-    ["AEAD ECDHE ciphers only", /^\s+ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;$/m],
+    [
+      "AEAD ECDHE ciphers only",
+      /^\s+ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;$/m,
+    ],
     ["HTTP/2", /^\s+http2 on;$/m],
     ["Docker's DNS, looked up per request", /^\s+resolver 127\.0\.0\.11 valid=10s ipv6=off;$/m],
     ["access log to stdout", /^\s+access_log \/dev\/stdout platform;$/m],
@@ -182,22 +212,43 @@ describe("renderProxyFiles", () => {
     ["Referrer-Policy", /^add_header Referrer-Policy "same-origin" always;$/m],
     ["Permissions-Policy", /^add_header Permissions-Policy "accelerometer=\(\), camera=\(\), geolocation=\(\), [^"]*" always;$/m],
   ];
-  for (const [what, re] of headerSettings) it(`security headers: ${what}`, () => assert.match(dev["/etc/nginx/snippets/security-headers.conf"], re));
+  for (const [what, re] of headerSettings)
+    it(`security headers: ${what}`, () => assert.match(dev["/etc/nginx/snippets/security-headers.conf"], re));
 
   it("every HTTPS server block of a site carries the security headers, its CSP and X-Frame-Options", () => {
     const expected: [string, number, string, string][] = [
-      ["/etc/nginx/sites/mail-domain.acme-corp.com.conf", 0, "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", "DENY"],
-      ["/etc/nginx/sites/mail-domain.acme-corp.com.conf", 1, "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", "DENY"],
-      ["/etc/nginx/sites/mail-domain.acme-labs.io.conf", 0, "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", "DENY"],
-      ["/etc/nginx/sites/mail-domain.acme-labs.io.conf", 1, "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", "DENY"],
+      [
+        "/etc/nginx/sites/mail-domain.acme-corp.com.conf",
+        0,
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        "DENY",
+      ],
+      [
+        "/etc/nginx/sites/mail-domain.acme-corp.com.conf",
+        1,
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        "DENY",
+      ],
+      [
+        "/etc/nginx/sites/mail-domain.acme-labs.io.conf",
+        0,
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        "DENY",
+      ],
+      [
+        "/etc/nginx/sites/mail-domain.acme-labs.io.conf",
+        1,
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        "DENY",
+      ],
       ["/etc/nginx/sites/web-app.webmail.acme-corp.com.conf", 0, "default-src 'self'; frame-ancestors 'self'", "SAMEORIGIN"],
       ["/etc/nginx/sites/web-app.archive.apps.acme-labs.io.conf", 0, "default-src 'self'; frame-ancestors 'none'", "SAMEORIGIN"],
     ];
     for (const [file, index, csp, xfo] of expected) {
       const block = serverBlocks(prod[file])[index];
       assert.ok(block, `${file}: no server block #${index}`);
-      assert.match(block, /^    listen 443 ssl;$/m, `${file}#${index}`);
-      assert.match(block, /^    include \/etc\/nginx\/snippets\/security-headers\.conf;$/m, `${file}#${index}: headers snippet`);
+      assert.match(block, /^ {4}listen 443 ssl;$/m, `${file}#${index}`);
+      assert.match(block, /^ {4}include \/etc\/nginx\/snippets\/security-headers\.conf;$/m, `${file}#${index}: headers snippet`);
       assert.match(block, new RegExp(`^    add_header Content-Security-Policy "${esc(csp)}" always;$`, "m"), `${file}#${index}: CSP`);
       assert.match(block, new RegExp(`^    add_header X-Frame-Options "${xfo}" always;$`, "m"), `${file}#${index}: X-Frame-Options`);
     }
@@ -216,7 +267,7 @@ describe("renderProxyFiles", () => {
   for (const [what, text, line] of redirects) {
     it(`port 80 redirects the served names to the public HTTPS port: ${what}`, () => {
       const blocks = serverBlocks(text());
-      assert.match(blocks[0], /^    listen 80;$/m);
+      assert.match(blocks[0], /^ {4}listen 80;$/m);
       assert.match(blocks[0], new RegExp(`^    ${esc(line)}$`, "m"));
       assert.doesNotMatch(text(), /location|proxy_pass|root |alias /, "port 80 must serve nothing");
     });
@@ -228,8 +279,8 @@ describe("renderProxyFiles", () => {
       text,
       /server_name mta-sts\.acme-corp\.com autoconfig\.acme-corp\.com autodiscover\.acme-corp\.com mta-sts\.acme-labs\.io autoconfig\.acme-labs\.io autodiscover\.acme-labs\.io webmail\.acme-corp\.com archive\.apps\.acme-labs\.io;/,
     );
-    assert.match(text, /listen 80 default_server;\n    server_name _;\n    return 444;/);
-    assert.match(text, /listen 443 ssl default_server;\n    ssl_reject_handshake on;/);
+    assert.match(text, /listen 80 default_server;\n {4}server_name _;\n {4}return 444;/);
+    assert.match(text, /listen 443 ssl default_server;\n {4}ssl_reject_handshake on;/);
   });
 
   it("each name is served with its own domain's certificate (SNI)", () => {
@@ -245,8 +296,16 @@ describe("renderProxyFiles", () => {
     for (const [file, index, names, domain] of cases) {
       const block = serverBlocks(prod[file])[index];
       assert.match(block, new RegExp(`^    server_name ${esc(names)};$`, "m"), `${file}#${index}`);
-      assert.match(block, new RegExp(`^    ssl_certificate /etc/nginx/tls/${esc(domain)}\\.crt;$`, "m"), `${names}: certificate of ${domain}`);
-      assert.match(block, new RegExp(`^    ssl_certificate_key /etc/nginx/private/${esc(domain)}\\.key;$`, "m"), `${names}: key of ${domain}`);
+      assert.match(
+        block,
+        new RegExp(`^    ssl_certificate /etc/nginx/tls/${esc(domain)}\\.crt;$`, "m"),
+        `${names}: certificate of ${domain}`,
+      );
+      assert.match(
+        block,
+        new RegExp(`^    ssl_certificate_key /etc/nginx/private/${esc(domain)}\\.key;$`, "m"),
+        `${names}: key of ${domain}`,
+      );
     }
     assert.match(prod["/etc/nginx/tls/acme-labs.io.crt"], /CERT-OF-acme-labs\.io/);
     assert.match(prod["/etc/nginx/private/acme-labs.io.key"], /KEY-OF-acme-labs\.io/);
@@ -258,7 +317,9 @@ describe("renderProxyFiles", () => {
       assert.equal(prod[`/var/www/mail-platform/${d}/mta-sts.txt`], policies[d]);
       assert.match(
         prod[`/etc/nginx/sites/mail-domain.${d}.conf`],
-        new RegExp(`location = /\\.well-known/mta-sts\\.txt \\{\\n\\s+alias /var/www/mail-platform/${esc(d)}/mta-sts\\.txt;\\n[^}]*types \\{ \\}\\n\\s+default_type text/plain;`),
+        new RegExp(
+          `location = /\\.well-known/mta-sts\\.txt \\{\\n\\s+alias /var/www/mail-platform/${esc(d)}/mta-sts\\.txt;\\n[^}]*types \\{ \\}\\n\\s+default_type text/plain;`,
+        ),
       );
     }
   });
@@ -266,21 +327,63 @@ describe("renderProxyFiles", () => {
   it("serves autoconfig at both paths and autodiscover for POST and GET in either case", () => {
     const site = prod["/etc/nginx/sites/mail-domain.acme-corp.com.conf"];
     assert.match(site, /location = \/mail\/config-v1\.1\.xml \{\n\s+alias \/var\/www\/mail-platform\/acme-corp\.com\/config-v1\.1\.xml;/);
-    assert.match(site, /location = \/\.well-known\/autoconfig\/mail\/config-v1\.1\.xml \{\n\s+alias \/var\/www\/mail-platform\/acme-corp\.com\/config-v1\.1\.xml;/);
-    assert.match(site, /location ~\* \^\/autodiscover\/autodiscover\\\.xml\$ \{\n\s+root \/var\/www\/mail-platform\/acme-corp\.com;\n\s+try_files \/autodiscover\.xml =404;\n\s+error_page 405 =200 \/autodiscover\/autodiscover\.xml;/);
+    assert.match(
+      site,
+      /location = \/\.well-known\/autoconfig\/mail\/config-v1\.1\.xml \{\n\s+alias \/var\/www\/mail-platform\/acme-corp\.com\/config-v1\.1\.xml;/,
+    );
+    assert.match(
+      site,
+      /location ~\* \^\/autodiscover\/autodiscover\\\.xml\$ \{\n\s+root \/var\/www\/mail-platform\/acme-corp\.com;\n\s+try_files \/autodiscover\.xml =404;\n\s+error_page 405 =200 \/autodiscover\/autodiscover\.xml;/,
+    );
   });
 
   // The documents point at the platform's hostname and the stack's PUBLIC ports.
   const documents: [string, () => string, RegExp][] = [
-    ["dev autoconfig: IMAP on 2993 SSL", () => dev["/var/www/mail-platform/example.test/config-v1.1.xml"], /<incomingServer type="imap">\n\s+<hostname>mail\.example\.test<\/hostname>\n\s+<port>2993<\/port>\n\s+<socketType>SSL<\/socketType>\n\s+<authentication>password-cleartext<\/authentication>\n\s+<username>%EMAILADDRESS%<\/username>/],
-    ["dev autoconfig: SMTP on 2465 SSL", () => dev["/var/www/mail-platform/example.test/config-v1.1.xml"], /<outgoingServer type="smtp">\n\s+<hostname>mail\.example\.test<\/hostname>\n\s+<port>2465<\/port>\n\s+<socketType>SSL<\/socketType>[\s\S]*?<username>%EMAILADDRESS%<\/username>/],
-    ["dev autoconfig: SMTP on 2587 STARTTLS", () => dev["/var/www/mail-platform/example.test/config-v1.1.xml"], /<outgoingServer type="smtp">\n\s+<hostname>mail\.example\.test<\/hostname>\n\s+<port>2587<\/port>\n\s+<socketType>STARTTLS<\/socketType>[\s\S]*?<username>%EMAILADDRESS%<\/username>/],
-    ["dev autoconfig: the domain", () => dev["/var/www/mail-platform/example.test/config-v1.1.xml"], /<emailProvider id="example\.test">\n\s+<domain>example\.test<\/domain>/],
-    ["prod autoconfig of acme-labs.io: the primary hostname, 993", () => prod["/var/www/mail-platform/acme-labs.io/config-v1.1.xml"], /<domain>acme-labs\.io<\/domain>[\s\S]*<hostname>mail\.acme-corp\.com<\/hostname>\n\s+<port>993<\/port>/],
-    ["prod autoconfig: 465 SSL and 587 STARTTLS", () => prod["/var/www/mail-platform/acme-labs.io/config-v1.1.xml"], /<port>465<\/port>\n\s+<socketType>SSL<\/socketType>[\s\S]*<port>587<\/port>\n\s+<socketType>STARTTLS<\/socketType>/],
-    ["dev autodiscover: IMAP 2993 SSL", () => dev["/var/www/mail-platform/example.test/autodiscover.xml"], /<Type>IMAP<\/Type>\n\s+<Server>mail\.example\.test<\/Server>\n\s+<Port>2993<\/Port>[\s\S]*?<SSL>on<\/SSL>/],
-    ["dev autodiscover: SMTP 2465 SSL", () => dev["/var/www/mail-platform/example.test/autodiscover.xml"], /<Type>SMTP<\/Type>\n\s+<Server>mail\.example\.test<\/Server>\n\s+<Port>2465<\/Port>[\s\S]*?<SSL>on<\/SSL>/],
-    ["autodiscover: POX response schema", () => dev["/var/www/mail-platform/example.test/autodiscover.xml"], /<Response xmlns="http:\/\/schemas\.microsoft\.com\/exchange\/autodiscover\/outlook\/responseschema\/2006a">/],
+    [
+      "dev autoconfig: IMAP on 2993 SSL",
+      () => dev["/var/www/mail-platform/example.test/config-v1.1.xml"],
+      /<incomingServer type="imap">\n\s+<hostname>mail\.example\.test<\/hostname>\n\s+<port>2993<\/port>\n\s+<socketType>SSL<\/socketType>\n\s+<authentication>password-cleartext<\/authentication>\n\s+<username>%EMAILADDRESS%<\/username>/,
+    ],
+    [
+      "dev autoconfig: SMTP on 2465 SSL",
+      () => dev["/var/www/mail-platform/example.test/config-v1.1.xml"],
+      /<outgoingServer type="smtp">\n\s+<hostname>mail\.example\.test<\/hostname>\n\s+<port>2465<\/port>\n\s+<socketType>SSL<\/socketType>[\s\S]*?<username>%EMAILADDRESS%<\/username>/,
+    ],
+    [
+      "dev autoconfig: SMTP on 2587 STARTTLS",
+      () => dev["/var/www/mail-platform/example.test/config-v1.1.xml"],
+      /<outgoingServer type="smtp">\n\s+<hostname>mail\.example\.test<\/hostname>\n\s+<port>2587<\/port>\n\s+<socketType>STARTTLS<\/socketType>[\s\S]*?<username>%EMAILADDRESS%<\/username>/,
+    ],
+    [
+      "dev autoconfig: the domain",
+      () => dev["/var/www/mail-platform/example.test/config-v1.1.xml"],
+      /<emailProvider id="example\.test">\n\s+<domain>example\.test<\/domain>/,
+    ],
+    [
+      "prod autoconfig of acme-labs.io: the primary hostname, 993",
+      () => prod["/var/www/mail-platform/acme-labs.io/config-v1.1.xml"],
+      /<domain>acme-labs\.io<\/domain>[\s\S]*<hostname>mail\.acme-corp\.com<\/hostname>\n\s+<port>993<\/port>/,
+    ],
+    [
+      "prod autoconfig: 465 SSL and 587 STARTTLS",
+      () => prod["/var/www/mail-platform/acme-labs.io/config-v1.1.xml"],
+      /<port>465<\/port>\n\s+<socketType>SSL<\/socketType>[\s\S]*<port>587<\/port>\n\s+<socketType>STARTTLS<\/socketType>/,
+    ],
+    [
+      "dev autodiscover: IMAP 2993 SSL",
+      () => dev["/var/www/mail-platform/example.test/autodiscover.xml"],
+      /<Type>IMAP<\/Type>\n\s+<Server>mail\.example\.test<\/Server>\n\s+<Port>2993<\/Port>[\s\S]*?<SSL>on<\/SSL>/,
+    ],
+    [
+      "dev autodiscover: SMTP 2465 SSL",
+      () => dev["/var/www/mail-platform/example.test/autodiscover.xml"],
+      /<Type>SMTP<\/Type>\n\s+<Server>mail\.example\.test<\/Server>\n\s+<Port>2465<\/Port>[\s\S]*?<SSL>on<\/SSL>/,
+    ],
+    [
+      "autodiscover: POX response schema",
+      () => dev["/var/www/mail-platform/example.test/autodiscover.xml"],
+      /<Response xmlns="http:\/\/schemas\.microsoft\.com\/exchange\/autodiscover\/outlook\/responseschema\/2006a">/,
+    ],
   ];
   for (const [what, text, re] of documents) it(what, () => assert.match(text(), re));
 
@@ -317,26 +420,44 @@ describe("appCsp", () => {
     ["default-src 'self';", "default-src 'self'; frame-ancestors 'self'"],
     ["default-src 'self'; frame-ancestors 'none'", "default-src 'self'; frame-ancestors 'none'"],
   ];
-  for (const [csp, expected] of cases) it(`${JSON.stringify(csp)} -> ${JSON.stringify(expected)}`, () => assert.equal(appCsp({ ...webmail("w.example.test"), csp }), expected));
+  for (const [csp, expected] of cases)
+    it(`${JSON.stringify(csp)} -> ${JSON.stringify(expected)}`, () =>
+      assert.equal(appCsp({ ...webmail("w.example.test"), csp }), expected));
 });
 
 describe("renderer refuses what nginx or a client would get wrong", () => {
   const cases: [string, Partial<ProxyRenderInput>, RegExp][] = [
     ["no certificate for a domain", { certificates: [] }, /no certificate for example\.test/],
-    ["a certificate for a domain the stack does not have", { certificates: [cert("example.test", ["webmail.example.test"]), cert("other.test")] }, /other\.test is not one of the stack's domains/],
-    ["two certificates for one domain", { certificates: [cert("example.test", ["webmail.example.test"]), cert("example.test")] }, /more than one certificate for example\.test/],
+    [
+      "a certificate for a domain the stack does not have",
+      { certificates: [cert("example.test", ["webmail.example.test"]), cert("other.test")] },
+      /other\.test is not one of the stack's domains/,
+    ],
+    [
+      "two certificates for one domain",
+      { certificates: [cert("example.test", ["webmail.example.test"]), cert("example.test")] },
+      /more than one certificate for example\.test/,
+    ],
     [
       "a certificate without the mta-sts name",
       { certificates: [{ ...cert("example.test"), hostnames: ["mail.example.test"] }], apps: [] },
       /no certificate covers mta-sts\.example\.test; add it to the names of its domain's certificate \(components\/pki\/hostnames\.ts\)/,
     ],
     ["an app name no certificate covers", { apps: [webmail("webmail.elsewhere.test")] }, /no certificate covers webmail\.elsewhere\.test/],
-    ["two apps on one name", { apps: [webmail("webmail.example.test"), webmail("WEBMAIL.example.test")] }, /webmail\.example\.test is served twice/],
+    [
+      "two apps on one name",
+      { apps: [webmail("webmail.example.test"), webmail("WEBMAIL.example.test")] },
+      /webmail\.example\.test is served twice/,
+    ],
     ["an app on the mta-sts name", { apps: [webmail("mta-sts.example.test")] }, /mta-sts\.example\.test is served twice/],
     ["an app name that is not a host name", { apps: [webmail("webmail example.test")] }, /is not a fully qualified domain name/],
     ["a CSP with a double quote", { apps: [{ ...webmail("webmail.example.test"), csp: `default-src "self"` }] }, /double quote/],
     ["a CSP with a variable", { apps: [{ ...webmail("webmail.example.test"), csp: "default-src $host" }] }, /'\$'/],
-    ["an upstream port out of range", { apps: [{ ...webmail("webmail.example.test"), upstream: { host: "webmail", port: 0 } }] }, /upstream of webmail\.example\.test/],
+    [
+      "an upstream port out of range",
+      { apps: [{ ...webmail("webmail.example.test"), upstream: { host: "webmail", port: 0 } }] },
+      /upstream of webmail\.example\.test/,
+    ],
   ];
   for (const [what, over, error] of cases) it(what, () => assert.throws(() => renderProxyFiles(devInput(over)), error));
 });
@@ -365,7 +486,9 @@ describe("ReverseProxy under mocks", () => {
   });
 
   it("publishes ports.http -> 80 and ports.https -> 443 on the bind address, and nothing else", () => {
-    const seen = (container.inputs.ports as any[]).map((p) => `${p.ip}:${p.external}->${p.internal}`).sort();
+    const seen = (container.inputs.ports as { ip: string; external: number; internal: number }[])
+      .map((p) => `${p.ip}:${p.external}->${p.internal}`)
+      .sort();
     assert.deepEqual(seen, ["127.0.0.1:2080->80", "127.0.0.1:2443->443"]);
   });
 

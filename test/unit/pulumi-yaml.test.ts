@@ -38,17 +38,28 @@ describe("Pulumi.yaml", () => {
         const declared = project.config[key];
         assert.ok(declared, `Pulumi.yaml config has no '${key}'`);
         assert.ok(declared.description, `'${key}' has no description`);
-        assert.deepEqual(declared.default, staticDefault, `default of '${key}': Pulumi.yaml says ${declared.default}, schema says ${staticDefault}`);
+        assert.deepEqual(
+          declared.default,
+          staticDefault,
+          `default of '${key}': Pulumi.yaml says ${declared.default}, schema says ${staticDefault}`,
+        );
       });
     } else {
       it(`does not declare ${key}: its default is computed by the program, and the CLI requires a declared key without a default`, () => {
-        assert.equal(project.config[key], undefined, `'${key}' is optional with a computed default; declaring it without a default makes the CLI refuse every stack that leaves it unset`);
+        assert.equal(
+          project.config[key],
+          undefined,
+          `'${key}' is optional with a computed default; declaring it without a default makes the CLI refuse every stack that leaves it unset`,
+        );
       });
     }
   }
 
   it("declares no key the schema does not know", () => {
-    assert.deepEqual(projectKeys.filter((k) => !(k in scalarKeys)), []);
+    assert.deepEqual(
+      projectKeys.filter((k) => !(k in scalarKeys)),
+      [],
+    );
   });
 });
 
@@ -62,9 +73,15 @@ describe("every stack file passes the CLI's config validation", () => {
 
   it("and the check is the CLI's: a declared key without a default that a stack leaves unset is refused by name", () => {
     const stack = { stack: "dev", values: {}, raw: { "mail-platform:dockerHost": "unix:///var/run/docker.sock" }, flat: {} };
-    assert.throws(() => cliStackConfig(stack, project), (e: Error) => e instanceof StackConfigError && e.message === "Stack 'dev' is missing configuration value 'hostname'");
+    assert.throws(
+      () => cliStackConfig(stack, project),
+      (e: Error) => e instanceof StackConfigError && e.message === "Stack 'dev' is missing configuration value 'hostname'",
+    );
     const withInstanceName = { ...project, config: { ...project.config, instanceName: { type: "string" as const, description: "x" } } };
-    assert.throws(() => cliStackConfig(readStackFile(path.join(ROOT, "Pulumi.dev.yaml")), withInstanceName), /Stack 'dev' is missing configuration value 'instanceName'/);
+    assert.throws(
+      () => cliStackConfig(readStackFile(path.join(ROOT, "Pulumi.dev.yaml")), withInstanceName),
+      /Stack 'dev' is missing configuration value 'instanceName'/,
+    );
   });
 
   it("applies Pulumi.yaml's defaults and values the way the CLI does", () => {

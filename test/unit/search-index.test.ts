@@ -63,19 +63,33 @@ describe("renderSearchFiles", () => {
   });
 
   it("declares Piler's four real-time tables, under the data directory, and nothing else", () => {
-    assert.deepEqual(tables.map((t) => t.name), [...PILER_TABLES]);
+    assert.deepEqual(
+      tables.map((t) => t.name),
+      [...PILER_TABLES],
+    );
     for (const t of tables) {
       assert.equal(one(t, "type"), "rt", `${t.name}: type`);
       assert.equal(one(t, "path"), `${MANTICORE_DATA_DIR}/${t.name}`, `${t.name}: path`);
       assert.equal(one(t, "min_prefix_len"), "5", `${t.name}: Piler's prefix length`);
       assert.equal(one(t, "min_word_len"), "1", `${t.name}: single characters are words`);
     }
-    assert.deepEqual(sections.map((s) => s.kind), ["index", "index", "index", "index", "searchd"]);
+    assert.deepEqual(
+      sections.map((s) => s.kind),
+      ["index", "index", "index", "index", "searchd"],
+    );
   });
 
   it("gives piler1 the fields and attributes Piler inserts (sph_index's columns)", () => {
     const piler1 = tables[0];
-    assert.deepEqual(piler1.settings.get("rt_field"), ["sender", "rcpt", "senderdomain", "rcptdomain", "subject", "body", "attachment_types"]);
+    assert.deepEqual(piler1.settings.get("rt_field"), [
+      "sender",
+      "rcpt",
+      "senderdomain",
+      "rcptdomain",
+      "subject",
+      "body",
+      "attachment_types",
+    ]);
     assert.deepEqual(piler1.settings.get("rt_attr_bigint"), ["arrived", "sent"]);
     assert.deepEqual(piler1.settings.get("rt_attr_uint"), ["size", "direction", "folder", "attachments"]);
     assert.equal(one(piler1, "stored_fields"), "", "no copy of the text in the index");
@@ -84,8 +98,14 @@ describe("renderSearchFiles", () => {
 
   it("gives tag1, note1 and audit1 the columns Piler's web UI uses", () => {
     const [, tag1, note1, audit1] = tables;
-    assert.deepEqual([tag1.settings.get("rt_field"), tag1.settings.get("rt_attr_bigint"), tag1.settings.get("rt_attr_uint")], [["tag"], ["mid"], ["uid"]]);
-    assert.deepEqual([note1.settings.get("rt_field"), note1.settings.get("rt_attr_bigint"), note1.settings.get("rt_attr_uint")], [["note"], ["mid"], ["uid"]]);
+    assert.deepEqual(
+      [tag1.settings.get("rt_field"), tag1.settings.get("rt_attr_bigint"), tag1.settings.get("rt_attr_uint")],
+      [["tag"], ["mid"], ["uid"]],
+    );
+    assert.deepEqual(
+      [note1.settings.get("rt_field"), note1.settings.get("rt_attr_bigint"), note1.settings.get("rt_attr_uint")],
+      [["note"], ["mid"], ["uid"]],
+    );
     assert.deepEqual(
       [audit1.settings.get("rt_field"), audit1.settings.get("rt_attr_bigint"), audit1.settings.get("rt_attr_uint")],
       [["email", "ipaddr", "description"], ["ts", "meta_id"], ["action"]],
@@ -194,7 +214,10 @@ describe("SearchIndex component", () => {
 
   it("uploads the rendered manticore.conf with the chosen segmentation", async () => {
     const uploads = container.inputs.uploads as { file: string; content: string }[];
-    assert.deepEqual(uploads.map((u) => u.file), [MANTICORE_CONFIG_FILE]);
+    assert.deepEqual(
+      uploads.map((u) => u.file),
+      [MANTICORE_CONFIG_FILE],
+    );
     assert.match(uploads[0].content, /^\s+morphology = icu_chinese$/m);
     assert.equal(uploads[0].content, (await valueOf(index.files))[MANTICORE_CONFIG_FILE]);
   });

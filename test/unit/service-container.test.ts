@@ -25,7 +25,17 @@ describe("serviceContainer", () => {
     serviceContainer("inside", { service: "inside", platform, image: "sha256:i", networks, alias: "inside", files: {} }, { parent: owner });
     serviceContainer(
       "outside",
-      { service: "outside", platform, image: "sha256:o", networks, alias: "out", edge: true, files: {}, ports: [{ internal: 25, external: 2525 }], healthcheck: ["/bin/true"] },
+      {
+        service: "outside",
+        platform,
+        image: "sha256:o",
+        networks,
+        alias: "out",
+        edge: true,
+        files: {},
+        ports: [{ internal: 25, external: 2525 }],
+        healthcheck: ["/bin/true"],
+      },
       { parent: owner },
     );
     await registered();
@@ -33,7 +43,10 @@ describe("serviceContainer", () => {
   });
 
   it("names the container <instanceName>-<service>, also as its host name and label", () => {
-    for (const [resource, service] of [["inside", "inside"], ["outside", "outside"]]) {
+    for (const [resource, service] of [
+      ["inside", "inside"],
+      ["outside", "outside"],
+    ]) {
       const c = byName[resource].inputs;
       assert.equal(c.name, `unit-${service}`);
       assert.equal(c.hostname, `unit-${service}`);
@@ -43,7 +56,10 @@ describe("serviceContainer", () => {
 
   it("joins the internal network under its alias, and the edge network only when asked, without one", () => {
     assert.deepEqual(byName.inside.inputs.networksAdvanced, [{ name: "unit-internal", aliases: ["inside"] }]);
-    assert.deepEqual(byName.outside.inputs.networksAdvanced, [{ name: "unit-internal", aliases: ["out"] }, { name: "unit-edge", aliases: [] }]);
+    assert.deepEqual(byName.outside.inputs.networksAdvanced, [
+      { name: "unit-internal", aliases: ["out"] },
+      { name: "unit-edge", aliases: [] },
+    ]);
   });
 
   it("gives the stack's resolvers to a container on the edge network only, the one with a route to them", () => {
@@ -74,6 +90,9 @@ describe("containerFiles", () => {
     const render = renderingFor(owner, () => {
       throw new Error("no certificate for example.test");
     });
-    assert.throws(() => render({}), (e: Error) => e instanceof pulumi.ResourceError && e.message === "no certificate for example.test");
+    assert.throws(
+      () => render({}),
+      (e: Error) => e instanceof pulumi.ResourceError && e.message === "no certificate for example.test",
+    );
   });
 });

@@ -19,7 +19,11 @@ describe("renderText", () => {
     ["a value the template never uses", "{{ a }}", { a: "1", c: "2" }, /^t: values the template never uses: c$/],
   ];
   for (const [what, text, values, error] of refusals) {
-    it(`refuses ${what}`, () => assert.throws(() => renderText("t", text, values), (e: Error) => e instanceof TemplateError && error.test(e.message)));
+    it(`refuses ${what}`, () =>
+      assert.throws(
+        () => renderText("t", text, values),
+        (e: Error) => e instanceof TemplateError && error.test(e.message),
+      ));
   }
 });
 
@@ -28,11 +32,19 @@ describe("renderTemplates", () => {
     const files = renderTemplates("clamav", { "/etc/clamav/clamd.conf": CLAMD });
     assert.deepEqual(Object.keys(files).sort(), ["/etc/clamav/clamd.conf", "/etc/clamav/freshclam.conf"]);
     assert.match(files["/etc/clamav/clamd.conf"], /^MaxThreads 4$/m);
-    assert.equal(files["/etc/clamav/freshclam.conf"], fs.readFileSync(path.join(TEMPLATE_ROOT, "clamav/etc/clamav/freshclam.conf"), "utf8"));
+    assert.equal(
+      files["/etc/clamav/freshclam.conf"],
+      fs.readFileSync(path.join(TEMPLATE_ROOT, "clamav/etc/clamav/freshclam.conf"), "utf8"),
+    );
   });
 
   it("renders a template as copies, each at its own path, and not at its own", () => {
-    const files = renderTemplates("spamd", { "/etc/default/spamd": [{ path: "/a/spamd", values: SPAMD }, { path: "/b/spamd", values: { ...SPAMD, maxChildren: 3 } }] });
+    const files = renderTemplates("spamd", {
+      "/etc/default/spamd": [
+        { path: "/a/spamd", values: SPAMD },
+        { path: "/b/spamd", values: { ...SPAMD, maxChildren: 3 } },
+      ],
+    });
     assert.deepEqual(Object.keys(files).sort(), ["/a/spamd", "/b/spamd"]);
     assert.match(files["/b/spamd"], /--max-children=3/);
     assert.deepEqual(renderTemplates("spamd", { "/etc/default/spamd": [] }), {}, "no copies, no file");
@@ -40,18 +52,48 @@ describe("renderTemplates", () => {
 
   it("renders a part of a folder when given one", () => {
     const files = renderTemplates("postfixadmin/etc/postfixadmin", {
-      "/etc/postfixadmin/config.local.php": { setupPasswordHash: "'h'", databaseHost: "'db'", databasePort: 3306, databaseUser: "'u'", databasePassword: "'p'", databaseName: "'n'" },
+      "/etc/postfixadmin/config.local.php": {
+        setupPasswordHash: "'h'",
+        databaseHost: "'db'",
+        databasePort: 3306,
+        databaseUser: "'u'",
+        databasePassword: "'p'",
+        databaseName: "'n'",
+      },
     });
     assert.deepEqual(Object.keys(files), ["/etc/postfixadmin/config.local.php"]);
   });
 
   const refusals: [string, () => unknown, RegExp][] = [
-    ["an entry that names no template (a typo must not drop a setting)", () => renderTemplates("clamav", { "/etc/clamav/clamd.conf": CLAMD, "/etc/clamav/clamd.cnf": {} }), /^config-templates\/clamav has no template for \/etc\/clamav\/clamd\.cnf$/],
-    ["a template with placeholders and no entry", () => renderTemplates("clamav", {}), /clamav\/etc\/clamav\/clamd\.conf: placeholders with no value: maxThreads, streamMaxMb, maxScanMb/],
-    ["two copies at one path", () => renderTemplates("spamd", { "/etc/default/spamd": [{ path: "/a", values: SPAMD }, { path: "/a", values: SPAMD }] }), /\/a is rendered twice/],
-    ["a copy's values the template never uses", () => renderTemplates("spamd", { "/etc/default/spamd": [{ path: "/a", values: { ...SPAMD, extra: 1 } }] }), /spamd\/etc\/default\/spamd \(as \/a\): values the template never uses: extra/],
+    [
+      "an entry that names no template (a typo must not drop a setting)",
+      () => renderTemplates("clamav", { "/etc/clamav/clamd.conf": CLAMD, "/etc/clamav/clamd.cnf": {} }),
+      /^config-templates\/clamav has no template for \/etc\/clamav\/clamd\.cnf$/,
+    ],
+    [
+      "a template with placeholders and no entry",
+      () => renderTemplates("clamav", {}),
+      /clamav\/etc\/clamav\/clamd\.conf: placeholders with no value: maxThreads, streamMaxMb, maxScanMb/,
+    ],
+    [
+      "two copies at one path",
+      () =>
+        renderTemplates("spamd", {
+          "/etc/default/spamd": [
+            { path: "/a", values: SPAMD },
+            { path: "/a", values: SPAMD },
+          ],
+        }),
+      /\/a is rendered twice/,
+    ],
+    [
+      "a copy's values the template never uses",
+      () => renderTemplates("spamd", { "/etc/default/spamd": [{ path: "/a", values: { ...SPAMD, extra: 1 } }] }),
+      /spamd\/etc\/default\/spamd \(as \/a\): values the template never uses: extra/,
+    ],
   ];
-  for (const [what, run, error] of refusals) it(`refuses ${what}`, () => assert.throws(run, (e: Error) => e instanceof TemplateError && error.test(e.message)));
+  for (const [what, run, error] of refusals)
+    it(`refuses ${what}`, () => assert.throws(run, (e: Error) => e instanceof TemplateError && error.test(e.message)));
 });
 
 describe("literals", () => {

@@ -53,7 +53,12 @@ describe("renderWebmailFiles", () => {
 
   const hostCases: [string, Partial<WebmailRenderInput>, string, string][] = [
     ["the default endpoints", {}, "'imap_host'] = 'tls://dovecot:143'", "'smtp_host'] = 'tls://postfix:587'"],
-    ["other endpoints", { imap: { host: "imap-x", port: 1143 }, submission: { host: "mta-y", port: 2587 } }, "'imap_host'] = 'tls://imap-x:1143'", "'smtp_host'] = 'tls://mta-y:2587'"],
+    [
+      "other endpoints",
+      { imap: { host: "imap-x", port: 1143 }, submission: { host: "mta-y", port: 2587 } },
+      "'imap_host'] = 'tls://imap-x:1143'",
+      "'smtp_host'] = 'tls://mta-y:2587'",
+    ],
   ];
   for (const [name, over, imap, smtp] of hostCases) {
     it(`takes IMAP and SMTP hosts and ports from the endpoint inputs (${name})`, () => {
@@ -102,7 +107,11 @@ describe("renderWebmailFiles", () => {
     const p = files[PASSWORD];
     assertHas(p, "$config['password_driver'] = 'sql';", "driver");
     assertHas(p, "$config['password_db_dsn'] = 'mysql://roundcube_pw:pw-DB-pass@mariadb:3306/postfixadmin';", "password DSN");
-    assertHas(p, "$config['password_query'] = 'UPDATE mailbox SET password = %P, modified = NOW() WHERE username = %u AND active = 1';", "query");
+    assertHas(
+      p,
+      "$config['password_query'] = 'UPDATE mailbox SET password = %P, modified = NOW() WHERE username = %u AND active = 1';",
+      "query",
+    );
     assertHas(p, "$config['password_algorithm'] = 'sha512-crypt';", "algorithm");
     assertHas(p, "$config['password_algorithm_prefix'] = '';", "no {SCHEME} prefix");
     assertHas(p, "$config['password_confirm_current'] = true;", "current password required");
@@ -111,11 +120,16 @@ describe("renderWebmailFiles", () => {
     }
   });
 
-  const algorithmCases: [string, string][] = [["SHA512-CRYPT", "sha512-crypt"], ["SHA256-CRYPT", "sha256-crypt"], ["BLF-CRYPT", "blowfish-crypt"]];
+  const algorithmCases: [string, string][] = [
+    ["SHA512-CRYPT", "sha512-crypt"],
+    ["SHA256-CRYPT", "sha256-crypt"],
+    ["BLF-CRYPT", "blowfish-crypt"],
+  ];
   for (const [scheme, algorithm] of algorithmCases) {
     it(`maps Dovecot scheme ${scheme} to Roundcube's ${algorithm}`, () => assert.equal(passwordAlgorithm(scheme), algorithm));
   }
-  it("refuses a scheme Roundcube cannot produce", () => assert.throws(() => passwordAlgorithm("ARGON2ID"), /ARGON2ID.*known: SHA512-CRYPT/));
+  it("refuses a scheme Roundcube cannot produce", () =>
+    assert.throws(() => passwordAlgorithm("ARGON2ID"), /ARGON2ID.*known: SHA512-CRYPT/));
 
   it("rate-limits failed logins and serves behind the HTTPS proxy with secure cookies", () => {
     assertHas(files[CONFIG], "$config['login_rate_limit'] = 3;", "login_rate_limit");
@@ -126,7 +140,14 @@ describe("renderWebmailFiles", () => {
 
   it("trusts X-Forwarded-For from the internal subnet minus its gateway", () => {
     assert.deepEqual(platformPeers(input().platform.internalSubnet), [
-      "172.30.0.0/32", "172.30.0.2/31", "172.30.0.4/30", "172.30.0.8/29", "172.30.0.16/28", "172.30.0.32/27", "172.30.0.64/26", "172.30.0.128/25",
+      "172.30.0.0/32",
+      "172.30.0.2/31",
+      "172.30.0.4/30",
+      "172.30.0.8/29",
+      "172.30.0.16/28",
+      "172.30.0.32/27",
+      "172.30.0.64/26",
+      "172.30.0.128/25",
     ]);
     assertHas(files[SITE], "RemoteIPInternalProxy 172.30.0.0/32 172.30.0.2/31", "remoteip");
     assert.ok(!/RemoteIPInternalProxy.*172\.30\.0\.1[ /\n]/.test(files[SITE]), "the gateway must not be trusted");
@@ -141,7 +162,8 @@ describe("renderWebmailFiles", () => {
     ["a quote and a backslash", "it's\\x", "'it\\'s\\\\x'"],
     ["plain", "abc", "'abc'"],
   ];
-  for (const [name, value, literal] of escapes) it(`writes PHP string literals safely (${name})`, () => assert.equal(phpString(value), literal));
+  for (const [name, value, literal] of escapes)
+    it(`writes PHP string literals safely (${name})`, () => assert.equal(phpString(value), literal));
   it("refuses a PHP string value with NUL, which would end the literal early", () => assert.throws(() => phpString("a\0b"), /NUL/));
 
   it("URL-encodes DSN credentials", () => {
@@ -184,21 +206,34 @@ describe("Webmail under mocks", () => {
   });
 
   it("offers the ReverseProxy its host name, webmail:80 and its CSP", async () => {
-    assert.deepEqual(await valueOf(webmail.webApp), { hostname: "webmail.acme-corp.com", upstream: { host: "webmail", port: 80 }, csp: WEBMAIL_CSP });
+    assert.deepEqual(await valueOf(webmail.webApp), {
+      hostname: "webmail.acme-corp.com",
+      upstream: { host: "webmail", port: 80 },
+      csp: WEBMAIL_CSP,
+    });
   });
 
   it("tells Dovecot to trust the internal subnet minus its gateway to forward a user's address", async () => {
     assert.deepEqual(await valueOf(webmail.loginForwarders), platformPeers(stackPlatform("Pulumi.prod.yaml").internalSubnet));
-    assert.ok(!(await valueOf(webmail.loginForwarders)).some((n) => n === "172.30.0.1/32" || n.startsWith("172.30.0.0/24")), "never the Docker host");
+    assert.ok(
+      !(await valueOf(webmail.loginForwarders)).some((n) => n === "172.30.0.1/32" || n.startsWith("172.30.0.0/24")),
+      "never the Docker host",
+    );
   });
 
   it("creates a 24-character des_key and keeps it and the DB passwords secret", async () => {
     const keys = ofType("random:index/randomPassword:RandomPassword");
-    assert.deepEqual(keys.map((k) => [k.name, k.inputs.length]), [["webmail-des-key", 24]]);
+    assert.deepEqual(
+      keys.map((k) => [k.name, k.inputs.length]),
+      [["webmail-des-key", 24]],
+    );
     assert.equal(await pulumi.isSecret(webmail.files), true, "webmail.files must be secret");
     const files = await valueOf(webmail.files);
     assertHas(files[CONFIG], "$config['des_key'] = '<masked:password_webmail-des-key>';", "des_key from the RandomPassword");
-    assert.ok(container.secretInputs.some((p) => p.startsWith("uploads")), `expected the uploads to be secret inputs, saw ${container.secretInputs.join(", ")}`);
+    assert.ok(
+      container.secretInputs.some((p) => p.startsWith("uploads")),
+      `expected the uploads to be secret inputs, saw ${container.secretInputs.join(", ")}`,
+    );
   });
 
   it("uploads the secret-bearing configs with mode 0600 (the entrypoint hands them to www-data)", () => {

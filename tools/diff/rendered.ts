@@ -50,7 +50,9 @@ export function render(tree: string, stackFile: string, outDir: string): Promise
 }
 
 function readRendered(outDir: string): Rendered {
-  const manifest = JSON.parse(fs.readFileSync(path.join(outDir, "manifest.json"), "utf8")) as { containers: { name: string; files: string[] }[] };
+  const manifest = JSON.parse(fs.readFileSync(path.join(outDir, "manifest.json"), "utf8")) as {
+    containers: { name: string; files: string[] }[];
+  };
   const containers = new Map<string, RenderedContainer>();
   for (const c of manifest.containers) {
     const dir = path.join(outDir, c.name);

@@ -24,7 +24,12 @@ function entryDiff(name: string, before: Buffer | undefined, after: Buffer | und
   return `--- ${from}\t${labels[0]}\n+++ ${to}\t${labels[1]}\n${body}`;
 }
 
-function containerDiff(before: RenderedContainer | undefined, after: RenderedContainer | undefined, withSettings: boolean, labels: [string, string]): string {
+function containerDiff(
+  before: RenderedContainer | undefined,
+  after: RenderedContainer | undefined,
+  withSettings: boolean,
+  labels: [string, string],
+): string {
   const settings = (c?: RenderedContainer) => (withSettings && c?.settings !== undefined ? Buffer.from(c.settings) : undefined);
   let out = entryDiff(SETTINGS, settings(before), settings(after), labels);
   for (const file of sorted([...(before?.files.keys() ?? []), ...(after?.files.keys() ?? [])])) {

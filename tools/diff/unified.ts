@@ -17,9 +17,23 @@ export function hunks(before: Buffer | undefined, after: Buffer | undefined): st
     };
     const args = [
       // Settings a user's git config could change, fixed so the output is the same everywhere.
-      "-c", "core.quotePath=false", "-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false",
-      "diff", "--no-index", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--diff-algorithm=myers", "--unified=3",
-      "--", side("before", before), side("after", after),
+      "-c",
+      "core.quotePath=false",
+      "-c",
+      "diff.noprefix=false",
+      "-c",
+      "diff.mnemonicPrefix=false",
+      "diff",
+      "--no-index",
+      "--no-color",
+      "--no-ext-diff",
+      "--no-textconv",
+      "--no-renames",
+      "--diff-algorithm=myers",
+      "--unified=3",
+      "--",
+      side("before", before),
+      side("after", after),
     ];
     const r = spawnSync("git", args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
     // 1 is "they differ"; anything else but 0 is trouble.

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as bcrypt from "bcryptjs";
+import type { PropertyMap } from "./property-map";
 
 export type SecretsMode = "masked" | "real";
 
@@ -31,7 +32,7 @@ function subjectOf(subject: Record<string, unknown> | undefined): string {
   return `/CN=${cn}${o ? `/O=${o}` : ""}`;
 }
 
-export function privateKey(mode: SecretsMode, name: string, inputs: Record<string, any>): Record<string, string> {
+export function privateKey(mode: SecretsMode, name: string, inputs: PropertyMap): Record<string, string> {
   if (mode === "masked") {
     return {
       privateKeyPem: MASK(`private key ${name}`),
@@ -49,35 +50,63 @@ export function privateKey(mode: SecretsMode, name: string, inputs: Record<strin
   };
 }
 
-export function certRequest(mode: SecretsMode, name: string, inputs: Record<string, any>): Record<string, string> {
+export function certRequest(mode: SecretsMode, name: string, inputs: PropertyMap): Record<string, string> {
   if (mode === "masked") return { certRequestPem: `stand-in CSR ${name} for ${(inputs.dnsNames ?? []).join(",")}\n` };
   const san = (inputs.dnsNames ?? []).map((d: string) => `DNS:${d}`).join(",");
   const out = openssl(
-    ["req", "-new", "-key", "key.pem", "-subj", subjectOf(inputs.subject), ...(san ? ["-addext", `subjectAltName=${san}`] : []), "-out", "csr.pem"],
+    [
+      "req",
+      "-new",
+      "-key",
+      "key.pem",
+      "-subj",
+      subjectOf(inputs.subject),
+      ...(san ? ["-addext", `subjectAltName=${san}`] : []),
+      "-out",
+      "csr.pem",
+    ],
     { "key.pem": inputs.privateKeyPem },
   );
   return { certRequestPem: out["csr.pem"] };
 }
 
-export function selfSignedCert(mode: SecretsMode, name: string, inputs: Record<string, any>): Record<string, string> {
+export function selfSignedCert(mode: SecretsMode, name: string, inputs: PropertyMap): Record<string, string> {
   if (mode === "masked") return { certPem: `stand-in certificate ${name}\n` };
   const days = String(Math.ceil(inputs.validityPeriodHours / 24));
   const ext = inputs.isCaCertificate
     ? ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
     : ["-addext", "basicConstraints=critical,CA:FALSE"];
-  const out = openssl(["req", "-x509", "-new", "-key", "key.pem", "-subj", subjectOf(inputs.subject), "-days", days, ...ext, "-out", "cert.pem"], {
-    "key.pem": inputs.privateKeyPem,
-  });
+  const out = openssl(
+    ["req", "-x509", "-new", "-key", "key.pem", "-subj", subjectOf(inputs.subject), "-days", days, ...ext, "-out", "cert.pem"],
+    {
+      "key.pem": inputs.privateKeyPem,
+    },
+  );
   return { certPem: out["cert.pem"] };
 }
 
-export function locallySignedCert(mode: SecretsMode, name: string, inputs: Record<string, any>): Record<string, string> {
+export function locallySignedCert(mode: SecretsMode, name: string, inputs: PropertyMap): Record<string, string> {
   if (mode === "masked") return { certPem: `stand-in certificate ${name}\n` };
   const days = String(Math.ceil(inputs.validityPeriodHours / 24));
   const out = openssl(
     [
-      "x509", "-req", "-in", "csr.pem", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-days", days,
-      "-copy_extensions", "copyall", "-extfile", "ext.cnf", "-out", "cert.pem",
+      "x509",
+      "-req",
+      "-in",
+      "csr.pem",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca-key.pem",
+      "-CAcreateserial",
+      "-days",
+      days,
+      "-copy_extensions",
+      "copyall",
+      "-extfile",
+      "ext.cnf",
+      "-out",
+      "cert.pem",
     ],
     {
       "csr.pem": inputs.certRequestPem,
@@ -101,7 +130,7 @@ function pick(alphabet: string, count: number): string[] {
   return [...crypto.randomBytes(count)].map((b) => alphabet[b % alphabet.length]);
 }
 
-export function randomPassword(mode: SecretsMode, name: string, inputs: Record<string, any>): Record<string, string> {
+export function randomPassword(mode: SecretsMode, name: string, inputs: PropertyMap): Record<string, string> {
   if (mode === "masked") return { result: MASK(`password ${name}`), bcryptHash: MASK(`bcrypt hash of password ${name}`) };
   const classes = {
     upper: inputs.upper !== false ? CLASSES.upper : "",

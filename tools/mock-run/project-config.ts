@@ -9,9 +9,9 @@ import { parse } from "yaml";
 import { StackFile } from "../../config/stack-file";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-export const PROJECT_FILE = path.join(ROOT, "Pulumi.yaml");
+const PROJECT_FILE = path.join(ROOT, "Pulumi.yaml");
 
-export interface ProjectConfigType {
+interface ProjectConfigType {
   type?: "string" | "integer" | "boolean" | "array" | "object";
   description?: string;
   default?: unknown;
@@ -84,10 +84,13 @@ export function cliStackConfig(stack: StackFile, project: Project = readProject(
       continue;
     }
     if (!onStack) config[k] = typeof fallback === "string" ? fallback : JSON.stringify(fallback);
-    else if (declared.type && !matchesType(declared.type, stackValues[k])) problems.push(`Stack '${stack.stack}' with configuration key '${key}' must be of type '${declared.type}'`);
+    else if (declared.type && !matchesType(declared.type, stackValues[k]))
+      problems.push(`Stack '${stack.stack}' with configuration key '${key}' must be of type '${declared.type}'`);
   }
   if (missing.length) {
-    throw new StackConfigError(`Stack '${stack.stack}' is missing configuration value${missing.length > 1 ? "s" : ""} ${missing.map((m) => `'${m}'`).join(", ")}`);
+    throw new StackConfigError(
+      `Stack '${stack.stack}' is missing configuration value${missing.length > 1 ? "s" : ""} ${missing.map((m) => `'${m}'`).join(", ")}`,
+    );
   }
   if (problems.length) throw new StackConfigError(problems.join("\n"));
   return config;

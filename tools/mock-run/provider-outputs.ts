@@ -3,9 +3,10 @@
 // unit tests (test/support/mocks.ts) alike. Key, certificate and password values come from
 // material.ts, masked stand-ins or real material.
 import * as material from "./material";
+import type { PropertyMap } from "./property-map";
 
 /** What a provider would return for a resource, beyond its inputs: ids, digests, keys. */
-export function outputsFor(mode: material.SecretsMode, type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+export function outputsFor(mode: material.SecretsMode, type: string, name: string, inputs: PropertyMap): PropertyMap {
   switch (type) {
     case "docker:index/remoteImage:RemoteImage":
       return { imageId: material.imageId(`image ${inputs.name}`) };
@@ -28,7 +29,7 @@ export function outputsFor(mode: material.SecretsMode, type: string, name: strin
 }
 
 /** What a data source (invoke) would answer. */
-export function invokeResult(token: string, inputs: Record<string, any>): Record<string, any> {
+export function invokeResult(token: string, inputs: PropertyMap): PropertyMap {
   switch (token) {
     case "docker:index/getRemoteImage:getRemoteImage":
       return { id: material.imageId(`image ${inputs.name}`), name: inputs.name, repoDigest: "" };

@@ -3,22 +3,20 @@
 // depends on (what decides the engine's dependent replacements), and the resource options. This
 // monitor records all of that, so the deploy harness can act on what the real engine acts on,
 // and refuse what it does not model.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: new (mocks: Mocks) => MockMonitorInstance };
 import type * as pulumi from "@pulumi/pulumi";
 import { runtime } from "@pulumi/pulumi";
+import type { RegisterResourceOutputsRequest, RegisterResourceRequest } from "@pulumi/pulumi/proto/resource_pb";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as state from "@pulumi/pulumi/runtime/state";
 import { secretPaths, unwrapSecrets } from "./secrets";
+import type { PropertyMap } from "./property-map";
 
 type Mocks = pulumi.runtime.Mocks;
-
-interface MockMonitorInstance {
-  registerResource(req: any, callback: (err: any, resp?: any) => void): Promise<void>;
-  registerResourceOutputs(req: any, callback: (err: any, resp?: any) => void): void;
-  newUrn(parent: string, type: string, name: string): string;
-}
+/** The gRPC callback the SDK passes a monitor method. */
+type Callback = (err: Error | null, resp?: unknown) => void;
 
 /** The resource options the engine receives; the harness refuses any it does not model. */
-export interface RegistrationOptions {
+interface RegistrationOptions {
   /** Set explicitly by the program (undefined: the provider's default applies). */
   deleteBeforeReplace?: boolean;
   protect: boolean;
@@ -43,7 +41,7 @@ export interface Registration {
   parent: string;
   custom: boolean;
   /** Inputs with secrets unwrapped. */
-  inputs: Record<string, any>;
+  inputs: PropertyMap;
   /** Dotted paths of the inputs that were secret. */
   secretInputs: string[];
   /** `urn::id` of the provider the resource was registered with, if any. */
@@ -64,7 +62,13 @@ interface Details {
   options: RegistrationOptions;
 }
 
-function optionsOf(req: any): RegistrationOptions {
+/** The URN the engine gives a registration: the parent's type chain, `$`-joined, before its own type (as MockMonitor makes it). */
+function urnOf(parent: string, type: string, name: string): string {
+  const qualified = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
+  return `urn:pulumi:${runtime.getStack()}::${runtime.getProject()}::${qualified}::${name}`;
+}
+
+function optionsOf(req: RegisterResourceRequest): RegistrationOptions {
   return {
     deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
     protect: req.getProtect() === true,
@@ -76,10 +80,12 @@ function optionsOf(req: any): RegistrationOptions {
     deletedWith: req.getDeletedwith(),
     importId: req.getImportid(),
     // The SDK always sends the message; only a value in it is an option the program set.
-    customTimeouts: ["getCreate", "getUpdate", "getDelete"].some((f) => Boolean(req.getCustomtimeouts()?.[f]())),
-    replaceWith: req.getReplaceWithList?.() ?? [],
-    replacementTrigger: req.getReplacementTrigger?.() !== undefined && req.getReplacementTrigger?.() !== null,
-    hooks: req.getHooks?.() !== undefined && req.getHooks?.() !== null,
+    customTimeouts: [req.getCustomtimeouts()?.getCreate(), req.getCustomtimeouts()?.getUpdate(), req.getCustomtimeouts()?.getDelete()].some(
+      Boolean,
+    ),
+    replaceWith: req.getReplaceWithList(),
+    replacementTrigger: req.getReplacementTrigger() !== undefined,
+    hooks: req.getHooks() !== undefined,
   };
 }
 
@@ -92,13 +98,13 @@ export class RecordingMonitor extends MockMonitor {
     super(mocks);
   }
 
-  async registerResource(req: any, callback: (err: any, resp?: any) => void): Promise<void> {
+  async registerResource(req: RegisterResourceRequest, callback: Callback): Promise<void> {
     const propertyDependencies: Record<string, string[]> = {};
-    req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+    req.getPropertydependenciesMap().forEach((deps, key) => {
       propertyDependencies[key] = deps.getUrnsList();
     });
     this.pending.set(`${req.getType()}::${req.getName()}`, {
-      urn: this.newUrn(req.getParent(), req.getType(), req.getName()),
+      urn: urnOf(req.getParent(), req.getType(), req.getName()),
       parent: req.getParent(),
       custom: req.getCustom(),
       dependencies: req.getDependenciesList(),
@@ -108,7 +114,7 @@ export class RecordingMonitor extends MockMonitor {
     return super.registerResource(req, callback);
   }
 
-  registerResourceOutputs(req: any, callback: (err: any, resp?: any) => void): void {
+  registerResourceOutputs(req: RegisterResourceOutputsRequest, callback: Callback): void {
     if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") this.stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
     super.registerResourceOutputs(req, callback);
   }
@@ -125,6 +131,6 @@ export class RecordingMonitor extends MockMonitor {
 export function installRecordingMonitor(monitor: RecordingMonitor, project: string, stack: string, preview: boolean): void {
   // setMocks also turns on the features the mock engine supports (secrets, resource references).
   runtime.setMocks(monitor.mocks, project, stack, preview);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require("@pulumi/pulumi/runtime/state").getStore().settings.monitor = monitor;
+  // The SDK keeps its monitor in an internal store that its typings do not declare.
+  (state as unknown as { getStore(): { settings: { monitor: unknown } } }).getStore().settings.monitor = monitor;
 }

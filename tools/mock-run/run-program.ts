@@ -14,12 +14,11 @@ import { cliStackConfig } from "./project-config";
 import { invokeResult, outputsFor } from "./provider-outputs";
 import { isSecretEnvelope, secretEnvelope, secretPaths, unwrapSecrets } from "./secrets";
 import { installRecordingMonitor, RecordingMonitor, Registration } from "./recording-monitor";
-
-export type { Registration } from "./recording-monitor";
+import type { PropertyMap } from "./property-map";
 
 export interface RegisteredResource extends Registration {
   /** Outputs as the program saw them (inputs merged with what the provider returned), secrets unwrapped. */
-  state: Record<string, any>;
+  state: PropertyMap;
 }
 
 export interface ProgramRun {
@@ -66,9 +65,9 @@ function standInPemFiles(values: Record<string, unknown>, mode: material.Secrets
  * replace the generated ones), or, in a preview, the outputs known before the step runs (keys left
  * out are unknown, like a created or replaced resource's computed outputs in `pulumi preview`).
  */
-export type Applier = (resource: Registration, generated: Record<string, any>) => Promise<Record<string, any>>;
+type Applier = (resource: Registration, generated: PropertyMap) => Promise<PropertyMap>;
 /** Answers a data source call (an invoke such as docker.getRemoteImage) the way the provider would. */
-export type Invoker = (token: string, inputs: Record<string, any>, provider: string | undefined) => Promise<Record<string, any>>;
+type Invoker = (token: string, inputs: PropertyMap, provider: string | undefined) => Promise<PropertyMap>;
 
 export interface RunOptions {
   apply?: Applier;
@@ -78,9 +77,12 @@ export interface RunOptions {
 }
 
 /** Marks the outputs the engine would report as secret: the provider's secret outputs, and every output whose input was secret. */
-function engineSecrets(state: Record<string, any>, rawInputs: Record<string, unknown>, additionalSecretOutputs: string[]): Record<string, any> {
+function engineSecrets(state: PropertyMap, rawInputs: Record<string, unknown>, additionalSecretOutputs: string[]): PropertyMap {
   return Object.fromEntries(
-    Object.entries(state).map(([k, v]) => [k, isSecretEnvelope(rawInputs[k]) || additionalSecretOutputs.includes(k) ? secretEnvelope(v) : v]),
+    Object.entries(state).map(([k, v]) => [
+      k,
+      isSecretEnvelope(rawInputs[k]) || additionalSecretOutputs.includes(k) ? secretEnvelope(v) : v,
+    ]),
   );
 }
 
@@ -89,27 +91,27 @@ export async function runProgram(stackFile: string, mode: material.SecretsMode, 
   const resources: RegisteredResource[] = [];
   const invokes: string[] = [];
   pulumi.runtime.setAllConfig({ ...cliStackConfig(file), ...standInPemFiles(file.values, mode) });
-  const monitor: RecordingMonitor = new RecordingMonitor(
-    {
-      async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
-        const registration: Registration = monitor.registration(args.type, args.name, args.inputs, args.provider);
-        const generated = outputsFor(mode, args.type, args.name, registration.inputs);
-        const applied: Record<string, any> = options.apply ? await options.apply(registration, generated) : generated;
-        const { id: appliedId, ...outputs } = applied;
-        // A preview does not know a created or replaced resource's id; an update always does.
-        const id = (appliedId as string | undefined) ?? (options.preview ? undefined : `${args.name}-id`);
-        // A preview reports only what is known before the step runs; an update reports everything.
-        const state = options.preview ? outputs : { ...registration.inputs, ...outputs };
-        resources.push({ ...registration, state: { id, ...state } });
-        const rawInputs = args.inputs as Record<string, unknown>;
-        return { id, state: engineSecrets(state, rawInputs, registration.options.additionalSecretOutputs) };
-      },
-      async call(args: pulumi.runtime.MockCallArgs): Promise<Record<string, any>> {
-        invokes.push(args.token);
-        return options.invoke ? options.invoke(args.token, unwrapSecrets(args.inputs), args.provider) : invokeResult(args.token, unwrapSecrets(args.inputs));
-      },
+  const monitor: RecordingMonitor = new RecordingMonitor({
+    async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+      const registration: Registration = monitor.registration(args.type, args.name, args.inputs, args.provider);
+      const generated = outputsFor(mode, args.type, args.name, registration.inputs);
+      const applied: PropertyMap = options.apply ? await options.apply(registration, generated) : generated;
+      const { id: appliedId, ...outputs } = applied;
+      // A preview does not know a created or replaced resource's id; an update always does.
+      const id = (appliedId as string | undefined) ?? (options.preview ? undefined : `${args.name}-id`);
+      // A preview reports only what is known before the step runs; an update reports everything.
+      const state = options.preview ? outputs : { ...registration.inputs, ...outputs };
+      resources.push({ ...registration, state: { id, ...state } });
+      const rawInputs = args.inputs as Record<string, unknown>;
+      return { id, state: engineSecrets(state, rawInputs, registration.options.additionalSecretOutputs) };
     },
-  );
+    async call(args: pulumi.runtime.MockCallArgs): Promise<PropertyMap> {
+      invokes.push(args.token);
+      return options.invoke
+        ? options.invoke(args.token, unwrapSecrets(args.inputs), args.provider)
+        : invokeResult(args.token, unwrapSecrets(args.inputs));
+    },
+  });
   installRecordingMonitor(monitor, "mail-platform", file.stack, options.preview ?? false);
   const program = require.resolve(path.join(ROOT, "index.ts"));
   // A second run in the same process (a baseline and a change) must execute the program again.

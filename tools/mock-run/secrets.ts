@@ -2,6 +2,7 @@
 // envelope. These helpers unwrap it, and say where secrets were, so tests can assert that what
 // must be secret is.
 import { isUnknown } from "@pulumi/pulumi";
+import type { PropertyMap } from "./property-map";
 
 /** The wire format's marker for a secret value (sdk/nodejs/runtime/rpc.ts, specialSecretSig). */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -28,11 +29,15 @@ export function containsUnknown(v: unknown): boolean {
 }
 
 /** The value with every secret envelope replaced by its content, and every unknown by UNKNOWN. */
-export function unwrapSecrets(v: unknown): any {
+export function unwrapSecrets<T = PropertyMap>(v: unknown): T {
+  return unwrap(v) as T;
+}
+
+function unwrap(v: unknown): unknown {
   if (isUnknown(v)) return UNKNOWN;
-  if (isSecretEnvelope(v)) return unwrapSecrets(v.value);
-  if (Array.isArray(v)) return v.map(unwrapSecrets);
-  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+  if (isSecretEnvelope(v)) return unwrap(v.value);
+  if (Array.isArray(v)) return v.map(unwrap);
+  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
   return v;
 }
 

@@ -29,7 +29,10 @@ export interface Created {
 
 /** An error after the object was created: the engine records it with its error and replaces it next time. */
 export class CreatedButFailed extends Error {
-  constructor(public readonly id: string, message: string) {
+  constructor(
+    public readonly id: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -38,10 +41,15 @@ export class CreatedButFailed extends Error {
 export function refuseUnmodelled(r: Registration): void {
   if (!r.custom) return;
   const contract = CONTRACT[r.type];
-  if (!contract) throw new Error(`the e2e harness does not know how to apply ${r.type} (${r.name}); describe it in test/e2e/harness/contract.ts first`);
-  const unlisted = inputPaths(r.type, r.inputs).filter((p) => !ruleFor(r.type, p) && !(MAP_INPUTS[r.type] ?? []).includes(p.replace(/\[\]/g, "")));
+  if (!contract)
+    throw new Error(`the e2e harness does not know how to apply ${r.type} (${r.name}); describe it in test/e2e/harness/contract.ts first`);
+  const unlisted = inputPaths(r.type, r.inputs).filter(
+    (p) => !ruleFor(r.type, p) && !(MAP_INPUTS[r.type] ?? []).includes(p.replace(/\[\]/g, "")),
+  );
   if (unlisted.length) {
-    throw new Error(`the e2e harness does not apply ${r.type} input(s) ${unlisted.join(", ")} (resource ${r.name}); look up what the provider does with them and add them to test/e2e/harness/contract.ts first`);
+    throw new Error(
+      `the e2e harness does not apply ${r.type} input(s) ${unlisted.join(", ")} (resource ${r.name}); look up what the provider does with them and add them to test/e2e/harness/contract.ts first`,
+    );
   }
   const o = r.options;
   const set = {
@@ -56,15 +64,21 @@ export function refuseUnmodelled(r: Registration): void {
     replacementTrigger: o.replacementTrigger,
     hooks: o.hooks,
   };
-  const unmodelled = Object.entries(set).filter(([k, v]) => v && !OPTIONS[k]?.modelled).map(([k]) => k);
-  if (unmodelled.length) throw new Error(`the e2e harness does not model the resource option(s) ${unmodelled.join(", ")} (resource ${r.name})`);
+  const unmodelled = Object.entries(set)
+    .filter(([k, v]) => v && !OPTIONS[k]?.modelled)
+    .map(([k]) => k);
+  if (unmodelled.length)
+    throw new Error(`the e2e harness does not model the resource option(s) ${unmodelled.join(", ")} (resource ${r.name})`);
   if (r.type.startsWith("docker:")) {
-    if (!r.provider) throw new Error(`${r.name} uses the default docker provider: Pulumi.yaml disables it, so a real up refuses it (pass the stack's provider)`);
+    if (!r.provider)
+      throw new Error(
+        `${r.name} uses the default docker provider: Pulumi.yaml disables it, so a real up refuses it (pass the stack's provider)`,
+      );
     // A provider reference is `<urn>::<id>`; the URN's type names the parents' types first, `$`-joined.
     const providerType = r.provider.split("::")[2]?.split("$").pop();
     if (providerType !== "pulumi:providers:docker") throw new Error(`${r.name} uses the provider ${r.provider}, not a docker provider`);
   }
-  for (const u of r.type === "docker:index/container:Container" ? r.inputs.uploads ?? [] : []) {
+  for (const u of r.type === "docker:index/container:Container" ? (r.inputs.uploads ?? []) : []) {
     // resourceDockerContainerCreate: "one of 'content', 'content_base64', or 'source' must be set".
     if (!u.content) throw new Error(`${r.name}: the upload ${u.file} is empty; the provider refuses an upload without content`);
   }
@@ -74,7 +88,9 @@ export function refuseUnmodelled(r: Registration): void {
 
 export function checkProvider(r: Registration, previous: ResourceRecord | undefined): void {
   if (previous && previous.inputs.host !== r.inputs.host) {
-    throw new Error(`the provider's host changed from ${previous.inputs.host} to ${r.inputs.host}; the harness deploys to one engine (run npm run e2e:down first)`);
+    throw new Error(
+      `the provider's host changed from ${previous.inputs.host} to ${r.inputs.host}; the harness deploys to one engine (run npm run e2e:down first)`,
+    );
   }
 }
 
@@ -87,7 +103,10 @@ export async function createNetwork(r: Registration, ctx: ApplyContext): Promise
     Driver: i.driver ?? "bridge",
     Internal: Boolean(i.internal),
     CheckDuplicate: true,
-    IPAM: { Driver: "default", Config: (i.ipamConfigs ?? []).map((c: { subnet?: string; gateway?: string }) => ({ Subnet: c.subnet, Gateway: c.gateway })) },
+    IPAM: {
+      Driver: "default",
+      Config: (i.ipamConfigs ?? []).map((c: { subnet?: string; gateway?: string }) => ({ Subnet: c.subnet, Gateway: c.gateway })),
+    },
   });
   ctx.log(`network ${i.name} created`);
   return { id: created.Id, outputs: {} };
@@ -160,7 +179,11 @@ async function waitHealthy(engine: Engine, r: Registration, id: string): Promise
     if (!info.State.Health) throw new CreatedButFailed(id, `${r.inputs.name}: 'wait' without a healthcheck; the provider refuses that`);
     if (info.State.Health.Status === "healthy") return;
     // The provider keeps polling a stopped container until its timeout; either way the create fails.
-    if (!info.State.Running) throw new CreatedButFailed(id, `container ${r.inputs.name} stopped (exit ${info.State.ExitCode}) before it was healthy; its log:\n${await logTail(engine, id)}`);
+    if (!info.State.Running)
+      throw new CreatedButFailed(
+        id,
+        `container ${r.inputs.name} stopped (exit ${info.State.ExitCode}) before it was healthy; its log:\n${await logTail(engine, id)}`,
+      );
     // Docker runs the first check only after one interval; the same check run now, held to the
     // same timeout, is the same readiness test, sooner.
     if (test?.[0] === "CMD") {
@@ -170,7 +193,10 @@ async function waitHealthy(engine: Engine, r: Registration, id: string): Promise
     }
     await new Promise((res) => setTimeout(res, 500));
   }
-  throw new CreatedButFailed(id, `container ${r.inputs.name} not healthy within ${timeoutSeconds} s (waitTimeout); its log:\n${await logTail(engine, id)}`);
+  throw new CreatedButFailed(
+    id,
+    `container ${r.inputs.name} not healthy within ${timeoutSeconds} s (waitTimeout); its log:\n${await logTail(engine, id)}`,
+  );
 }
 
 /** Fails when the provider's Read of the container would not give back the program's inputs. */
@@ -178,7 +204,10 @@ export async function checkReadBack(r: { name: string; inputs: PropertyMap }, id
   const inspect = await ctx.engine().call("GET", `/containers/${id}/json`);
   const problems = readBackDiff(r.inputs, providerRead(inspect, r.inputs));
   if (problems.length) {
-    throw new CreatedButFailed(id, `a real \`pulumi up\` would show a diff on ${r.inputs.name} every time (the provider stores what Docker reads back):\n  ${problems.join("\n  ")}`);
+    throw new CreatedButFailed(
+      id,
+      `a real \`pulumi up\` would show a diff on ${r.inputs.name} every time (the provider stores what Docker reads back):\n  ${problems.join("\n  ")}`,
+    );
   }
 }
 
@@ -187,12 +216,18 @@ export async function createContainer(r: Registration, ctx: ApplyContext): Promi
   const i = r.inputs;
   const started = Date.now();
   const { Id: id } = await engine.call("POST", `/containers/create?name=${encodeURIComponent(i.name)}`, createBody(i)).catch((e: Error) => {
-    throw new Error(`Unable to create container: ${e.message}${/Conflict/.test(e.message) ? " (an object the state does not hold is in the way: run npm run e2e:down)" : ""}`);
+    throw new Error(
+      `Unable to create container: ${e.message}${/Conflict/.test(e.message) ? " (an object the state does not hold is in the way: run npm run e2e:down)" : ""}`,
+    );
   });
   try {
     if (i.networksAdvanced?.length) {
       await engine.request("POST", `/networks/bridge/disconnect`, { Container: id, Force: false });
-      for (const n of i.networksAdvanced) await engine.call("POST", `/networks/${encodeURIComponent(n.name)}/connect`, { Container: id, EndpointConfig: { Aliases: n.aliases ?? [] } });
+      for (const n of i.networksAdvanced)
+        await engine.call("POST", `/networks/${encodeURIComponent(n.name)}/connect`, {
+          Container: id,
+          EndpointConfig: { Aliases: n.aliases ?? [] },
+        });
     }
     for (const u of i.uploads ?? []) await engine.call("PUT", `/containers/${id}/archive?path=/`, uploadTar(u), "application/x-tar");
     await engine.call("POST", `/containers/${id}/start`);
@@ -214,7 +249,10 @@ export async function createContainer(r: Registration, ctx: ApplyContext): Promi
 }
 
 /** The provider's Read on refresh: the container's state, or undefined when it is gone. */
-export async function readContainer(record: ResourceRecord, ctx: ApplyContext): Promise<{ running: boolean; exitCode: number } | undefined> {
+export async function readContainer(
+  record: ResourceRecord,
+  ctx: ApplyContext,
+): Promise<{ running: boolean; exitCode: number } | undefined> {
   const inspect = await ctx.engine().find(`/containers/${record.id}/json`);
   if (!inspect) return undefined;
   return { running: Boolean(inspect.State.Running), exitCode: inspect.State.ExitCode };
@@ -235,7 +273,9 @@ export async function updateContainer(record: ResourceRecord, r: Registration, c
       Memory: mib(r.inputs.memory),
       ...(r.inputs.memorySwap ? { MemorySwap: mib(r.inputs.memorySwap) } : {}),
     });
-    ctx.log(`container ${r.inputs.name} updated in place (${[...changed].filter((k) => ["restart", "memory", "memorySwap"].includes(k)).join(", ")})`);
+    ctx.log(
+      `container ${r.inputs.name} updated in place (${[...changed].filter((k) => ["restart", "memory", "memorySwap"].includes(k)).join(", ")})`,
+    );
   }
 }
 

@@ -41,7 +41,10 @@ function readDockerignore(contextDir: string): string[] {
   const file = path.join(contextDir, ".dockerignore");
   if (!fs.existsSync(file)) return [];
   const out: string[] = [];
-  for (const raw of fs.readFileSync(file, "utf8").replace(/^\uFEFF/, "").split(/\r?\n/)) {
+  for (const raw of fs
+    .readFileSync(file, "utf8")
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/)) {
     if (raw.startsWith("#")) continue;
     let p = raw.trim();
     const invert = p.startsWith("!");
@@ -67,7 +70,10 @@ class Ignore {
 
   /** MatchesOrParentMatches: the last pattern that matches the path or one of its parents decides. */
   excludes(rel: string): boolean {
-    const parents = rel.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"));
+    const parents = rel
+      .split("/")
+      .slice(0, -1)
+      .map((_, i, parts) => parts.slice(0, i + 1).join("/"));
     let matched = false;
     for (const p of this.patterns) {
       if (p.exclusion !== matched) continue;
@@ -94,7 +100,8 @@ function contextPaths(root: string, ignore: Ignore, dir = ""): string[] {
     const rel = dir ? `${dir}/${name}` : name;
     const excluded = ignore.excludes(rel);
     if (!excluded) out.push(rel);
-    if (fs.lstatSync(path.join(root, rel)).isDirectory() && (!excluded || ignore.mayReinclude(rel))) out.push(...contextPaths(root, ignore, rel));
+    if (fs.lstatSync(path.join(root, rel)).isDirectory() && (!excluded || ignore.mayReinclude(rel)))
+      out.push(...contextPaths(root, ignore, rel));
   }
   return out;
 }
@@ -204,7 +211,12 @@ export function decodeStatus(buf: Buffer): BuildStatus {
   // Proto3: the last occurrence of a singular field wins.
   const field = (message: WireField[], no: number) => message.filter((f) => f.no === no).pop();
   return {
-    vertexes: sub(1).map((v) => ({ digest: text(field(v, 1)), name: text(field(v, 3)), cached: !!field(v, 4)?.varint, error: text(field(v, 7)) })),
+    vertexes: sub(1).map((v) => ({
+      digest: text(field(v, 1)),
+      name: text(field(v, 3)),
+      cached: !!field(v, 4)?.varint,
+      error: text(field(v, 7)),
+    })),
     logs: sub(3).map((l) => ({ vertex: text(field(l, 1)), stream: field(l, 3)?.varint ?? 0, msg: field(l, 4)?.bytes ?? Buffer.alloc(0) })),
   };
 }
@@ -294,7 +306,8 @@ export interface BuildRequest {
 
 function relativeDockerfile(context: string, dockerfile: string): string {
   const rel = path.relative(path.resolve(context), path.resolve(context, dockerfile)).split(path.sep).join("/");
-  if (rel.startsWith("../") || path.isAbsolute(rel)) throw new Error(`the Dockerfile ${dockerfile} is outside the build context ${context}; the harness only builds Dockerfiles inside it`);
+  if (rel.startsWith("../") || path.isAbsolute(rel))
+    throw new Error(`the Dockerfile ${dockerfile} is outside the build context ${context}; the harness only builds Dockerfiles inside it`);
   return rel;
 }
 
@@ -317,7 +330,9 @@ function buildQuery(req: BuildRequest, dockerfile: string): string {
 
 function failure(req: BuildRequest, error: string, log: BuildLog): Error {
   const tail = log.tail();
-  return new Error(`building ${req.tag} from ${req.context} failed: ${error}${tail.length ? `\nthe last ${tail.length} lines BuildKit printed:\n${tail.join("\n")}` : ""}`);
+  return new Error(
+    `building ${req.tag} from ${req.context} failed: ${error}${tail.length ? `\nthe last ${tail.length} lines BuildKit printed:\n${tail.join("\n")}` : ""}`,
+  );
 }
 
 /** Builds an image with BuildKit through the engine API, as the provider does; returns the image id. */
@@ -336,7 +351,13 @@ export async function buildImage(engine: Engine, req: BuildRequest): Promise<{ i
     else if (typeof m.stream === "string") log.addText(m.stream);
   };
   try {
-    await engine.streamLines("POST", `/build?${buildQuery(req, dockerfile)}`, contextTar(req.context, dockerfile), "application/x-tar", onLine);
+    await engine.streamLines(
+      "POST",
+      `/build?${buildQuery(req, dockerfile)}`,
+      contextTar(req.context, dockerfile),
+      "application/x-tar",
+      onLine,
+    );
   } catch (e) {
     throw failure(req, (e as Error).message, log);
   }

@@ -46,13 +46,27 @@ export function renderContract(): string {
     "",
   ];
   for (const [type, c] of Object.entries(CONTRACT)) {
-    out.push(`## \`${type}\``, "", `Replacement: ${c.deleteBeforeReplace ? "delete before replace" : "create before delete"} (${c.deleteBeforeReplaceSource}).`, "", `Harness: ${c.harness}`, "");
-    out.push("| input | effect | what the real provider does | read from | how the harness mirrors it |", "|---|---|---|---|---|", ...rows(c.inputs), "");
+    out.push(
+      `## \`${type}\``,
+      "",
+      `Replacement: ${c.deleteBeforeReplace ? "delete before replace" : "create before delete"} (${c.deleteBeforeReplaceSource}).`,
+      "",
+      `Harness: ${c.harness}`,
+      "",
+    );
+    out.push(
+      "| input | effect | what the real provider does | read from | how the harness mirrors it |",
+      "|---|---|---|---|---|",
+      ...rows(c.inputs),
+      "",
+    );
   }
   out.push("## Data sources", "", "| data source | what the real provider does | read from | harness |", "|---|---|---|---|");
-  for (const [token, d] of Object.entries(DATA_SOURCES)) out.push(`| \`${token}\` | ${cell(d.provider)} | ${cell(d.source)} | ${cell(d.harness)} |`);
+  for (const [token, d] of Object.entries(DATA_SOURCES))
+    out.push(`| \`${token}\` | ${cell(d.provider)} | ${cell(d.source)} | ${cell(d.harness)} |`);
   out.push("", "## Resource options", "", "| option | modelled | what the engine does |", "|---|---|---|");
-  for (const [option, o] of Object.entries(OPTIONS)) out.push(`| \`${option}\` | ${o.modelled ? "yes" : "no (refused)"} | ${cell(o.engine)} |`);
+  for (const [option, o] of Object.entries(OPTIONS))
+    out.push(`| \`${option}\` | ${o.modelled ? "yes" : "no (refused)"} | ${cell(o.engine)} |`);
   out.push(
     "",
     "## What the harness cannot model",

@@ -53,13 +53,30 @@ const NETWORK = `${KW}resource_docker_network.go, resource_docker_network_funcs.
 const TLS = "hashicorp/terraform-provider-tls internal/provider/";
 const RANDOM = "hashicorp/terraform-provider-random internal/provider/resource_password.go";
 
-const replace = (provider: string, source: string, extra: Partial<InputRule> = {}): InputRule => ({ effect: "replace", provider, source, ...extra });
-const update = (provider: string, source: string, extra: Partial<InputRule> = {}): InputRule => ({ effect: "update", provider, source, ...extra });
-const recorded = (provider: string, source: string, extra: Partial<InputRule> = {}): InputRule => ({ effect: "recorded", provider, source, ...extra });
+const replace = (provider: string, source: string, extra: Partial<InputRule> = {}): InputRule => ({
+  effect: "replace",
+  provider,
+  source,
+  ...extra,
+});
+const update = (provider: string, source: string, extra: Partial<InputRule> = {}): InputRule => ({
+  effect: "update",
+  provider,
+  source,
+  ...extra,
+});
+const recorded = (provider: string, source: string, extra: Partial<InputRule> = {}): InputRule => ({
+  effect: "recorded",
+  provider,
+  source,
+  ...extra,
+});
 
 /** A certificate subject: every field replace-forcing, as the whole block is. */
 const subjectRule = (source: string): InputRule =>
-  replace("RequiresReplace.", source, { fields: { commonName: replace("RequiresReplace.", source), organization: replace("RequiresReplace.", source) } });
+  replace("RequiresReplace.", source, {
+    fields: { commonName: replace("RequiresReplace.", source), organization: replace("RequiresReplace.", source) },
+  });
 
 const forceNewFields = (names: string[], what: string): Record<string, InputRule> =>
   Object.fromEntries(names.map((n) => [n, replace(`part of ${what}; ForceNew`, CONTAINER_SCHEMA)]));
@@ -68,7 +85,8 @@ export const CONTRACT: Record<string, ResourceContract> = {
   "pulumi:providers:docker": {
     deleteBeforeReplace: false,
     deleteBeforeReplaceSource: "pulumi/pulumi pkg/resource/deploy/step_generator.go",
-    harness: "Talks to the engine at `host` through the Engine API; only unix:// sockets. The program refuses DOCKER_CONTEXT and the TLS variables (config/environment.ts), which the provider would let win over `host`.",
+    harness:
+      "Talks to the engine at `host` through the Engine API; only unix:// sockets. The program refuses DOCKER_CONTEXT and the TLS variables (config/environment.ts), which the provider would let win over `host`.",
     inputs: {
       host: replace(
         "The engine's address; DOCKER_HOST is only its default. `context` (DOCKER_CONTEXT) would override it, the TLS settings (DOCKER_CERT_PATH, DOCKER_*_MATERIAL) would make it dial TLS, DOCKER_SSH_OPTS adds ssh options.",
@@ -79,8 +97,10 @@ export const CONTRACT: Record<string, ResourceContract> = {
   },
   "docker:index/network:Network": {
     deleteBeforeReplace: false,
-    deleteBeforeReplaceSource: "pulumi/pulumi-docker provider/resources.go sets no DeleteBeforeReplace for docker_network; the program sets the option (fixed names)",
-    harness: "POST /networks/create with exactly these fields and no label of the harness's own (the provider reads labels back). A name already in use fails, as Docker fails the provider's create; nothing is adopted.",
+    deleteBeforeReplaceSource:
+      "pulumi/pulumi-docker provider/resources.go sets no DeleteBeforeReplace for docker_network; the program sets the option (fixed names)",
+    harness:
+      "POST /networks/create with exactly these fields and no label of the harness's own (the provider reads labels back). A name already in use fails, as Docker fails the provider's create; nothing is adopted.",
     inputs: {
       name: replace("The network's name; ForceNew.", NETWORK),
       driver: replace("ForceNew, computed (bridge).", NETWORK),
@@ -103,13 +123,20 @@ export const CONTRACT: Record<string, ResourceContract> = {
         provider: "A set of one build block; its fields are ForceNew.",
         source: IMAGE,
         fields: {
-          context: replace("Directory packed as the build context, relative to the provider's working directory (the project's); ForceNew.", IMAGE, {
-            harness: "Resolved against the project directory, where the engine starts providers.",
-          }),
+          context: replace(
+            "Directory packed as the build context, relative to the provider's working directory (the project's); ForceNew.",
+            IMAGE,
+            {
+              harness: "Resolved against the project directory, where the engine starts providers.",
+            },
+          ),
           dockerfile: replace("Relative to the context; ForceNew.", IMAGE),
           buildArgs: replace("ForceNew.", IMAGE),
           labels: replace("Image labels (the legacy build reads `labels`, not `label`); ForceNew.", IMAGE),
-          useLegacyBuilder: replace("Skips the buildx CLI path; the build still runs on the engine's BuildKit (enableBuildKitIfSupported). ForceNew.", IMAGE),
+          useLegacyBuilder: replace(
+            "Skips the buildx CLI path; the build still runs on the engine's BuildKit (enableBuildKitIfSupported). ForceNew.",
+            IMAGE,
+          ),
         },
       },
     },
@@ -127,12 +154,19 @@ export const CONTRACT: Record<string, ResourceContract> = {
       mustRun: update(
         "A Read that finds the container stopped sets it false in the state (refresh only); Update then starts the container.",
         CONTAINER_FUNCS,
-        { harness: "Pulumi.yaml's `refresh: always` makes every deploy refresh first: a stopped container is started, a removed one re-created." },
+        {
+          harness:
+            "Pulumi.yaml's `refresh: always` makes every deploy refresh first: a stopped container is started, a removed one re-created.",
+        },
       ),
       wait: recorded("Create waits for Docker's health status `healthy`, polling inspect every second.", CONTAINER_FUNCS, {
-        harness: "Also runs the same check itself, with the check's own timeout, so the first interval need not pass; the outcome is the same.",
+        harness:
+          "Also runs the same check itself, with the check's own timeout, so the first interval need not pass; the outcome is the same.",
       }),
-      waitTimeout: recorded("How long Create waits for healthy; then the create fails and the engine replaces it on the next up.", CONTAINER_FUNCS),
+      waitTimeout: recorded(
+        "How long Create waits for healthy; then the create fails and the engine replaces it on the next up.",
+        CONTAINER_FUNCS,
+      ),
       stopTimeout: replace("Config.StopTimeout; ForceNew; read back.", CONTAINER_SCHEMA),
       destroyGraceSeconds: recorded("Seconds Delete lets the container stop before removing it.", CONTAINER_FUNCS),
       networksAdvanced: replace("Connected after create (bridge disconnected first); ForceNew.", CONTAINER_SCHEMA, {
@@ -141,29 +175,43 @@ export const CONTRACT: Record<string, ResourceContract> = {
       ports: replace("Published ports; ForceNew; read back sorted, ip defaults to 0.0.0.0.", CONTAINER_SCHEMA, {
         fields: forceNewFields(["internal", "external", "ip", "protocol"], "ports"),
       }),
-      volumes: replace("Binds host_path:container_path; ForceNew.", CONTAINER_SCHEMA, { fields: forceNewFields(["hostPath", "containerPath"], "volumes") }),
-      tmpfs: recorded("HostConfig.Tmpfs at create; not ForceNew and not in Update: a change is recorded and never applied.", CONTAINER_FUNCS, {
-        harness: "Records a change without touching the container, like the provider; the program hashes tmpfs into a label so a change replaces it.",
+      volumes: replace("Binds host_path:container_path; ForceNew.", CONTAINER_SCHEMA, {
+        fields: forceNewFields(["hostPath", "containerPath"], "volumes"),
       }),
+      tmpfs: recorded(
+        "HostConfig.Tmpfs at create; not ForceNew and not in Update: a change is recorded and never applied.",
+        CONTAINER_FUNCS,
+        {
+          harness:
+            "Records a change without touching the container, like the provider; the program hashes tmpfs into a label so a change replaces it.",
+        },
+      ),
       envs: replace("ForceNew.", CONTAINER_SCHEMA),
       dns: replace("HostConfig.DNS; ForceNew; read back.", CONTAINER_SCHEMA),
       command: replace("Config.Cmd; ForceNew; read back.", CONTAINER_SCHEMA),
       entrypoints: replace("Config.Entrypoint; ForceNew; read back.", CONTAINER_SCHEMA),
-      uploads: replace("Each file is a one-entry tar (mode from permissions, else 0744 executable / 0644, owner 0:0, no directory entries) copied to / before start; content must not be empty; ForceNew.", CONTAINER_FUNCS, {
-        fields: forceNewFields(["file", "content", "permissions"], "upload"),
-      }),
-      healthcheck: recorded(
-        "Config.Healthcheck at create; read back with Go duration strings (1m0s, not 60s).",
-        CONTAINER_SCHEMA,
+      uploads: replace(
+        "Each file is a one-entry tar (mode from permissions, else 0744 executable / 0644, owner 0:0, no directory entries) copied to / before start; content must not be empty; ForceNew.",
+        CONTAINER_FUNCS,
         {
-          ambiguous: "Not ForceNew and not in Update up to v4.5.0 (a change is silently not applied, kreuzwerker#988); ForceNew after kreuzwerker#989.",
-          fields: Object.fromEntries(
-            ["tests", "interval", "timeout", "startPeriod", "retries"].map((f) => [f, recorded("Part of healthcheck; see healthcheck.", CONTAINER_SCHEMA)]),
-          ),
+          fields: forceNewFields(["file", "content", "permissions"], "upload"),
         },
       ),
+      healthcheck: recorded("Config.Healthcheck at create; read back with Go duration strings (1m0s, not 60s).", CONTAINER_SCHEMA, {
+        ambiguous:
+          "Not ForceNew and not in Update up to v4.5.0 (a change is silently not applied, kreuzwerker#988); ForceNew after kreuzwerker#989.",
+        fields: Object.fromEntries(
+          ["tests", "interval", "timeout", "startPeriod", "retries"].map((f) => [
+            f,
+            recorded("Part of healthcheck; see healthcheck.", CONTAINER_SCHEMA),
+          ]),
+        ),
+      }),
       memory: update("HostConfig.Memory in MiB; updated in place; read back.", CONTAINER_FUNCS),
-      memorySwap: update("HostConfig.MemorySwap in MiB; updated in place; read back (Docker makes it twice the memory when unset).", CONTAINER_FUNCS),
+      memorySwap: update(
+        "HostConfig.MemorySwap in MiB; updated in place; read back (Docker makes it twice the memory when unset).",
+        CONTAINER_FUNCS,
+      ),
       logDriver: replace("ForceNew; read back.", CONTAINER_SCHEMA),
       logOpts: replace("ForceNew; read back with whatever the daemon's own log-opts add.", CONTAINER_SCHEMA),
       labels: replace("ForceNew; not read back.", CONTAINER_SCHEMA, { fields: forceNewFields(["label", "value"], "labels") }),
@@ -174,7 +222,8 @@ export const CONTRACT: Record<string, ResourceContract> = {
   "tls:index/privateKey:PrivateKey": {
     deleteBeforeReplace: false,
     deleteBeforeReplaceSource: "pulumi/pulumi step_generator.go (create before delete unless asked)",
-    harness: "Material generated with Node's crypto in the provider's formats (PKCS#1 RSA, SEC1 EC), kept in the harness's state like Pulumi's.",
+    harness:
+      "Material generated with Node's crypto in the provider's formats (PKCS#1 RSA, SEC1 EC), kept in the harness's state like Pulumi's.",
     inputs: {
       algorithm: replace("RequiresReplace.", `${TLS}resource_private_key.go`),
       rsaBits: replace("RequiresReplace.", `${TLS}resource_private_key.go`),
@@ -213,14 +262,19 @@ export const CONTRACT: Record<string, ResourceContract> = {
       caCertPem: replace("RequiresReplace.", `${TLS}resource_locally_signed_cert.go`),
       validityPeriodHours: replace("RequiresReplace.", `${TLS}common_cert.go`),
       allowedUses: replace("RequiresReplace.", `${TLS}common_cert.go`),
-      earlyRenewalHours: update("Updated in place; once now is within it of the end, ModifyPlan marks the certificate for replacement.", `${TLS}common_cert.go`),
+      earlyRenewalHours: update(
+        "Updated in place; once now is within it of the end, ModifyPlan marks the certificate for replacement.",
+        `${TLS}common_cert.go`,
+      ),
     },
   },
   "random:index/randomPassword:RandomPassword": {
     deleteBeforeReplace: false,
     deleteBeforeReplaceSource: "pulumi/pulumi step_generator.go",
     harness: "The provider's character classes and minimums; bcrypt cost 10 with Go's $2a$ prefix.",
-    inputs: Object.fromEntries(["length", "special", "minLower", "minUpper", "minNumeric"].map((k) => [k, replace("RequiresReplace.", RANDOM)])),
+    inputs: Object.fromEntries(
+      ["length", "special", "minLower", "minUpper", "minNumeric"].map((k) => [k, replace("RequiresReplace.", RANDOM)]),
+    ),
   },
 };
 
@@ -236,9 +290,20 @@ export const DATA_SOURCES: Record<string, { provider: string; source: string; ha
 /** Resource options: what the engine does with each, and whether the harness models it. */
 export const OPTIONS: Record<string, { modelled: boolean; engine: string }> = {
   parent: { modelled: true, engine: "URN and component nesting; nothing on the engine side." },
-  provider: { modelled: true, engine: "Docker resources must name the stack's provider (Pulumi.yaml disables the default docker provider); the harness refuses one without it." },
-  dependsOn: { modelled: true, engine: "Ordering only: never part of the replacement cascade (step_generator.go, calculateDependentReplacements)." },
-  deleteBeforeReplace: { modelled: true, engine: "Replacement deletes first; the engine first deletes every dependent whose replace-forcing inputs take this resource's outputs." },
+  provider: {
+    modelled: true,
+    engine:
+      "Docker resources must name the stack's provider (Pulumi.yaml disables the default docker provider); the harness refuses one without it.",
+  },
+  dependsOn: {
+    modelled: true,
+    engine: "Ordering only: never part of the replacement cascade (step_generator.go, calculateDependentReplacements).",
+  },
+  deleteBeforeReplace: {
+    modelled: true,
+    engine:
+      "Replacement deletes first; the engine first deletes every dependent whose replace-forcing inputs take this resource's outputs.",
+  },
   protect: { modelled: true, engine: "A replacement or deletion fails the update." },
   additionalSecretOutputs: { modelled: true, engine: "Those outputs are secret (the mock run marks them, as the engine does)." },
   ignoreChanges: { modelled: false, engine: "Not used; refused." },

@@ -119,7 +119,10 @@ export async function deploy(stackFile: string, stateFile: string, log: (line: s
         appliers.checkProvider(r, old);
         state.dockerHost = r.inputs.host;
       }
-      const plan = planStep(r.type, old?.inputs, r.inputs, { deleteBeforeReplace: r.options.deleteBeforeReplace, failed: Boolean(old?.failed) });
+      const plan = planStep(r.type, old?.inputs, r.inputs, {
+        deleteBeforeReplace: r.options.deleteBeforeReplace,
+        failed: Boolean(old?.failed),
+      });
       if (dueForRenewal(old) && plan.kind !== "create") plan.kind = "replace";
       const reasons = plan.changes.map((c) => c.path).join(", ");
       const ambiguous = plan.changes.filter((c) => c.ambiguous);
@@ -129,8 +132,19 @@ export async function deploy(stackFile: string, stateFile: string, log: (line: s
         );
       }
       const record = (id: string | undefined, outputs: PropertyMap, failed?: string): ResourceRecord => ({
-        urn: r.urn, type: r.type, name: r.name, custom: true, provider: r.provider, id, inputs: r.inputs, outputs,
-        dependencies: r.dependencies, propertyDependencies: r.propertyDependencies, protect: r.options.protect, deleteBeforeReplace: r.options.deleteBeforeReplace, failed,
+        urn: r.urn,
+        type: r.type,
+        name: r.name,
+        custom: true,
+        provider: r.provider,
+        id,
+        inputs: r.inputs,
+        outputs,
+        dependencies: r.dependencies,
+        propertyDependencies: r.propertyDependencies,
+        protect: r.options.protect,
+        deleteBeforeReplace: r.options.deleteBeforeReplace,
+        failed,
       });
       const create = async (): Promise<PropertyMap> => {
         try {
@@ -162,7 +176,8 @@ export async function deploy(stackFile: string, stateFile: string, log: (line: s
             state.put(record(old!.id, old!.outputs));
             return { id: old!.id, ...old!.outputs };
           case "replace": {
-            if (old!.protect) throw new Error(`${r.name} is protected: a real \`pulumi up\` fails rather than replace it (changed: ${reasons})`);
+            if (old!.protect)
+              throw new Error(`${r.name} is protected: a real \`pulumi up\` fails rather than replace it (changed: ${reasons})`);
             if (!plan.deleteBeforeReplace) {
               // Create before delete: the old object goes at the end of the update.
               state.drop(r.urn);

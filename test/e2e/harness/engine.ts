@@ -5,7 +5,10 @@ import * as http from "http";
 import type { PropertyMap } from "../../../tools/mock-run/property-map";
 
 export class EngineError extends Error {
-  constructor(public readonly status: number, message: string) {
+  constructor(
+    public readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -29,7 +32,12 @@ export class Engine {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
       const req = http.request(
-        { socketPath: this.socketPath, method, path, headers: payload ? { "Content-Type": contentType, "Content-Length": payload.length } : {} },
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          headers: payload ? { "Content-Type": contentType, "Content-Length": payload.length } : {},
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));

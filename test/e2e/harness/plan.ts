@@ -63,7 +63,8 @@ export function diffInputs(type: string, before: Record<string, unknown>, after:
       const [x, y] = [a?.[k], b?.[k]];
       if ((x === undefined || x === null) && (y === undefined || y === null)) continue;
       const rule = rules[k];
-      if (!rule) throw new Error(`the harness's contract does not list ${type} input ${path}; add it to test/e2e/harness/contract.ts first`);
+      if (!rule)
+        throw new Error(`the harness's contract does not list ${type} input ${path}; add it to test/e2e/harness/contract.ts first`);
       // A block whose own change replaces is compared whole; otherwise its fields decide.
       if (rule.fields && rule.effect !== "replace" && !rule.ambiguous && !Array.isArray(x ?? y) && !containsUnknown(y)) {
         walk(rule.fields, (x ?? {}) as Record<string, unknown>, (y ?? {}) as Record<string, unknown>, path);
@@ -91,7 +92,14 @@ export function planStep(
   const changes = diffInputs(type, before, after);
   // A create that failed (unhealthy, a failed start) is in the state with its error; the engine replaces it.
   const forcing = changes.filter((c) => c.effect === "replace" || (c.ambiguous && options.assumeReplace));
-  const kind: StepKind = options.failed || forcing.length ? "replace" : changes.some((c) => c.effect === "update") ? "update" : changes.length ? "record" : "same";
+  const kind: StepKind =
+    options.failed || forcing.length
+      ? "replace"
+      : changes.some((c) => c.effect === "update")
+        ? "update"
+        : changes.length
+          ? "record"
+          : "same";
   return { kind, changes, deleteBeforeReplace };
 }
 
@@ -122,13 +130,17 @@ function forcesReplacement(type: string, key: string): boolean {
 export function dependentReplacements(root: string, graph: GraphNode[], registered: Set<string>): GraphNode[] {
   const replaceSet = new Set([root]);
   const out: GraphNode[] = [];
-  const dependsOnSet = (n: GraphNode) => n.dependencies.some((d) => replaceSet.has(d)) || Object.values(n.propertyDependencies).some((ds) => ds.some((d) => replaceSet.has(d)));
+  const dependsOnSet = (n: GraphNode) =>
+    n.dependencies.some((d) => replaceSet.has(d)) || Object.values(n.propertyDependencies).some((ds) => ds.some((d) => replaceSet.has(d)));
   const start = graph.findIndex((n) => n.urn === root);
   const seen = new Set([root]);
   for (const n of graph.slice(start + 1)) {
     if (registered.has(n.urn) || !n.custom) continue;
     // Only transitive dependents of root are looked at.
-    const reaches = dependsOnSet(n) || n.dependencies.some((d) => seen.has(d)) || Object.values(n.propertyDependencies).some((ds) => ds.some((d) => seen.has(d)));
+    const reaches =
+      dependsOnSet(n) ||
+      n.dependencies.some((d) => seen.has(d)) ||
+      Object.values(n.propertyDependencies).some((ds) => ds.some((d) => seen.has(d)));
     if (!reaches) continue;
     seen.add(n.urn);
     const providerUrn = n.provider?.split("::").slice(0, -1).join("::");

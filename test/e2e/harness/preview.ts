@@ -28,7 +28,12 @@ export interface Preview {
 }
 
 const node = (r: RegisteredResource): GraphNode => ({
-  urn: r.urn, type: r.type, custom: r.custom, provider: r.provider, dependencies: r.dependencies, propertyDependencies: r.propertyDependencies,
+  urn: r.urn,
+  type: r.type,
+  custom: r.custom,
+  provider: r.provider,
+  dependencies: r.dependencies,
+  propertyDependencies: r.propertyDependencies,
 });
 
 const baselines = new Map<string, Promise<ProgramRun>>();
@@ -56,7 +61,11 @@ export async function previewChange(baselineStack: string, changedStack: string,
     const plan = planStep(r.type, old?.inputs, r.inputs, { deleteBeforeReplace: r.options.deleteBeforeReplace, assumeReplace: true });
     const forced = options.replace?.includes(r.name);
     if ((cascaded.has(r.urn) || forced) && plan.kind !== "create") plan.kind = "replace";
-    const reason = cascaded.has(r.urn) ? `deleted with ${cascaded.get(r.urn)}` : forced ? "--replace" : plan.changes.map((c) => c.path).join(", ");
+    const reason = cascaded.has(r.urn)
+      ? `deleted with ${cascaded.get(r.urn)}`
+      : forced
+        ? "--replace"
+        : plan.changes.map((c) => c.path).join(", ");
     steps.push({ name: r.name, type: r.type, kind: plan.kind, reason, unknownInputs, changes: plan.changes });
     if (plan.kind === "replace" && plan.deleteBeforeReplace) {
       for (const d of dependentReplacements(r.urn, graph, begun)) if (!cascaded.has(d.urn)) cascaded.set(d.urn, r.name);

@@ -49,7 +49,12 @@ type Port = { internal: number; external: number; ip: string; protocol: string }
 
 /** Docker's create request the provider builds from the inputs (the fields the program uses). */
 export function createBody(i: Inputs): PropertyMap {
-  const ports: Port[] = (i.ports ?? []).map((p: Partial<Port>) => ({ internal: p.internal, external: p.external, ip: p.ip || "0.0.0.0", protocol: p.protocol ?? "tcp" }));
+  const ports: Port[] = (i.ports ?? []).map((p: Partial<Port>) => ({
+    internal: p.internal,
+    external: p.external,
+    ip: p.ip || "0.0.0.0",
+    protocol: p.protocol ?? "tcp",
+  }));
   const key = (p: Port) => `${p.internal}/${p.protocol}`;
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of ports) (bindings[key(p)] ??= []).push({ HostIp: p.ip, HostPort: p.external ? String(p.external) : "" });
@@ -101,7 +106,12 @@ export function dockerStores(body: PropertyMap, running = true): PropertyMap {
     Image: body.Image,
     State: { Running: running },
     Config: { ...body, Cmd: body.Cmd ?? null, Entrypoint: body.Entrypoint ?? null, User: "", WorkingDir: "", Domainname: "" },
-    HostConfig: { ...hc, MemorySwap: memorySwap, LogConfig: { Type: hc.LogConfig.Type || "json-file", Config: hc.LogConfig.Config ?? {} }, Dns: hc.Dns ?? [] },
+    HostConfig: {
+      ...hc,
+      MemorySwap: memorySwap,
+      LogConfig: { Type: hc.LogConfig.Type || "json-file", Config: hc.LogConfig.Config ?? {} },
+      Dns: hc.Dns ?? [],
+    },
     NetworkSettings: { Ports: hc.PortBindings ?? {} },
   };
 }
@@ -137,10 +147,10 @@ export function providerRead(inspect: PropertyMap, inputs: Inputs): PropertyMap 
     init: h.Init ?? false,
     tmpfs: h.Tmpfs ?? {},
     memory: Math.floor((h.Memory ?? 0) / 1024 / 1024),
-    memorySwap: h.MemorySwap > 0 ? Math.floor(h.MemorySwap / 1024 / 1024) : h.MemorySwap ?? 0,
+    memorySwap: h.MemorySwap > 0 ? Math.floor(h.MemorySwap / 1024 / 1024) : (h.MemorySwap ?? 0),
     logDriver: h.LogConfig?.Type,
     // Read keeps the daemon's view of log options only when the program sets some.
-    logOpts: inputs.logOpts ? h.LogConfig?.Config ?? {} : undefined,
+    logOpts: inputs.logOpts ? (h.LogConfig?.Config ?? {}) : undefined,
     networkMode: h.NetworkMode,
     stopTimeout: c.StopTimeout,
     // Set by Read from Docker although the program never sets them: a daemon default that differs
@@ -178,12 +188,35 @@ export function providerRead(inspect: PropertyMap, inputs: Inputs): PropertyMap 
 
 /** Schema defaults of attributes Read sets: an unset input equals its default or type zero. */
 const DEFAULTS: Record<string, unknown> = {
-  restart: "no", networkMode: "bridge", init: false, memory: 0, memorySwap: 0, domainname: "", user: "", workingDir: "",
-  privileged: false, readOnly: false, publishAllPorts: false, tty: false, stdinOpen: false, usernsMode: "", maxRetryCount: 0, memoryReservation: 0, cpuShares: 0, cpuSet: "",
+  restart: "no",
+  networkMode: "bridge",
+  init: false,
+  memory: 0,
+  memorySwap: 0,
+  domainname: "",
+  user: "",
+  workingDir: "",
+  privileged: false,
+  readOnly: false,
+  publishAllPorts: false,
+  tty: false,
+  stdinOpen: false,
+  usernsMode: "",
+  maxRetryCount: 0,
+  memoryReservation: 0,
+  cpuShares: 0,
+  cpuSet: "",
 };
 /** Optional+Computed attributes: unset in the program, any read-back value is no change. */
 const COMPUTED = new Set(["hostname", "command", "entrypoints", "logDriver", "stopTimeout", "init", "healthcheck"]);
-const HEALTHCHECK_DEFAULTS: Record<string, unknown> = { interval: "0s", timeout: "0s", startPeriod: "0s", startInterval: "0s", retries: 0, tests: [] };
+const HEALTHCHECK_DEFAULTS: Record<string, unknown> = {
+  interval: "0s",
+  timeout: "0s",
+  startPeriod: "0s",
+  startInterval: "0s",
+  retries: 0,
+  tests: [],
+};
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -219,7 +252,11 @@ export function readBackDiff(inputs: Inputs, state: PropertyMap): string[] {
   }
   // Ports: the provider suppresses a diff when the same ports come back in another order.
   const norm = (ps: Partial<Port>[] | undefined) =>
-    JSON.stringify((ps ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: p.ip || "0.0.0.0", protocol: p.protocol ?? "tcp" })).sort((a, b) => Number(a.internal) - Number(b.internal)));
+    JSON.stringify(
+      (ps ?? [])
+        .map((p) => ({ internal: p.internal, external: p.external, ip: p.ip || "0.0.0.0", protocol: p.protocol ?? "tcp" }))
+        .sort((a, b) => Number(a.internal) - Number(b.internal)),
+    );
   if (state.ports !== undefined && norm(state.ports) !== norm(inputs.ports)) report("ports", state.ports, inputs.ports ?? []);
   return problems;
 }

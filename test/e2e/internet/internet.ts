@@ -117,7 +117,7 @@ function dockerOk(args: string[], what: string): string {
   try {
     return mustDocker(args);
   } catch (e) {
-    throw new Error(`${what} failed: ${(e as Error).message}`);
+    throw new Error(`${what} failed: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -137,7 +137,10 @@ const builtIds = new Map<string, string>();
 export function buildInternetImage(dir: "dns" | "remote-mx"): string {
   const tag = `mail-platform-test/internet-${dir}:latest`;
   if (builtIds.has(tag)) return tag;
-  dockerOk(["build", "-q", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, "-t", tag, path.join(HERE, dir)], `building test/e2e/internet/${dir}`);
+  dockerOk(
+    ["build", "-q", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, "-t", tag, path.join(HERE, dir)],
+    `building test/e2e/internet/${dir}`,
+  );
   builtIds.set(tag, imageId(tag));
   return tag;
 }
@@ -177,7 +180,8 @@ export function parseZoneSnippet(snippet: string): Rr[] {
     const text = line.trim();
     if (text === "" || text.startsWith(";")) return;
     const m = /^(\S+)\s+(\d+)\s+IN\s+([A-Za-z]+)\s+(.+)$/.exec(text);
-    if (!m) throw new Error(`zoneFiles: line ${i + 1} of the zone snippet is not "<owner> <ttl> IN <type> <rdata>": ${JSON.stringify(line)}`);
+    if (!m)
+      throw new Error(`zoneFiles: line ${i + 1} of the zone snippet is not "<owner> <ttl> IN <type> <rdata>": ${JSON.stringify(line)}`);
     rrs.push({ owner: fqdn(m[1]), ttl: Number(m[2]), type: m[3].toUpperCase(), rdata: m[4].trim() });
   });
   return rrs;
@@ -330,9 +334,26 @@ export function spoolMessages(container: string): ReceivedMessage[] {
     .split("\n")
     .filter((l) => l.trim() !== "")
     .map((l) => {
-      const j = JSON.parse(l) as { mailFrom: string; rcptTo: string[]; clientIp: string; helo: string; tls: string | null; receivedAt: string; rawBase64: string };
+      const j = JSON.parse(l) as {
+        mailFrom: string;
+        rcptTo: string[];
+        clientIp: string;
+        helo: string;
+        tls: string | null;
+        receivedAt: string;
+        rawBase64: string;
+      };
       const rawBytes = Buffer.from(j.rawBase64, "base64");
-      return { mailFrom: j.mailFrom, rcptTo: j.rcptTo, clientIp: j.clientIp, helo: j.helo, tls: j.tls, receivedAt: j.receivedAt, rawBytes, raw: rawBytes.toString("utf8") };
+      return {
+        mailFrom: j.mailFrom,
+        rcptTo: j.rcptTo,
+        clientIp: j.clientIp,
+        helo: j.helo,
+        tls: j.tls,
+        receivedAt: j.receivedAt,
+        rawBytes,
+        raw: rawBytes.toString("utf8"),
+      };
     });
 }
 
@@ -341,7 +362,10 @@ export function spoolMessages(container: string): ReceivedMessage[] {
  * which makes it answer RCPT with 4xx): the state a new container starts in.
  */
 export function resetRemoteMx(container: string): void {
-  dockerOk(["exec", container, "sh", "-c", `rm -f ${SPOOL}/[0-9]*.json ${SPOOL}/.*.tmp /run/remote-mx/refuse`], `clearing the remote MX ${container}`);
+  dockerOk(
+    ["exec", container, "sh", "-c", `rm -f ${SPOOL}/[0-9]*.json ${SPOOL}/.*.tmp /run/remote-mx/refuse`],
+    `clearing the remote MX ${container}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,8 +397,19 @@ export const SPEC_LABEL = "mail-platform.test-host.spec";
 
 /** The digest `SPEC_LABEL` holds for a container made from `spec` with the image `tag` names now. */
 export function specDigest(spec: TestHostSpec): string {
-  const sorted = (r: Record<string, string> = {}) => Object.keys(r).sort().map((k) => [k, r[k]]);
-  const what = { image: imageId(spec.image), network: spec.network, ip: spec.ip, hostname: spec.hostname, dns: spec.dns ?? null, env: sorted(spec.env), files: sorted(spec.files) };
+  const sorted = (r: Record<string, string> = {}) =>
+    Object.keys(r)
+      .sort()
+      .map((k) => [k, r[k]]);
+  const what = {
+    image: imageId(spec.image),
+    network: spec.network,
+    ip: spec.ip,
+    hostname: spec.hostname,
+    dns: spec.dns ?? null,
+    env: sorted(spec.env),
+    files: sorted(spec.files),
+  };
   return createHash("sha256").update(JSON.stringify(what)).digest("hex");
 }
 
@@ -389,7 +424,14 @@ export interface HostState {
 /** Containers' run state, spec label and address on `network`, in one docker call; absent names are left out. */
 export function hostStates(names: string[], network?: string): Map<string, HostState> {
   const ip = network ? `{{with index .NetworkSettings.Networks "${network}"}}{{.IPAddress}}{{end}}` : "";
-  const r = docker(["inspect", "--type", "container", "-f", `{{.Name}} {{.State.Running}} ${ip} {{index .Config.Labels "${SPEC_LABEL}"}}`, ...names]);
+  const r = docker([
+    "inspect",
+    "--type",
+    "container",
+    "-f",
+    `{{.Name}} {{.State.Running}} ${ip} {{index .Config.Labels "${SPEC_LABEL}"}}`,
+    ...names,
+  ]);
   const found = new Map<string, HostState>();
   for (const line of r.stdout.split("\n")) {
     const [name, running, address, digest] = line.trim().split(" ");
@@ -442,7 +484,7 @@ export function ensureTestHost(spec: TestHostSpec, fresh = false): HostOutcome {
   } catch (e) {
     const detail = containerLogs(spec.name);
     docker(["rm", "-f", "-v", spec.name]);
-    throw new Error(`${(e as Error).message}\n${detail}`);
+    throw new Error(`${(e as Error).message}\n${detail}`, { cause: e });
   }
   return now ? "replaced" : "created";
 }
@@ -455,8 +497,12 @@ export function waitUntilReady(specs: TestHostSpec[], timeoutMs = 30_000): void 
       const r = dockerExec(spec.name, spec.ready);
       if (r.code === 0) break;
       const state = containerState(spec.name);
-      if (state !== "running") throw new Error(`${spec.name} is ${state || "gone"} instead of running; last check: ${r.stdout}${r.stderr}\n${containerLogs(spec.name)}`);
-      if (Date.now() > deadline) throw new Error(`${spec.name} not ready in time; last check: ${r.stdout}${r.stderr}\n${containerLogs(spec.name)}`);
+      if (state !== "running")
+        throw new Error(
+          `${spec.name} is ${state || "gone"} instead of running; last check: ${r.stdout}${r.stderr}\n${containerLogs(spec.name)}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`${spec.name} not ready in time; last check: ${r.stdout}${r.stderr}\n${containerLogs(spec.name)}`);
       sleepSync(100);
     }
   }
@@ -523,14 +569,14 @@ export function startInternet(opts: StartInternetOptions): Internet {
   } catch (e) {
     // The message has the failing container's log; neither container is left half made.
     stop();
-    throw new Error(`startInternet: ${(e as Error).message}`);
+    throw new Error(`startInternet: ${(e as Error).message}`, { cause: e });
   }
 
   const messages = (): ReceivedMessage[] => {
     try {
       return spoolMessages(mxName);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${logs()}`);
+      throw new Error(`${(e as Error).message}\n${logs()}`, { cause: e });
     }
   };
 
@@ -558,7 +604,9 @@ export function startInternet(opts: StartInternetOptions): Internet {
         const hit = seen.find(predicate);
         if (hit) return hit;
         if (Date.now() > deadline) {
-          const summary = seen.map((m) => `  from=<${m.mailFrom}> to=${m.rcptTo.join(",")} client=${m.clientIp} ${m.raw.length} chars`).join("\n");
+          const summary = seen
+            .map((m) => `  from=<${m.mailFrom}> to=${m.rcptTo.join(",")} client=${m.clientIp} ${m.raw.length} chars`)
+            .join("\n");
           throw new Error(`no matching message at the remote MX within ${timeoutMs} ms; it has ${seen.length}:\n${summary}\n${logs()}`);
         }
         await new Promise((resolve) => setTimeout(resolve, 250));

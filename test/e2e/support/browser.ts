@@ -110,7 +110,13 @@ export async function trustedSpkis(hostnames: string[], port: number, ca: string
         else resolve(leaf.publicKey.export({ type: "spki", format: "der" }));
       });
       socket.setTimeout(10_000, () => socket.destroy(new Error("timed out")));
-      socket.on("error", (e) => reject(new Error(`the proxy on 127.0.0.1:${port} serves no certificate for ${servername} that verifies against the stack's CA: ${e.message}`)));
+      socket.on("error", (e) =>
+        reject(
+          new Error(
+            `the proxy on 127.0.0.1:${port} serves no certificate for ${servername} that verifies against the stack's CA: ${e.message}`,
+          ),
+        ),
+      );
     });
     spkis.add(createHash("sha256").update(der).digest("base64"));
   }
@@ -232,7 +238,7 @@ export class WebBrowser {
       return { ok: true, value: await check(page, context) };
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e));
-      let shot = "(no screenshot)";
+      let shot: string;
       try {
         shot = await this.screenshot(page, `FAILED-${label}`);
       } catch (s) {
@@ -263,7 +269,11 @@ export class WebBrowser {
 
 function formatDiagnostics(d: Diagnostics): string {
   const section = (title: string, lines: string[]) => `${title}: ${lines.length ? `\n  ${lines.join("\n  ")}` : "none"}`;
-  return [section("console errors", d.console), section("failed requests", d.failedRequests), section("blocked off-stack requests", d.blocked)].join("\n");
+  return [
+    section("console errors", d.console),
+    section("failed requests", d.failedRequests),
+    section("blocked off-stack requests", d.blocked),
+  ].join("\n");
 }
 
 /**
@@ -281,9 +291,17 @@ async function checkCommandLine(browser: Browser, ours: string[]): Promise<void>
   }
   const featureSwitches = argv.filter((a) => a.startsWith("--disable-features="));
   const effective = new Set(featureSwitches[featureSwitches.length - 1]?.slice("--disable-features=".length).split(",") ?? []);
-  const lost = featureSwitches.slice(0, -1).flatMap((s) => s.slice("--disable-features=".length).split(",")).filter((f) => f && !effective.has(f));
-  if (lost.length) problems.push(`playwright-core's default --disable-features has ${lost.join(", ")}, which DISABLED_FEATURES in test/e2e/support/browser.ts lacks (Chromium keeps only the last list)`);
+  const lost = featureSwitches
+    .slice(0, -1)
+    .flatMap((s) => s.slice("--disable-features=".length).split(","))
+    .filter((f) => f && !effective.has(f));
+  if (lost.length)
+    problems.push(
+      `playwright-core's default --disable-features has ${lost.join(", ")}, which DISABLED_FEATURES in test/e2e/support/browser.ts lacks (Chromium keeps only the last list)`,
+    );
   const last = argv.filter((a) => a.startsWith("--host-resolver-rules=") || a.startsWith("--ignore-certificate-errors-spki-list="));
-  if (last.length !== 2) problems.push(`expected one --host-resolver-rules and one --ignore-certificate-errors-spki-list, got: ${last.join(" ")}`);
-  if (problems.length) throw new Error(`Chromium's command line is not what the suite needs:\n  ${problems.join("\n  ")}\nargv: ${argv.join(" ")}`);
+  if (last.length !== 2)
+    problems.push(`expected one --host-resolver-rules and one --ignore-certificate-errors-spki-list, got: ${last.join(" ")}`);
+  if (problems.length)
+    throw new Error(`Chromium's command line is not what the suite needs:\n  ${problems.join("\n  ")}\nargv: ${argv.join(" ")}`);
 }

@@ -36,7 +36,9 @@ export function smtpFromInternet(targetIp: string, steps: SmtpStep[]): SmtpReply
     "except Exception: pass",
     "print(json.dumps(out))",
   ].join("\n");
-  const stepsB64 = Buffer.from(JSON.stringify(steps.map((s) => (s.command === "data" ? { ...s, arg: Buffer.from(s.arg ?? "").toString("base64") } : s)))).toString("base64");
+  const stepsB64 = Buffer.from(
+    JSON.stringify(steps.map((s) => (s.command === "data" ? { ...s, arg: Buffer.from(s.arg ?? "").toString("base64") } : s))),
+  ).toString("base64");
   const r = runOnNetwork(INTERNET.network, net.images.mx, [`STEPS=${stepsB64}`, "python3", "-c", script], {
     ip: INTERNET_CLIENT_IP,
     dnsIp: INTERNET.dnsIp,

@@ -79,7 +79,10 @@ export class LineClient {
 export const smtpReplyDone = (t: string): boolean => /(^|\r\n)\d{3} [^\r\n]*\r\n$/.test(t);
 
 export class SmtpSession {
-  private constructor(public readonly client: LineClient, public readonly banner: string) {}
+  private constructor(
+    public readonly client: LineClient,
+    public readonly banner: string,
+  ) {}
 
   static async open(port: number, tlsOptions?: tls.ConnectionOptions): Promise<SmtpSession> {
     const client = await LineClient.connect(port, tlsOptions ? { tls: tlsOptions } : {});
@@ -95,7 +98,11 @@ export class SmtpSession {
 
   async ehlo(name = "client.remote.test"): Promise<string[]> {
     const r = await this.command(`EHLO ${name}`);
-    return r.text.trim().split("\r\n").slice(1).map((l) => l.slice(4).toUpperCase());
+    return r.text
+      .trim()
+      .split("\r\n")
+      .slice(1)
+      .map((l) => l.slice(4).toUpperCase());
   }
 
   async starttls(options: tls.ConnectionOptions): Promise<tls.PeerCertificate> {

@@ -111,12 +111,17 @@ export async function waitForMessage(user: string, token: string, folders = ["IN
   for (;;) {
     const [m] = await findMessages(user, token, folders);
     if (m) return m;
-    if (Date.now() > deadline) throw new Error(`no message with "${token}" reached ${user} (${folders.join(", ")}) within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`no message with "${token}" reached ${user} (${folders.join(", ")}) within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
 /** A message carrying the headers a real client would send, so spam rules see a normal message. */
 export function normalHeaders(messageIdDomain: string): Record<string, string> {
-  return { Date: new Date().toUTCString(), "X-Mailer": "mail-platform e2e" , "Message-ID": `<${Date.now()}.${Math.random().toString(36).slice(2)}@${messageIdDomain}>` };
+  return {
+    Date: new Date().toUTCString(),
+    "X-Mailer": "mail-platform e2e",
+    "Message-ID": `<${Date.now()}.${Math.random().toString(36).slice(2)}@${messageIdDomain}>`,
+  };
 }

@@ -49,7 +49,10 @@ export function platform(): Endpoints {
  * is then in readEndpoints().
  */
 export function runUp(stackFile?: string): RunResult {
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test", "e2e", "up.ts"), ...(stackFile ? [stackFile] : [])], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test", "e2e", "up.ts"), ...(stackFile ? [stackFile] : [])], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
@@ -64,7 +67,12 @@ export function readEndpoints(): Endpoints {
  * accepting archive.test and storing every copy with its envelope. It must run whenever mail
  * flows, because Amavis defers a message rather than deliver it unarchived.
  */
-export const ARCHIVE_RECEIVER = { name: "mp-e2e-internet-archive-intake-test-receiver", ip: "172.31.1.26", domain: "archive.test", hostname: "archive.archive.test" };
+export const ARCHIVE_RECEIVER = {
+  name: "mp-e2e-internet-archive-intake-test-receiver",
+  ip: "172.31.1.26",
+  domain: "archive.test",
+  hostname: "archive.archive.test",
+};
 
 /** The simulated Internet's fixed addresses on the platform's edge network; the e2e stack's dnsResolvers names the DNS one. */
 export const INTERNET = { network: "mp-e2e-edge", dnsIp: "172.31.1.53", mxIp: "172.31.1.25", remoteDomain: "remote.test" };
@@ -91,7 +99,11 @@ const POSTFIX = "mp-e2e-postfix";
  */
 function testHostSpecs(p: Endpoints, postfixIp: string): { internet: StartInternetOptions; archive: TestHostSpec } {
   const hostname = p.hostname ?? "mail.example.test";
-  const zones = [...new Set(((p.outputs.dns ?? []) as { domain: string }[]).map((r) => r.domain)), INTERNET.remoteDomain, ARCHIVE_RECEIVER.domain];
+  const zones = [
+    ...new Set(((p.outputs.dns ?? []) as { domain: string }[]).map((r) => r.domain)),
+    INTERNET.remoteDomain,
+    ARCHIVE_RECEIVER.domain,
+  ];
   if (!zones.some((z) => hostname === z || hostname.endsWith(`.${z}`))) zones.push(hostname.split(".").slice(1).join("."));
   const files = zoneFiles(
     String(p.outputs.dnsZone),
@@ -103,7 +115,14 @@ function testHostSpecs(p: Endpoints, postfixIp: string): { internet: StartIntern
     { zones, nameserverIp: INTERNET.dnsIp },
   );
   return {
-    internet: { network: INTERNET.network, dnsIp: INTERNET.dnsIp, mxIp: INTERNET.mxIp, zones: files, remoteDomains: [INTERNET.remoteDomain], name: INTERNET_NAME },
+    internet: {
+      network: INTERNET.network,
+      dnsIp: INTERNET.dnsIp,
+      mxIp: INTERNET.mxIp,
+      zones: files,
+      remoteDomains: [INTERNET.remoteDomain],
+      name: INTERNET_NAME,
+    },
     archive: {
       name: ARCHIVE_RECEIVER.name,
       image: buildInternetImage("remote-mx"),
@@ -138,10 +157,14 @@ export function startTestHosts(p: Endpoints = readEndpoints(), acceptingMail = f
   try {
     waitUntilReady([specs.archive]);
   } catch (e) {
-    throw new Error(`the archive test receiver did not get ready: ${(e as Error).message}`);
+    throw new Error(`the archive test receiver did not get ready: ${(e as Error).message}`, { cause: e });
   }
   if (acceptingMail) for (const c of [net.mx.container, ARCHIVE_RECEIVER.name]) acceptMail(c);
-  return { internet: net, zones: Object.keys(specs.internet.zones).sort(), archive: { container: ARCHIVE_RECEIVER.name, ip: ARCHIVE_RECEIVER.ip, setup } };
+  return {
+    internet: net,
+    zones: Object.keys(specs.internet.zones).sort(),
+    archive: { container: ARCHIVE_RECEIVER.name, ip: ARCHIVE_RECEIVER.ip, setup },
+  };
 }
 
 /**
@@ -172,7 +195,12 @@ export function removeTestHosts(): string[] {
 
 export function password(address: string): string {
   const a = platform().accounts.find((x) => x.address === address);
-  if (!a) throw new Error(`no test account ${address}; have ${platform().accounts.map((x) => x.address).join(", ")}`);
+  if (!a)
+    throw new Error(
+      `no test account ${address}; have ${platform()
+        .accounts.map((x) => x.address)
+        .join(", ")}`,
+    );
   return a.password;
 }
 
