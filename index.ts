@@ -3,6 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadPlatformConfig } from "./config/load";
 import { servedWebHostnames } from "./config/platform";
+import { AcmeClient } from "./components/acme/acme-client";
+import { acmeDomains } from "./components/acme/live-chains";
 import { Archive } from "./components/archive/archive";
 import { ContentFilter } from "./components/contentfilter/content-filter";
 import { Database } from "./components/database/database";
@@ -10,6 +12,7 @@ import { DovecotStore } from "./components/dovecot/dovecot-store";
 import { DockerHost } from "./components/host/docker-host";
 import { Certificates } from "./components/pki/certificates";
 import { DkimKeys } from "./components/pki/dkim";
+import { tlsaRecords } from "./components/pki/tlsa";
 import { dnsRecords, webAppDnsRecords, zoneSnippet } from "./components/pki/dns-records";
 import { PostfixGateway } from "./components/postfix/postfix-gateway";
 import { PostfixAdminUi } from "./components/postfixadmin/admin-ui";
@@ -75,7 +78,7 @@ const contentFilter = new ContentFilter(
   `${name}-filter`,
   {
     platform,
-    images: { amavis: host.image("amavis"), spamd: host.image("spamd"), clamav: host.image("clamav") },
+    images: { amavis: host.image("amavis"), spamd: host.image("spamd"), clamav: host.image("clamav"), saUpdate: host.image("sa-update") },
     networks,
     bayesSql: database.bayesSql,
     startAfter: afterDatabase,
@@ -153,23 +156,59 @@ const adminUi = platform.features.admin
     )
   : undefined;
 
+// The ACME client starts after the proxy, which forwards the CA's HTTP-01 requests to it: its
+// endpoint is handed to the proxy through a deferred output, resolved where the client is made.
+const ordersAcme = acmeDomains(platform.domains).length > 0;
+const httpChallenge = platform.domains.some((d) => d.tls.source === "acme" && d.tls.challenge.type === "http-01");
+const acmeChallenge = httpChallenge ? pulumi.deferredOutput<Endpoint>() : undefined;
+
 // The HTTPS front: each domain's MTA-STS policy and mail-client autoconfiguration, and the web apps.
 const apps = [webmail?.webApp, archive?.webApp, adminUi?.webApp].filter((app): app is pulumi.Output<WebApp> => app !== undefined);
 const proxy = new ReverseProxy(
   `${name}-proxy`,
-  { platform, image: host.image("proxy"), networks, certificates: certificates.certificates, apps },
+  {
+    platform,
+    image: host.image("proxy"),
+    networks,
+    certificates: certificates.certificates,
+    apps,
+    ...(acmeChallenge ? { acmeChallenge: acmeChallenge[0] } : {}),
+  },
   onHost,
 );
 
+// Off unless a domain has `tls.source: acme`: then lego obtains and renews its chain, the daemons
+// above reload it, and a check asks every TLS port whether it serves what is on disk.
+const acme = ordersAcme
+  ? new AcmeClient(
+      `${name}-acme`,
+      {
+        platform,
+        image: host.image("acme"),
+        networks,
+        orders: certificates.acmeOrders,
+        certificates: certificates.certificates,
+        tlsEndpoints: pulumi.all([gateway.tlsEndpoints, mailStore.tlsEndpoints, proxy.tlsEndpoints]).apply((lists) => lists.flat()),
+        startAfter: [gateway, mailStore, proxy],
+      },
+      onHost,
+    )
+  : undefined;
+if (acmeChallenge && acme) acmeChallenge[1](acme.challengeEndpoint);
+
 // From the public keys alone: records derived from the private keys would be secret, and print as [secret].
-const records = pulumi
-  .all([dkim.publicKeys, proxy.mtaStsPolicies])
-  .apply(([keys, policies]) => [
-    ...dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
-    ...mtaStsDnsRecords(policies),
-    ...tlsRptDnsRecords(platform.domains),
-    ...webAppDnsRecords(platform.domains, platform.hostname, servedWebHostnames(platform)),
-  ]);
+const records = pulumi.all([dkim.publicKeys, proxy.mtaStsPolicies, certificates.publicKeys]).apply(([keys, policies, tlsKeys]) => [
+  ...dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
+  // The MX and submission host's key: the first domain's certificate names the primary hostname.
+  ...tlsaRecords(
+    platform.domains[0].name,
+    platform.hostname,
+    tlsKeys.find((k) => k.domain === platform.domains[0].name)!,
+  ),
+  ...mtaStsDnsRecords(policies),
+  ...tlsRptDnsRecords(platform.domains),
+  ...webAppDnsRecords(platform.domains, platform.hostname, servedWebHostnames(platform)),
+]);
 
 /** DNS records to publish, one object per record. */
 export const dns = records;

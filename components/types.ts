@@ -26,6 +26,46 @@ export interface DomainCertificate {
   certChainPem: string;
   /** Secret. */
   privateKeyPem: string;
+  /**
+   * The chain is issued and renewed by the ACME client at run time; `certChainPem` is only the
+   * bootstrap chain (same key, the stack's CA) that daemons serve until the first issuance.
+   */
+  acme?: boolean;
+}
+
+/** A certificate's public key alone, for the DANE records: apart from the certificate, which holds a secret. */
+export interface CertificatePublicKey {
+  domain: string;
+  /** SubjectPublicKeyInfo, PEM. */
+  publicKeyPem: string;
+  /** The key the next rollover switches to (publishNextKey), whose record goes out first. */
+  nextPublicKeyPem?: string;
+}
+
+/** What the ACME client needs to obtain one domain's chain: the CSR Pulumi made from the domain's key, and the CA's terms. */
+export interface AcmeOrder {
+  domain: string;
+  /** The names on the certificate: exactly those the platform serves for the domain. */
+  hostnames: string[];
+  /** PKCS#10, PEM; public. */
+  csrPem: string;
+  email: string;
+  directoryUrl: string;
+  /** PEM bundle to trust for the directory's HTTPS; empty for Debian's CA certificates. */
+  caPem: string;
+  /** External account binding; the HMAC key is secret. */
+  externalAccountBinding?: { keyId: string; hmacKey: string };
+  challenge:
+    | { type: "http-01" }
+    | { type: "dns-01"; provider: "rfc2136"; nameserver: string; tsigKeyName: string; tsigAlgorithm: string; tsigSecret: string };
+}
+
+/** A TLS listener of the platform, for the check that every port serves the certificate on disk. */
+export interface TlsEndpoint extends Endpoint {
+  /** The daemon, for the check's log lines and metric labels. */
+  service: string;
+  /** The STARTTLS dialect openssl s_client speaks before the handshake; absent for implicit TLS. */
+  starttls?: "smtp" | "imap" | "pop3" | "sieve";
 }
 
 /** A domain's DKIM signing key. */

@@ -145,8 +145,78 @@ const absolutePath = z.string().refine((p) => p.startsWith("/") && !p.includes("
   message: "an absolute path without '..'",
 });
 
+const httpsUrl = z.url({ protocol: /^https$/, message: "an https:// URL" });
+
+/** How the ACME CA checks that the platform controls a name. */
+const acmeChallenge = z.discriminatedUnion("type", [
+  z
+    .object({ type: z.literal("http-01") })
+    .strict()
+    .describe("The CA fetches a token from http://<name>/.well-known/acme-challenge/ through the HTTPS front's port 80 (the default)."),
+  z
+    .object({
+      type: z.literal("dns-01"),
+      provider: z.literal("rfc2136").describe("DNS UPDATE (RFC 2136) signed with a TSIG key, which BIND, Knot and PowerDNS accept."),
+      nameserver: z
+        .string()
+        .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { message: "host:port of the primary name server, e.g. ns1.example.com:53" })
+        .describe("The primary name server that takes the updates, `host:port`."),
+      tsigKeyName: z.string().min(1).describe("The TSIG key's name, e.g. `acme-update.`."),
+      tsigAlgorithm: z.enum(["hmac-sha256.", "hmac-sha512."]).default("hmac-sha256.").describe("The TSIG key's algorithm."),
+      tsigSecretFile: absolutePath.describe(
+        "File holding the TSIG key's base64 secret, read on the machine running Pulumi; it becomes a Pulumi secret.",
+      ),
+    })
+    .strict()
+    .describe(
+      "The CA looks up a TXT record at _acme-challenge.<name>, written through the company's DNS API; names need not point at the platform.",
+    ),
+]);
+
+const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
+
+/** The key Pulumi keeps for a domain: a renewal never changes it, a rollover is two deploys (README, "DANE"). */
+const keptKey = {
+  keyGeneration: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe("Which of the domain's keys the certificate uses; raise it by one to switch to the next key (after publishNextKey)."),
+  publishNextKey: z
+    .boolean()
+    .default(false)
+    .describe("Makes the next key now and adds its TLSA records to the `dns` output, so they are published before the switch."),
+};
+
 const tlsSource = z.discriminatedUnion("source", [
-  z.object({ source: z.literal("self-signed") }).strict(),
+  z.object({ source: z.literal("self-signed"), ...keptKey }).strict(),
+  z
+    .object({
+      source: z.literal("acme"),
+      email: emailAddress.describe("Contact address for the CA's account (expiry warnings, policy changes)."),
+      directoryUrl: httpsUrl
+        .default(LETS_ENCRYPT_DIRECTORY)
+        .describe(
+          "The CA's ACME directory. Let's Encrypt's by default; its staging directory is https://acme-staging-v02.api.letsencrypt.org/directory.",
+        ),
+      caFile: absolutePath
+        .optional()
+        .describe(
+          "PEM bundle trusted for the directory's HTTPS, read on the machine running Pulumi (a private ACME CA); Debian's CA certificates by default.",
+        ),
+      externalAccountBinding: z
+        .object({
+          keyId: z.string().min(1).describe("The key identifier the CA gave."),
+          hmacKeyFile: absolutePath.describe("File holding the base64url MAC key the CA gave; it becomes a Pulumi secret."),
+        })
+        .strict()
+        .optional()
+        .describe("External account binding, for CAs that require it (ZeroSSL, Google, a company's own)."),
+      challenge: acmeChallenge.default({ type: "http-01" }).describe("How the CA validates the names."),
+      ...keptKey,
+    })
+    .strict(),
   z
     .object({
       source: z.literal("pem"),
@@ -164,7 +234,9 @@ const domain = z
       .refine((s) => DNS_LABEL.test(s), { message: "one DNS label such as mail2026" })
       .default("mail")
       .describe("DKIM selector published as `<selector>._domainkey.<name>`."),
-    tls: tlsSource.default({ source: "self-signed" }).describe("Where this domain's TLS certificate comes from."),
+    tls: tlsSource
+      .default({ source: "self-signed", keyGeneration: 1, publishNextKey: false })
+      .describe("Where this domain's TLS certificate comes from."),
     dmarcReportAddress: emailAddress.optional().describe("Address that receives DMARC aggregate reports; defaults to `postmaster@<name>`."),
     dmarcPolicy: z.enum(["none", "quarantine", "reject"]).default("quarantine").describe("DMARC policy published for this domain."),
   })
@@ -196,6 +268,9 @@ const MANTICORE_IMAGE = "manticoresearch/manticore:6.3.8";
 
 export const STORAGE_VOLUMES = {
   queue: "ssd",
+  acme: "ssd",
+  metrics: "ssd",
+  sarules: "ssd",
   mailboxes: "ssd",
   database: "ssd",
   index: "ssd",
@@ -213,6 +288,11 @@ const storage = z
     volumes: z
       .object({
         queue: absolutePath.describe("Postfix's queue: mail in transit."),
+        acme: absolutePath.describe("The ACME client's account, renewal state and the issued certificate chains the daemons read."),
+        metrics: absolutePath.describe(
+          "Textfile metrics the scheduled jobs write (last run, last success, results) for the monitoring to read.",
+        ),
+        sarules: absolutePath.describe("SpamAssassin's rules as the updater published them (after its lint), read by Amavis and spamd."),
         mailboxes: absolutePath.describe("Dovecot's Maildirs."),
         database: absolutePath.describe("MariaDB's data directory."),
         index: absolutePath.describe("The built-in archive's Manticore search index."),
@@ -286,6 +366,64 @@ const spam = z
       .array(z.string().regex(/^[a-z0-9]{1,10}$/))
       .default(["exe", "com", "scr", "pif", "bat", "cmd", "vbs", "js", "jse", "wsf", "hta", "cpl", "msi", "lnk", "iso"])
       .describe("Attachment file name extensions that are never delivered."),
+    ruleUpdates: z
+      .object({
+        channels: z
+          .array(
+            z
+              .object({
+                name: z
+                  .string()
+                  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, {
+                    message: "a channel name as sa-update takes it, a DNS name such as updates.spamassassin.org",
+                  })
+                  .describe(
+                    "The channel: sa-update reads its version from DNS (TXT at <reversed version>.<name>) and its mirrors from mirrors.<name>.",
+                  ),
+                gpgKey: z
+                  .string()
+                  .regex(/^\s*-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]+-----END PGP PUBLIC KEY BLOCK-----\s*$/, {
+                    message: "one ASCII-armored OpenPGP public key (-----BEGIN PGP PUBLIC KEY BLOCK----- ...)",
+                  })
+                  .optional()
+                  .describe(
+                    "The public key that signs this channel's updates, ASCII-armored (gpg --armor --export). Without it only SpamAssassin's own release key is trusted, as Debian ships it; a key given here is trusted for this channel only.",
+                  ),
+              })
+              .strict(),
+          )
+          .min(1)
+          .default([{ name: "updates.spamassassin.org" }])
+          .describe(
+            "SpamAssassin rule channels, updated in this order on schedules.spamassassinRules, each with its own key. The base rules (updates.spamassassin.org, as Debian's package ships them) stay in place whether listed or not; list updates.spamassassin.org to keep them current, and add others (a vendor's) after it. A channel removed from the list leaves the rules at the next update.",
+          ),
+      })
+      .strict()
+      .default({ channels: [{ name: "updates.spamassassin.org" }] })
+      .describe(
+        "Where SpamAssassin's rules come from; new rules reach the filter only after sa-compile and a lint with the platform's config.",
+      ),
+    virusSignatures: z
+      .object({
+        mirrors: z.array(fqdn).min(1).default(["database.clamav.net"]).describe("freshclam's DatabaseMirror entries, tried in order."),
+        privateMirrors: z
+          .array(z.string().regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?(\/\S*)?$/, { message: "a host name or http(s):// URL" }))
+          .default([])
+          .describe("freshclam's PrivateMirror entries: a mirror of the official databases of your own, used instead of `mirrors`."),
+        officialDatabases: z
+          .boolean()
+          .default(true)
+          .describe("Whether freshclam fetches ClamAV's official databases (main, daily, bytecode); off leaves only `customUrls`."),
+        customUrls: z
+          .array(
+            z.string().regex(/^(https?|file):\/\/\S+\.[a-z0-9]+$/, { message: "an http://, https:// or file:// URL of a database file" }),
+          )
+          .default([])
+          .describe("freshclam's DatabaseCustomURL entries: further signature files (.ndb, .hdb, .ldb, ...) fetched on every update."),
+      })
+      .strict()
+      .default({ mirrors: ["database.clamav.net"], privateMirrors: [], officialDatabases: true, customUrls: [] })
+      .describe("Where freshclam gets ClamAV's signatures, on schedules.clamavSignatures."),
   })
   .strict()
   .check(
@@ -294,6 +432,17 @@ const spam = z
       const reject = c.ok(["rejectScore"]);
       if (tag !== undefined && reject !== undefined && reject <= tag)
         c.report(["rejectScore"], `a score above spam.tagScore (${tag})`, reject);
+      const names = c.indices(["ruleUpdates", "channels"]).map((i) => c.ok(["ruleUpdates", "channels", i, "name"]));
+      names.forEach((name, i) => {
+        if (name !== undefined && names.indexOf(name) !== i)
+          c.report(["ruleUpdates", "channels", i, "name"], "each channel listed once", name);
+      });
+      if (c.ok(["virusSignatures", "officialDatabases"]) === false && c.ok(["virusSignatures", "customUrls"])?.length === 0)
+        c.report(
+          ["virusSignatures", "customUrls"],
+          "at least one URL when virusSignatures.officialDatabases is false (else freshclam fetches nothing)",
+          [],
+        );
     }),
   );
 
@@ -380,6 +529,39 @@ const features = z
   })
   .strict();
 
+/** Five cron fields; `%` is refused because cron turns it into a newline in the command. */
+const cronExpression = z
+  .string()
+  .refine((s) => /^\s*[0-9*,/-]+(\s+[0-9*,/-]+){4}\s*$/.test(s), {
+    message: "five cron fields (minute hour day-of-month month day-of-week) of digits, *, ',', '/' and '-', e.g. `17 3 * * *`",
+  })
+  .transform((s) => s.trim().split(/\s+/).join(" "));
+
+/** A schedule that runs at most once an hour: one fixed minute. */
+const hourlyAtMost = cronExpression.refine((s) => /^\d{1,2} /.test(s), {
+  message: "a fixed minute first (e.g. `7 */3 * * *`): ClamAV's mirrors ban clients that check more than once an hour",
+});
+
+const schedules = z
+  .object({
+    acmeRenewal: cronExpression
+      .default("23 */6 * * *")
+      .describe(
+        "When the ACME client looks at each `tls.source: acme` certificate; it renews one only when a third of its lifetime is left (or it is missing, or its names changed), and waits out its back-off after a failure.",
+      ),
+    tlsCheck: cronExpression
+      .default("*/10 * * * *")
+      .describe("When every TLS port is asked for each ACME domain's certificate, which must be the one on disk."),
+    spamassassinRules: cronExpression
+      .default("47 4 * * *")
+      .describe("When SpamAssassin's rules are updated (sa-update, sa-compile, lint, then a reload)."),
+    clamavSignatures: hourlyAtMost.default("7 */2 * * *").describe("When freshclam updates ClamAV's signatures; at most hourly."),
+    queueReport: cronExpression
+      .default("5 * * * *")
+      .describe("When Postfix's deferred queue is reported: how many messages, how old, and why."),
+  })
+  .strict();
+
 /** Scalar keys: declared in Pulumi.yaml too (the test `pulumi-yaml.test.ts` keeps both in step). */
 export const scalarKeys = {
   hostname: fqdn.describe("Primary host name of the mail server, used in the SMTP banner, HELO and the MX record."),
@@ -443,6 +625,9 @@ const stackObject = z
     search: search.default(search.parse({})).describe("The built-in archive's search index."),
     web: web.default(web.parse({})).describe("Host names of the web apps and PostfixAdmin's administrators."),
     features: features.default(features.parse({})).describe("Optional components, off until enabled."),
+    schedules: schedules
+      .default(schedules.parse({}))
+      .describe("When the scheduled jobs run, as cron expressions in UTC; each runs inside the container that owns its tools."),
   })
   .strict();
 
@@ -614,14 +799,21 @@ function featureRules(c: Stack): void {
   }
 }
 
-/** The PEM files a domain names exist here (only `stackSchemaWithFiles` checks this). */
+/** The files a domain's `tls` names exist here (only `stackSchemaWithFiles` checks this). */
 function pemFilesReadable(c: Stack): void {
+  const check = (path: Path, what: string) => {
+    const file: unknown = c.ok(path);
+    if (typeof file === "string" && !readable(file)) c.report(path, `${what} on the machine that runs Pulumi`, file);
+  };
   for (const i of c.indices(["domains"])) {
-    if (c.ok(["domains", i, "tls", "source"]) !== "pem") continue;
-    for (const k of ["certFile", "keyFile"] as const) {
-      const file = c.ok(["domains", i, "tls", k]);
-      if (file !== undefined && !readable(file))
-        c.report(["domains", i, "tls", k], "a readable PEM file on the machine that runs Pulumi", file);
+    const source = c.ok(["domains", i, "tls", "source"]);
+    if (source === "pem") {
+      for (const k of ["certFile", "keyFile"] as const) check(["domains", i, "tls", k], "a readable PEM file");
+    }
+    if (source === "acme") {
+      check(["domains", i, "tls", "caFile"], "a readable PEM file");
+      check(["domains", i, "tls", "externalAccountBinding", "hmacKeyFile"], "a readable file with the CA's MAC key");
+      check(["domains", i, "tls", "challenge", "tsigSecretFile"], "a readable file with the TSIG secret");
     }
   }
 }

@@ -41,3 +41,9 @@ export function dovecotValue(value: string): string {
 export function sieveString(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
 }
+
+/** A POSIX shell word, single-quoted (a sourced `NAME=value` file): `'` is closed, escaped and reopened; a line break or NUL is refused. */
+export function shellWord(value: string): string {
+  if (/[\r\n\0]/.test(value)) throw new LiteralError("a shell value cannot contain a line break or NUL");
+  return `'${value.replace(/'/g, "'\\''")}'`;
+}

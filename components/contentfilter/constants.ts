@@ -4,6 +4,7 @@
 export const AMAVIS_ALIAS = "amavis";
 export const SPAMD_ALIAS = "spamd";
 export const CLAMAV_ALIAS = "clamav";
+export const SA_UPDATE_ALIAS = "sa-update";
 
 /** Ports inside the containers. */
 export const AMAVIS_PORTS = { inbound: 10024, originating: 10026 } as const;
@@ -20,6 +21,17 @@ export const AMAVIS_TEMP_DIR = "/var/lib/amavis/tmp";
 export const AMAVIS_QUARANTINE_DIR = "/var/lib/amavis/virusmails";
 /** ClamAV's signature databases, a host directory in the container. */
 export const CLAMAV_DATABASE_DIR = "/var/lib/clamav";
+
+/** The scheduled jobs' names (in their log lines and metrics, and for `docker exec <container> run-job <name> ...`). */
+export const SA_UPDATE_JOB = "sa-update";
+export const FRESHCLAM_JOB = "freshclam";
+/** The published rules (host path `sarules`): where the updater writes them (images/sa-update/sa-rules)... */
+export const SA_RULES_PUBLISH_DIR = "/var/lib/mail-platform/sa-rules";
+/** ...and where Amavis and spamd read them, read-only: SpamAssassin's own state directory, whose layout the updater keeps. */
+export const SA_RULES_DIR = "/var/lib/spamassassin";
+/** The updater's channel list and the channels' public keys. */
+export const SA_UPDATE_CHANNELS_FILE = "/etc/mail-platform/sa-update/channels";
+export const SA_UPDATE_KEYS_DIR = "/etc/mail-platform/sa-update/keys";
 
 /** Path of a domain's DKIM key inside the Amavis container. */
 export function dkimKeyPath(domain: string, selector: string): string {

@@ -1,8 +1,11 @@
 // The ContentFilter: Amavis (SpamAssassin in-process, DKIM signing) between Postfix's queue and
-// its re-injection listener, clamd for viruses (with freshclam), and spamd for Bayes training.
+// its re-injection listener, clamd for viruses (with the scheduled freshclam job), spamd for Bayes
+// training, and the rule updater, whose scheduled sa-update job publishes new SpamAssassin rules
+// (compiled and linted) on a host path that Amavis and spamd read and reload from.
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../../config/platform";
 import { containerFiles } from "../host/container-files";
+import { jobMetricsMount } from "../host/scheduled-jobs";
 import { serviceContainer } from "../host/service-container";
 import { ArchiveIntake, DkimKey, Endpoint, PlatformNetworks, SqlEndpoint } from "../types";
 import {
@@ -13,18 +16,29 @@ import {
   CLAMAV_ALIAS,
   CLAMAV_DATABASE_DIR,
   CLAMAV_PORTS,
+  SA_RULES_DIR,
+  SA_RULES_PUBLISH_DIR,
+  SA_UPDATE_ALIAS,
   SPAMD_ALIAS,
   SPAMD_PORTS,
 } from "./constants";
-import { amavisFileModes, networkChecksEnabled, renderAmavisFiles, renderClamavFiles, renderSpamdFiles, SPAMD_FILE_MODES } from "./render";
+import {
+  amavisFileModes,
+  networkChecksEnabled,
+  renderAmavisFiles,
+  renderClamavFiles,
+  renderSaUpdateFiles,
+  renderSpamdFiles,
+  SPAMD_FILE_MODES,
+} from "./render";
 
 const CONTENT_FILTER_TYPE = "mail-platform:filter:ContentFilter";
 
 export interface ContentFilterArgs {
   platform: PlatformConfig;
-  /** Image ids of images/amavis, images/spamd and images/clamav. */
-  images: { amavis: pulumi.Input<string>; spamd: pulumi.Input<string>; clamav: pulumi.Input<string> };
-  /** All three serve the platform on the internal network; the edge is freshclam's way to its mirror, and Amavis's for network tests. */
+  /** Image ids of images/amavis, images/spamd, images/clamav and images/sa-update. */
+  images: { amavis: pulumi.Input<string>; spamd: pulumi.Input<string>; clamav: pulumi.Input<string>; saUpdate: pulumi.Input<string> };
+  /** All serve the platform on the internal network; the edge is freshclam's and sa-update's way to their mirrors, and Amavis's for network tests. */
   networks: PlatformNetworks;
   /** SpamAssassin's Bayes database (read-write). */
   bayesSql: pulumi.Input<SqlEndpoint>;
@@ -71,9 +85,28 @@ export class ContentFilter extends pulumi.ComponentResource {
         // freshclam's way to its mirror.
         edge: true,
         files: containerFiles(this, {}, () => renderClamavFiles({ platform: p })),
-        mounts: [{ hostPath: p.volumePaths.virusdb, containerPath: CLAMAV_DATABASE_DIR }],
+        mounts: [{ hostPath: p.volumePaths.virusdb, containerPath: CLAMAV_DATABASE_DIR }, jobMetricsMount(p)],
         // Loading the full official databases (after freshclam's first run) takes a while.
         startPeriodSeconds: 180,
+      },
+      { parent: this },
+    );
+
+    // Publishes the rules Amavis and spamd read; they start after its health check, which passes
+    // once rules are published (the image's own on a new host path), so they never start without.
+    const rules = { hostPath: p.volumePaths.sarules, containerPath: SA_RULES_DIR, readOnly: true };
+    const saUpdate = serviceContainer(
+      `${name}-sa-update`,
+      {
+        service: "sa-update",
+        platform: p,
+        image: args.images.saUpdate,
+        networks: args.networks,
+        alias: SA_UPDATE_ALIAS,
+        // sa-update's way to the channels' DNS records and mirrors.
+        edge: true,
+        files: containerFiles(this, { bayesSql: args.bayesSql }, ({ bayesSql }) => renderSaUpdateFiles({ platform: p, bayesSql })),
+        mounts: [{ hostPath: p.volumePaths.sarules, containerPath: SA_RULES_PUBLISH_DIR }, jobMetricsMount(p)],
       },
       { parent: this },
     );
@@ -88,11 +121,12 @@ export class ContentFilter extends pulumi.ComponentResource {
         alias: SPAMD_ALIAS,
         files: containerFiles(this, { bayesSql: args.bayesSql }, ({ bayesSql }) => renderSpamdFiles({ platform: p, bayesSql })),
         fileModes: SPAMD_FILE_MODES,
+        mounts: [rules],
         // The entrypoint waits for MariaDB and creates the Bayes tables first.
         startPeriodSeconds: 120,
         startAfter: args.startAfter,
       },
-      { parent: this },
+      { parent: this, dependsOn: [saUpdate] },
     );
 
     const amavis = serviceContainer(
@@ -113,13 +147,13 @@ export class ContentFilter extends pulumi.ComponentResource {
         ),
         fileModes: amavisFileModes(p),
         tmpfs: { [AMAVIS_TEMP_DIR]: `size=${p.tuning.amavisTmpMb}m,mode=0750,noexec,nosuid,nodev` },
-        mounts: [{ hostPath: p.volumePaths.quarantine, containerPath: AMAVIS_QUARANTINE_DIR }],
+        mounts: [{ hostPath: p.volumePaths.quarantine, containerPath: AMAVIS_QUARANTINE_DIR }, rules],
         // Amavis finishes the message in hand before it exits.
         stopTimeoutSeconds: 60,
         startAfter: args.startAfter,
       },
-      // Started after its scanner and after spamd has created the Bayes tables.
-      { parent: this, dependsOn: [clamav, spamd] },
+      // Started after its scanner, after spamd has created the Bayes tables, and once rules are published.
+      { parent: this, dependsOn: [clamav, spamd, saUpdate] },
     );
 
     this.registerOutputs({
@@ -127,7 +161,7 @@ export class ContentFilter extends pulumi.ComponentResource {
       originatingFilter: this.originatingFilter,
       spamdEndpoint: this.spamdEndpoint,
       clamdEndpoint: this.clamdEndpoint,
-      containers: { amavis: amavis.name, spamd: spamd.name, clamav: clamav.name },
+      containers: { amavis: amavis.name, spamd: spamd.name, clamav: clamav.name, saUpdate: saUpdate.name },
     });
   }
 }

@@ -1,5 +1,5 @@
 // Pure renderers of the ContentFilter's configuration (Amavis, SpamAssassin, spamd, clamd and
-// freshclam): plain values in, container path -> file content out. The component lifts them over
+// freshclam, the rule updater and the two scheduled jobs): plain values in, container path -> file content out. The component lifts them over
 // Pulumi outputs; tests call them directly.
 import { PlatformConfig } from "../../config/platform";
 import { gatewayOf, platformPeers } from "../../config/network";
@@ -7,7 +7,8 @@ import { perlString } from "../../render/literals";
 import { RenderedFiles, renderTemplates, TemplateValues } from "../../render/template";
 import { pemFile } from "../pki/pem";
 import { ArchiveIntake, DkimKey, Endpoint, SqlEndpoint } from "../types";
-import { BAYES_SECRET_FILE, dkimKeyPath } from "./constants";
+import { renderSchedule } from "../host/scheduled-jobs";
+import { BAYES_SECRET_FILE, dkimKeyPath, FRESHCLAM_JOB, SA_UPDATE_CHANNELS_FILE, SA_UPDATE_JOB, SA_UPDATE_KEYS_DIR } from "./constants";
 
 /** The Bayes "user" every learning and every scan uses (`bayes_sql_override_username`). */
 export const BAYES_GLOBAL_USER = "mail-platform";
@@ -17,7 +18,7 @@ const SPAMD_CHILDREN = 2;
 /** The platform settings the ContentFilter reads. */
 type ContentFilterPlatform = Pick<
   PlatformConfig,
-  "hostname" | "domains" | "internalSubnet" | "edgeSubnet" | "trustedNetworks" | "spam" | "limits" | "tuning"
+  "hostname" | "domains" | "internalSubnet" | "edgeSubnet" | "trustedNetworks" | "spam" | "limits" | "tuning" | "schedules"
 >;
 
 export interface ContentFilterRenderInput {
@@ -194,11 +195,76 @@ export function renderSpamdFiles(input: Pick<ContentFilterRenderInput, "platform
   };
 }
 
-/** clamd's and freshclam's config. */
+/** Lines of a config file, or one comment line saying there are none (a template line is never left empty). */
+function linesOr(lines: string[], none: string): string {
+  return lines.length ? lines.join("\n") : `# ${none}`;
+}
+
+/** A value written into freshclam.conf or the channel list: one token, nothing a line or a comment could break. */
+function configToken(key: string, value: string): string {
+  if (!/^[^\s#]+$/.test(value)) throw new ContentFilterRenderError(`${key}: ${JSON.stringify(value)} cannot be written into a config line`);
+  return value;
+}
+
+/** clamd's and freshclam's config, and the schedule of the freshclam job. */
 export function renderClamavFiles(input: Pick<ContentFilterRenderInput, "platform">): RenderedFiles {
   const p = input.platform;
+  const v = p.spam.virusSignatures;
   const { streamMaxMb, maxScanMb } = clamdLimits(p.limits.messageSizeMb);
-  return renderTemplates("clamav", { "/etc/clamav/clamd.conf": { maxThreads: p.tuning.clamdThreads, streamMaxMb, maxScanMb } });
+  const mirrors = [
+    ...v.mirrors.map((m) => `DatabaseMirror ${configToken("spam.virusSignatures.mirrors", m)}`),
+    ...v.privateMirrors.map((m) => `PrivateMirror ${configToken("spam.virusSignatures.privateMirrors", m)}`),
+  ];
+  return {
+    ...renderTemplates("clamav", {
+      "/etc/clamav/clamd.conf": { maxThreads: p.tuning.clamdThreads, streamMaxMb, maxScanMb },
+      "/etc/clamav/freshclam.conf": {
+        mirrors: mirrors.join("\n"),
+        officialComment: v.officialDatabases
+          ? "fetched (spam.virusSignatures.officialDatabases)."
+          : "not fetched (spam.virusSignatures.officialDatabases is false).",
+        excludes: linesOr(v.officialDatabases ? [] : OFFICIAL_CLAMAV_DATABASES.map((d) => `ExcludeDatabase ${d}`), "none excluded"),
+        customUrls: linesOr(
+          v.customUrls.map((u) => `DatabaseCustomURL ${configToken("spam.virusSignatures.customUrls", u)}`),
+          "none",
+        ),
+      },
+    }),
+    ...renderSchedule([{ name: FRESHCLAM_JOB, schedule: p.schedules.clamavSignatures, command: "update-signatures" }]),
+  };
+}
+
+/** The databases freshclam fetches unless excluded. */
+const OFFICIAL_CLAMAV_DATABASES = ["main", "daily", "bytecode"];
+
+/** The file under the updater's keys/ holding a channel's public key. */
+function channelKeyFile(channel: string): string {
+  return `${channel}.asc`;
+}
+
+/**
+ * The rule updater's files: SpamAssassin's site config as Amavis reads it (so its lint judges new
+ * rules with the filter's settings; without the Bayes account, which the lint does not need), the
+ * channel list with their keys, and the schedule of the sa-update job.
+ */
+export function renderSaUpdateFiles(input: Pick<ContentFilterRenderInput, "platform" | "bayesSql">): RenderedFiles {
+  const p = input.platform;
+  const channels = p.spam.ruleUpdates.channels;
+  const siteConfig = Object.fromEntries(Object.entries(renderSpamAssassinFiles(input)).filter(([file]) => file !== BAYES_SECRET_FILE));
+  return {
+    ...siteConfig,
+    ...renderTemplates("sa-update", {
+      [SA_UPDATE_CHANNELS_FILE]: {
+        channels: channels
+          .map((c) => `${configToken("spam.ruleUpdates.channels.name", c.name)} ${c.gpgKey === undefined ? "-" : channelKeyFile(c.name)}`)
+          .join("\n"),
+      },
+      [`${SA_UPDATE_KEYS_DIR}/channel.asc`]: channels
+        .filter((c) => c.gpgKey !== undefined)
+        .map((c) => ({ path: `${SA_UPDATE_KEYS_DIR}/${channelKeyFile(c.name)}`, values: { key: c.gpgKey!.trim() } })),
+    }),
+    ...renderSchedule([{ name: SA_UPDATE_JOB, schedule: p.schedules.spamassassinRules, command: "sa-rules update" }]),
+  };
 }
 
 /** Upload modes: keys and the Bayes account are not world-readable (the entrypoints set the group). */

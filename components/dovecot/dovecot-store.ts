@@ -6,7 +6,8 @@ import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
 import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
-import { DomainCertificate, Endpoint, PlatformNetworks, SqlEndpoint } from "../types";
+import { liveChainMounts } from "../acme/live-chains";
+import { DomainCertificate, Endpoint, PlatformNetworks, SqlEndpoint, TlsEndpoint } from "../types";
 import { DOVECOT_ALIAS, DOVECOT_PORTS, MAIL_ROOT } from "./constants";
 import { dovecotFileModes, renderDovecotFiles } from "./render";
 
@@ -43,6 +44,8 @@ export class DovecotStore extends pulumi.ComponentResource {
   /** ManageSieve with STARTTLS, for internal clients such as webmail. */
   public readonly managesieveEndpoint: pulumi.Output<Endpoint>;
   /** The rendered config files uploaded into the container (secret: SQL password, private keys). */
+  /** Its TLS listeners (IMAP, POP3 and ManageSieve with STARTTLS; IMAPS, POP3S), for the served-certificate check. */
+  public readonly tlsEndpoints: pulumi.Output<TlsEndpoint[]>;
   public readonly files: pulumi.Output<RenderedFiles>;
   /** The Dovecot container. */
   public readonly container: docker.Container;
@@ -76,7 +79,7 @@ export class DovecotStore extends pulumi.ComponentResource {
           { internal: DOVECOT_PORTS.pop3s, external: platform.ports.pop3s },
           { internal: DOVECOT_PORTS.managesieve, external: platform.ports.managesieve },
         ],
-        mounts: [{ hostPath: platform.volumePaths.mailboxes, containerPath: MAIL_ROOT }],
+        mounts: [{ hostPath: platform.volumePaths.mailboxes, containerPath: MAIL_ROOT }, ...liveChainMounts(platform)],
         startPeriodSeconds: 30,
         startAfter: args.startAfter,
       },
@@ -90,12 +93,26 @@ export class DovecotStore extends pulumi.ComponentResource {
     this.saslEndpoint = endpoint(DOVECOT_PORTS.sasl);
     this.imapEndpoint = endpoint(DOVECOT_PORTS.imap);
     this.managesieveEndpoint = endpoint(DOVECOT_PORTS.managesieve);
+    const tls = (port: number, starttls?: TlsEndpoint["starttls"]): TlsEndpoint => ({
+      service: "dovecot",
+      host: DOVECOT_ALIAS,
+      port,
+      ...(starttls ? { starttls } : {}),
+    });
+    this.tlsEndpoints = pulumi.output([
+      tls(DOVECOT_PORTS.imap, "imap"),
+      tls(DOVECOT_PORTS.imaps),
+      tls(DOVECOT_PORTS.pop3, "pop3"),
+      tls(DOVECOT_PORTS.pop3s),
+      tls(DOVECOT_PORTS.managesieve, "sieve"),
+    ]);
 
     this.registerOutputs({
       lmtpEndpoint: this.lmtpEndpoint,
       saslEndpoint: this.saslEndpoint,
       imapEndpoint: this.imapEndpoint,
       managesieveEndpoint: this.managesieveEndpoint,
+      tlsEndpoints: this.tlsEndpoints,
       files: this.files,
     });
   }

@@ -4,6 +4,7 @@ import { PlatformConfig } from "../../config/platform";
 import { dovecotValue, sieveString } from "../../render/literals";
 import { RenderedFiles, renderTemplates, TemplateValues } from "../../render/template";
 import { defaultCertificate, oneCertificatePerDomain, sniNames } from "../pki/certificate-choice";
+import { tlsWatchFiles } from "../acme/live-chains";
 import { pemFile } from "../pki/pem";
 import { MAILBOX_PASSWORD_SCHEME } from "../postfixadmin/constants";
 import { DomainCertificate, Endpoint, SqlEndpoint } from "../types";
@@ -85,5 +86,9 @@ export function renderDovecotFiles(input: DovecotRenderInput): RenderedFiles {
     files[certFile(cert.domain)] = pemFile(cert.certChainPem);
     files[keyFile(cert.domain)] = pemFile(cert.privateKeyPem);
   }
+  Object.assign(
+    files,
+    tlsWatchFiles(platform.domains, (d) => ({ served: certFile(d), key: keyFile(d) })),
+  );
   return files;
 }

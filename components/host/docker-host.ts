@@ -9,9 +9,23 @@ import { contextHash } from "./image-hash";
 
 const DOCKER_HOST_TYPE = "mail-platform:host:DockerHost";
 export const IMAGES_DIR = path.resolve(__dirname, "..", "..", "images");
+/** Scripts every image may copy (the job wrapper, the certificate watcher): images/ is each build's context, so they exist once. */
+export const SHARED_IMAGE_DIR = "lib";
 
 /** The folders under images/, one per project image (test/unit/docker-host.test.ts keeps the list and the folders in step). */
-export const PROJECT_IMAGES = ["amavis", "clamav", "dovecot", "mariadb", "postfix", "postfixadmin", "proxy", "spamd", "webmail"] as const;
+export const PROJECT_IMAGES = [
+  "acme",
+  "amavis",
+  "clamav",
+  "dovecot",
+  "mariadb",
+  "postfix",
+  "postfixadmin",
+  "proxy",
+  "sa-update",
+  "spamd",
+  "webmail",
+] as const;
 export type ProjectImage = (typeof PROJECT_IMAGES)[number];
 
 export interface DockerHostArgs {
@@ -90,13 +104,16 @@ export class DockerHost extends pulumi.ComponentResource {
     const image = new docker.RemoteImage(
       `${this.name}-image-${service}`,
       {
-        name: this.baseImageId.apply((baseId) => `${instanceName}/${service}:${contextHash(path.join(IMAGES_DIR, service), baseId)}`),
+        name: this.baseImageId.apply(
+          (baseId) => `${instanceName}/${service}:${contextHash(IMAGES_DIR, [service, SHARED_IMAGE_DIR], baseId)}`,
+        ),
         keepLocally: true,
         build: {
           // Relative to the project (the provider runs in its directory): an absolute path
           // would rebuild every image when another checkout deploys the same stack.
-          context: path.posix.join("images", service),
-          dockerfile: "Dockerfile",
+          // images/, not images/<service>: every image copies the shared scripts from images/lib.
+          context: "images",
+          dockerfile: path.posix.join(service, "Dockerfile"),
           buildArgs: { BASE_IMAGE: baseImage },
           // The provider's one build path that needs no buildx on the deploying machine; it
           // still builds with the engine's BuildKit, which the containerd image store breaks

@@ -25,6 +25,8 @@ interface DataMount {
   /** Directory on the Docker host; it survives any replacement of the container. */
   hostPath: string;
   containerPath: string;
+  /** Mounted read-only: the container reads what another one writes there (certificates, rules). */
+  readOnly?: boolean;
 }
 
 export interface ServiceContainerArgs {
@@ -143,7 +145,11 @@ export function serviceContainer(name: string, args: ServiceContainerArgs, opts:
       destroyGraceSeconds: args.stopTimeoutSeconds ?? 30,
       networksAdvanced: networks,
       ports: (args.ports ?? []).map((port) => ({ internal: port.internal, external: port.external, ip: p.bindAddress, protocol: "tcp" })),
-      volumes: (args.mounts ?? []).map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath })),
+      volumes: (args.mounts ?? []).map((m) => ({
+        hostPath: m.hostPath,
+        containerPath: m.containerPath,
+        ...(m.readOnly ? { readOnly: true } : {}),
+      })),
       tmpfs: args.tmpfs,
       envs: args.envs,
       dns: args.edge && p.dnsResolvers.length ? p.dnsResolvers : undefined,

@@ -1,12 +1,16 @@
-// One TLS certificate per mail domain, served by SNI on Postfix and Dovecot. A domain either gets
-// a certificate from the stack's own CA (dev, internal use) or from PEM files the company already
-// has (bought, or renewed by their own tooling).
+// One TLS certificate per mail domain, served by SNI on Postfix, Dovecot and nginx. A domain gets
+// a certificate from the stack's own CA (dev, internal use), from PEM files the company already
+// has (bought, or renewed by their own tooling), or from an ACME CA (Let's Encrypt). For the stack
+// CA and ACME the private key is Pulumi's: an ACME renewal reuses it through the CSR made here, so
+// the DANE records computed from it stay valid, and the stack CA's certificate from the same key
+// is what daemons serve until the ACME client's first issuance.
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { DomainConfig } from "../../config/schema";
-import { DomainCertificate } from "../types";
+import { AcmeOrder, CertificatePublicKey, DomainCertificate } from "../types";
 import { certificateHostnames, webHostnamesByDomain } from "./hostnames";
+import { leafPublicKeyPem } from "./tlsa";
 
 const CERTIFICATES_TYPE = "mail-platform:pki:Certificates";
 
@@ -28,13 +32,22 @@ export class Certificates extends pulumi.ComponentResource {
   public readonly certificates: pulumi.Output<DomainCertificate[]>;
   /** The self-signed CA's certificate, for clients to trust; empty when no domain uses it. */
   public readonly caCertPem: pulumi.Output<string>;
+  /**
+   * Each domain's public key (and the next one's, while a rollover is announced), for the TLSA
+   * records. Built apart from `certificates`, which holds the private keys: anything derived from
+   * it is secret, and the DNS records are meant to be published.
+   */
+  public readonly publicKeys: pulumi.Output<CertificatePublicKey[]>;
+  /** What the ACME client orders, one per `tls.source: acme` domain (secret: EAB and TSIG keys). */
+  public readonly acmeOrders: pulumi.Output<AcmeOrder[]>;
 
   constructor(name: string, args: CertificatesArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(CERTIFICATES_TYPE, name, {}, opts);
-    const selfSigned = args.domains.some((d) => d.tls.source === "self-signed");
+    // ACME domains need the CA too: it signs their bootstrap certificate.
+    const needsCa = args.domains.some((d) => d.tls.source !== "pem");
     const organization = args.organization ?? args.domains[0].name;
     let ca: { cert: tls.SelfSignedCert; key: tls.PrivateKey } | undefined;
-    if (selfSigned) {
+    if (needsCa) {
       const key = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
       const cert = new tls.SelfSignedCert(
         `${name}-ca`,
@@ -54,18 +67,35 @@ export class Certificates extends pulumi.ComponentResource {
       args.domains.map((d) => d.name),
       args.webHostnames ?? [],
     );
-    const certs = args.domains.map((domain, i): pulumi.Output<DomainCertificate> => {
+    const certs: pulumi.Output<DomainCertificate>[] = [];
+    const publicKeys: pulumi.Output<CertificatePublicKey>[] = [];
+    const orders: pulumi.Output<AcmeOrder>[] = [];
+    args.domains.forEach((domain, i) => {
       const hostnames = certificateHostnames(domain, i, args.hostname, web[domain.name]);
-      if (domain.tls.source === "pem") {
-        return pulumi.output({
-          domain: domain.name,
-          hostnames,
-          certChainPem: fs.readFileSync(domain.tls.certFile, "utf8"),
-          privateKeyPem: pulumi.secret(fs.readFileSync(domain.tls.keyFile, "utf8")),
-        });
+      const tlsConfig = domain.tls;
+      if (tlsConfig.source === "pem") {
+        const certChainPem = fs.readFileSync(tlsConfig.certFile, "utf8");
+        certs.push(
+          pulumi.output({
+            domain: domain.name,
+            hostnames,
+            certChainPem,
+            privateKeyPem: pulumi.secret(fs.readFileSync(tlsConfig.keyFile, "utf8")),
+          }),
+        );
+        publicKeys.push(pulumi.output({ domain: domain.name, publicKeyPem: publicKeyOfFile(tlsConfig.certFile, certChainPem, this) }));
+        return;
       }
       const issuer = ca!;
-      const key = new tls.PrivateKey(`${name}-${domain.name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+      const keyOf = (generation: number) =>
+        new tls.PrivateKey(
+          // Generation 1 keeps the name the key had before rollovers existed, so no stack's key changes.
+          generation === 1 ? `${name}-${domain.name}-key` : `${name}-${domain.name}-key-${generation}`,
+          { algorithm: "ECDSA", ecdsaCurve: "P256" },
+          { parent: this },
+        );
+      const key = keyOf(tlsConfig.keyGeneration);
+      const next = tlsConfig.publishNextKey ? keyOf(tlsConfig.keyGeneration + 1) : undefined;
       const csr = new tls.CertRequest(
         `${name}-${domain.name}-csr`,
         { privateKeyPem: key.privateKeyPem, dnsNames: hostnames, subject: { commonName: hostnames[0], organization } },
@@ -84,16 +114,72 @@ export class Certificates extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      return pulumi.output({
-        domain: domain.name,
-        hostnames,
-        certChainPem: pulumi.all([cert.certPem, issuer.cert.certPem]).apply(([leaf, caPem]) => leaf + caPem),
-        privateKeyPem: pulumi.secret(key.privateKeyPem),
-      });
+      certs.push(
+        pulumi.output({
+          domain: domain.name,
+          hostnames,
+          certChainPem: pulumi.all([cert.certPem, issuer.cert.certPem]).apply(([leaf, caPem]) => leaf + caPem),
+          privateKeyPem: pulumi.secret(key.privateKeyPem),
+          ...(tlsConfig.source === "acme" ? { acme: true } : {}),
+        }),
+      );
+      publicKeys.push(
+        pulumi.all([key.publicKeyPem, next?.publicKeyPem]).apply(([publicKeyPem, nextPublicKeyPem]) => ({
+          domain: domain.name,
+          publicKeyPem,
+          ...(nextPublicKeyPem ? { nextPublicKeyPem } : {}),
+        })),
+      );
+      if (tlsConfig.source === "acme") orders.push(acmeOrder(domain.name, hostnames, csr.certRequestPem, tlsConfig));
     });
 
     this.certificates = pulumi.all(certs);
     this.caCertPem = ca ? ca.cert.certPem : pulumi.output("");
-    this.registerOutputs({ certificates: this.certificates, caCertPem: this.caCertPem });
+    this.publicKeys = pulumi.all(publicKeys);
+    this.acmeOrders = pulumi.all(orders);
+    this.registerOutputs({
+      certificates: this.certificates,
+      caCertPem: this.caCertPem,
+      publicKeys: this.publicKeys,
+      acmeOrders: this.acmeOrders,
+    });
   }
+}
+
+/** The leaf's public key from a `tls.certFile`, or an error that names the file. */
+function publicKeyOfFile(file: string, pem: string, component: pulumi.Resource): string {
+  try {
+    return leafPublicKeyPem(pem);
+  } catch (e) {
+    throw new pulumi.ResourceError(`${file} (a domain's tls.certFile) holds no PEM certificate first: ${(e as Error).message}`, component);
+  }
+}
+
+type AcmeTls = Extract<DomainConfig["tls"], { source: "acme" }>;
+
+/** One domain's order; the files the config names are read here, on the machine running Pulumi, and their secrets stay secrets. */
+function acmeOrder(domain: string, hostnames: string[], csrPem: pulumi.Output<string>, t: AcmeTls): pulumi.Output<AcmeOrder> {
+  const secretFile = (file: string) => pulumi.secret(fs.readFileSync(file, "utf8").trim());
+  const eab = t.externalAccountBinding;
+  const c = t.challenge;
+  return pulumi.output({
+    domain,
+    hostnames,
+    csrPem,
+    email: t.email,
+    directoryUrl: t.directoryUrl,
+    caPem: t.caFile ? fs.readFileSync(t.caFile, "utf8") : "",
+    ...(eab ? { externalAccountBinding: { keyId: eab.keyId, hmacKey: secretFile(eab.hmacKeyFile) } } : {}),
+    challenge:
+      c.type === "http-01"
+        ? { type: c.type }
+        : {
+            type: c.type,
+            provider: c.provider,
+            nameserver: c.nameserver,
+            tsigKeyName: c.tsigKeyName,
+            tsigAlgorithm: c.tsigAlgorithm,
+            tsigSecret: secretFile(c.tsigSecretFile),
+          },
+  }) as pulumi.Output<AcmeOrder>;
 }

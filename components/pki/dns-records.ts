@@ -8,7 +8,7 @@ export interface DnsRecord {
   domain: string;
   /** Fully qualified owner name, with the trailing dot. */
   name: string;
-  type: "MX" | "TXT" | "CNAME";
+  type: "MX" | "TXT" | "CNAME" | "TLSA";
   value: string;
   /** Why the record exists, for the zone snippet's comment. */
   purpose: string;

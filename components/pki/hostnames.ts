@@ -29,9 +29,14 @@ export function webHostnamesByDomain(domains: string[], hostnames: string[]): Re
   return out;
 }
 
-/** The names one domain's certificate covers; the primary hostname goes on the first domain's. */
+/**
+ * The names one domain's certificate covers; the primary hostname goes on the first domain's. An
+ * ACME certificate leaves out the bare domain: its address is usually the company's web site,
+ * not the platform, so the CA could not validate it there, and mail clients are told mail.<domain>.
+ */
 export function certificateHostnames(domain: DomainConfig, index: number, primaryHostname: string, webHostnames: string[] = []): string[] {
-  const names = [`mail.${domain.name}`, domain.name, ...mailClientHostnames(domain.name), ...webHostnames];
+  const bare = domain.tls.source === "acme" ? [] : [domain.name];
+  const names = [`mail.${domain.name}`, ...bare, ...mailClientHostnames(domain.name), ...webHostnames];
   if (index === 0) names.unshift(primaryHostname);
   return [...new Set(names)];
 }

@@ -6,7 +6,9 @@ import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
 import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
-import { DomainCertificate, Endpoint, PlatformNetworks, SqlEndpoint } from "../types";
+import { liveChainMounts } from "../acme/live-chains";
+import { jobMetricsMount } from "../host/scheduled-jobs";
+import { DomainCertificate, Endpoint, PlatformNetworks, SqlEndpoint, TlsEndpoint } from "../types";
 import { POSTFIX_ALIAS, POSTFIX_PORTS, POSTFIX_QUEUE_DIR } from "./constants";
 import { postfixFileModes, renderPostfixFiles } from "./render";
 
@@ -41,6 +43,8 @@ export class PostfixGateway extends pulumi.ComponentResource {
   public readonly smtpEndpoint: pulumi.Output<Endpoint>;
   /** Submission with STARTTLS on the internal network (587), e.g. for webmail. */
   public readonly submissionEndpoint: pulumi.Output<Endpoint>;
+  /** Its TLS listeners (25 and 587 with STARTTLS, 465), for the served-certificate check. */
+  public readonly tlsEndpoints: pulumi.Output<TlsEndpoint[]>;
   /** Every file the container receives (secret: SQL password and private keys). */
   public readonly files: pulumi.Output<RenderedFiles>;
 
@@ -77,7 +81,7 @@ export class PostfixGateway extends pulumi.ComponentResource {
           { internal: POSTFIX_PORTS.submissions, external: p.ports.submissions },
           { internal: POSTFIX_PORTS.submission, external: p.ports.submission },
         ],
-        mounts: [{ hostPath: p.volumePaths.queue, containerPath: POSTFIX_QUEUE_DIR }],
+        mounts: [{ hostPath: p.volumePaths.queue, containerPath: POSTFIX_QUEUE_DIR }, jobMetricsMount(p), ...liveChainMounts(p)],
         startPeriodSeconds: 30,
         // Time for in-flight deliveries to finish; the queue itself survives on the host path.
         stopTimeoutSeconds: 30,
@@ -91,11 +95,17 @@ export class PostfixGateway extends pulumi.ComponentResource {
     this.reinjectionEndpoint = pulumi.output<Endpoint>({ host: POSTFIX_ALIAS, port: POSTFIX_PORTS.reinjection });
     this.smtpEndpoint = pulumi.output<Endpoint>({ host: POSTFIX_ALIAS, port: POSTFIX_PORTS.smtp });
     this.submissionEndpoint = pulumi.output<Endpoint>({ host: POSTFIX_ALIAS, port: POSTFIX_PORTS.submission });
+    this.tlsEndpoints = pulumi.output<TlsEndpoint[]>([
+      { service: "postfix", host: POSTFIX_ALIAS, port: POSTFIX_PORTS.smtp, starttls: "smtp" },
+      { service: "postfix", host: POSTFIX_ALIAS, port: POSTFIX_PORTS.submissions },
+      { service: "postfix", host: POSTFIX_ALIAS, port: POSTFIX_PORTS.submission, starttls: "smtp" },
+    ]);
 
     this.registerOutputs({
       reinjectionEndpoint: this.reinjectionEndpoint,
       smtpEndpoint: this.smtpEndpoint,
       submissionEndpoint: this.submissionEndpoint,
+      tlsEndpoints: this.tlsEndpoints,
       files: this.files,
     });
   }

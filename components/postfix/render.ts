@@ -6,6 +6,8 @@
 import { PlatformConfig } from "../../config/platform";
 import { gatewayOf } from "../../config/network";
 import { RenderedFiles, renderTemplates, TemplateValues } from "../../render/template";
+import { tlsWatchFiles } from "../acme/live-chains";
+import { renderSchedule } from "../host/scheduled-jobs";
 import { defaultCertificate, oneCertificatePerDomain, sniNames } from "../pki/certificate-choice";
 import { pemFile } from "../pki/pem";
 import { DomainCertificate, Endpoint, SqlEndpoint } from "../types";
@@ -14,7 +16,7 @@ import { certificateFile, POSTFIX_SQL_FILES } from "./constants";
 /** The stack settings Postfix's configuration depends on. */
 export type PostfixPlatform = Pick<
   PlatformConfig,
-  "hostname" | "domains" | "relayhost" | "trustedNetworks" | "internalSubnet" | "edgeSubnet" | "limits" | "tuning"
+  "hostname" | "domains" | "relayhost" | "trustedNetworks" | "internalSubnet" | "edgeSubnet" | "limits" | "tuning" | "schedules"
 >;
 
 export interface PostfixRenderInput {
@@ -159,5 +161,11 @@ export function renderPostfixFiles(input: PostfixRenderInput): RenderedFiles {
     "/etc/postfix/tls/sni": { entries: sniEntries(certificates) },
   });
   for (const c of certificates) files[certificateFile(c.domain)] = pemFile(c.privateKeyPem) + pemFile(c.certChainPem);
+  // Postfix reads an ACME domain's key and chain from one file: tls-watch rewrites it whole.
+  Object.assign(
+    files,
+    tlsWatchFiles(p.domains, (d) => ({ served: certificateFile(d), key: certificateFile(d) })),
+    renderSchedule([{ name: "queue-report", schedule: p.schedules.queueReport, command: "queue-report" }]),
+  );
   return files;
 }

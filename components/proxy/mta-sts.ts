@@ -34,11 +34,14 @@ function mtaStsMxHostnames(platform: PlatformConfig, domain: string): string[] {
 }
 
 /**
- * `enforce` only where senders can validate the certificate: a domain on the stack's own CA would
- * have its mail refused by every MTA-STS sender, so it publishes `testing` (reports, no refusal).
+ * `enforce` only where senders can validate the certificate (a bought one, or an ACME CA's): a
+ * domain on the stack's own CA would have its mail refused by every MTA-STS sender, so it
+ * publishes `testing` (reports, no refusal). An ACME domain serves its bootstrap chain until the
+ * first issuance, seconds after the deployment; a renewal failing for weeks is what the ACME
+ * metrics are for, long before the chain expires.
  */
 function mtaStsModeFor(domain: { tls: { source: string } }): MtaStsMode {
-  return domain.tls.source === "pem" ? MTA_STS_MODE : "testing";
+  return domain.tls.source === "self-signed" ? "testing" : MTA_STS_MODE;
 }
 
 /** Every domain's policy text: domain -> policy. */

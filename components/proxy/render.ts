@@ -5,11 +5,12 @@
 // each at its own path (`sites/mail-domain.conf` -> `/etc/nginx/sites/mail-domain.<domain>.conf`);
 // the others once, at the path the template has.
 import { PlatformConfig } from "../../config/platform";
-import { RenderedFiles, renderTemplates, TemplateCopy } from "../../render/template";
+import { RenderedFiles, renderTemplates, TemplateCopy, TemplateValues } from "../../render/template";
 import { certificateFor, oneCertificatePerDomain } from "../pki/certificate-choice";
 import { isFqdn, mailClientHostnames } from "../pki/hostnames";
+import { tlsWatchFiles } from "../acme/live-chains";
 import { pemFile } from "../pki/pem";
-import { DomainCertificate, WebApp } from "../types";
+import { DomainCertificate, Endpoint, WebApp } from "../types";
 import { certFile, DOCUMENT_ROOT, documentDir, keyFile, SITES_DIR } from "./constants";
 import { mtaStsPolicies } from "./mta-sts";
 
@@ -19,6 +20,8 @@ export interface ProxyRenderInput {
   certificates: DomainCertificate[];
   /** May be empty. */
   apps: WebApp[];
+  /** The ACME client's HTTP-01 responder (AcmeClient.challengeEndpoint); required exactly when a domain orders with http-01. */
+  acmeChallenge?: Endpoint;
 }
 
 class ProxyRenderError extends Error {}
@@ -95,6 +98,24 @@ export function proxyFileModes(platform: PlatformConfig): Record<string, string>
   return Object.fromEntries(platform.domains.map((d) => [keyFile(d.name), "0600"]));
 }
 
+const ACME_SNIPPET = "/etc/nginx/snippets/acme-challenge.conf";
+
+/** The ACME client's challenge path on port 80, when a domain orders with http-01. */
+function acmeChallengeValues(platform: PlatformConfig, challenge: Endpoint | undefined): { site: TemplateValues; snippet: TemplateCopy[] } {
+  const wanted = platform.domains.some((d) => d.tls.source === "acme" && d.tls.challenge.type === "http-01");
+  if (wanted !== (challenge !== undefined))
+    throw new ProxyRenderError(
+      wanted
+        ? "acmeChallenge: a domain orders its certificate with http-01, and the proxy needs the ACME client's endpoint to answer the CA"
+        : "acmeChallenge: given, but no domain orders its certificate with http-01",
+    );
+  if (!challenge) return { site: { acmeChallenge: "", acmeNote: "" }, snippet: [] };
+  return {
+    site: { acmeChallenge: `    include ${ACME_SNIPPET};`, acmeNote: " but the ACME challenge path" },
+    snippet: [{ path: ACME_SNIPPET, values: { upstream: `${challenge.host}:${challenge.port}` } }],
+  };
+}
+
 export function renderProxyFiles(input: ProxyRenderInput): RenderedFiles {
   const { platform, apps } = input;
   const certificates = oneCertificatePerDomain(
@@ -103,6 +124,7 @@ export function renderProxyFiles(input: ProxyRenderInput): RenderedFiles {
   );
   validateApps(platform, apps);
   const httpsPortSuffix = platform.ports.https === 443 ? "" : `:${platform.ports.https}`;
+  const acme = acmeChallengeValues(platform, input.acmeChallenge);
   const tls = (cert: DomainCertificate) => ({ certFile: certFile(cert.domain), keyFile: keyFile(cert.domain) });
 
   const domainSites: TemplateCopy[] = [];
@@ -152,7 +174,12 @@ export function renderProxyFiles(input: ProxyRenderInput): RenderedFiles {
       referrerPolicy: REFERRER_POLICY,
       permissionsPolicy: PERMISSIONS_POLICY,
     },
-    [`${SITES_DIR}/00-default.conf`]: { servedHostnames: servedHostnames(platform, apps).join(" "), httpsPortSuffix },
+    [`${SITES_DIR}/00-default.conf`]: {
+      servedHostnames: servedHostnames(platform, apps).join(" "),
+      httpsPortSuffix,
+      ...acme.site,
+    },
+    [ACME_SNIPPET]: acme.snippet,
     [`${SITES_DIR}/mail-domain.conf`]: domainSites,
     [`${SITES_DIR}/web-app.conf`]: appSites,
     [`${DOCUMENT_ROOT}/config-v1.1.xml`]: autoconfig,
@@ -164,5 +191,9 @@ export function renderProxyFiles(input: ProxyRenderInput): RenderedFiles {
     files[certFile(cert.domain)] = pemFile(cert.certChainPem);
     files[keyFile(cert.domain)] = pemFile(cert.privateKeyPem);
   }
+  Object.assign(
+    files,
+    tlsWatchFiles(platform.domains, (d) => ({ served: certFile(d), key: keyFile(d) })),
+  );
   return files;
 }

@@ -8,7 +8,8 @@ import { RenderedFiles } from "../../render/template";
 import { containerFiles } from "../host/container-files";
 import { HEALTHCHECK, serviceContainer } from "../host/service-container";
 import { mailClientHostnames } from "../pki/hostnames";
-import { DomainCertificate, Endpoint, PlatformNetworks, WebApp } from "../types";
+import { liveChainMounts } from "../acme/live-chains";
+import { DomainCertificate, Endpoint, PlatformNetworks, TlsEndpoint, WebApp } from "../types";
 import { PROXY_ALIAS, PROXY_PORTS } from "./constants";
 import { mtaStsPolicies } from "./mta-sts";
 import { proxyFileModes, renderProxyFiles } from "./render";
@@ -25,11 +26,15 @@ export interface ReverseProxyArgs {
   certificates: pulumi.Input<DomainCertificate[]>;
   /** The web components' `webApp`s, each served on its own host name; may be empty. */
   apps: pulumi.Input<pulumi.Input<WebApp>[]>;
+  /** The ACME client's HTTP-01 responder (AcmeClient.challengeEndpoint), when a domain orders with http-01. */
+  acmeChallenge?: pulumi.Input<Endpoint>;
 }
 
 export class ReverseProxy extends pulumi.ComponentResource {
   /** HTTPS inside the platform (443 on the internal network). */
   public readonly httpsEndpoint: pulumi.Output<Endpoint>;
+  /** Its TLS listener (443), for the served-certificate check. */
+  public readonly tlsEndpoints: pulumi.Output<TlsEndpoint[]>;
   /** Each domain's MTA-STS policy text, as served: domain -> policy. */
   public readonly mtaStsPolicies: pulumi.Output<Record<string, string>>;
   /** Every file the container receives (secret: the private keys). */
@@ -41,7 +46,11 @@ export class ReverseProxy extends pulumi.ComponentResource {
     super(REVERSE_PROXY_TYPE, name, {}, opts);
     const platform = args.platform;
 
-    this.files = containerFiles(this, { certificates: args.certificates, apps: args.apps }, (v) => renderProxyFiles({ platform, ...v }));
+    this.files = containerFiles(
+      this,
+      { certificates: args.certificates, apps: args.apps, ...(args.acmeChallenge ? { acmeChallenge: args.acmeChallenge } : {}) },
+      (v) => renderProxyFiles({ platform, ...v }),
+    );
 
     this.container = serviceContainer(
       `${name}-container`,
@@ -62,6 +71,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
         ],
         // The first domain's MTA-STS policy over HTTPS with SNI: what a sending MTA fetches.
         healthcheck: [HEALTHCHECK, mailClientHostnames(platform.domains[0].name)[0]],
+        mounts: liveChainMounts(platform),
         startPeriodSeconds: 15,
       },
       { parent: this },
@@ -69,10 +79,12 @@ export class ReverseProxy extends pulumi.ComponentResource {
 
     this.httpsEndpoint = pulumi.output<Endpoint>({ host: PROXY_ALIAS, port: PROXY_PORTS.https });
     this.mtaStsPolicies = pulumi.output(mtaStsPolicies(platform));
+    this.tlsEndpoints = pulumi.output<TlsEndpoint[]>([{ service: "proxy", host: PROXY_ALIAS, port: PROXY_PORTS.https }]);
 
     this.registerOutputs({
       httpsEndpoint: this.httpsEndpoint,
       mtaStsPolicies: this.mtaStsPolicies,
+      tlsEndpoints: this.tlsEndpoints,
       files: this.files,
     });
   }

@@ -21,4 +21,12 @@ done
 # refuse to start ("already running") forever. This script runs only at container start, when no
 # amavisd can be running: any PID file here is stale.
 rm -f /run/amavis/amavisd.pid /var/run/amavis/amavisd.pid
+# SpamAssassin's rules come from the rule updater (images/sa-update) on a read-only host path at
+# /var/lib/spamassassin; when it publishes new ones (after its lint), Amavis reloads: its parent
+# re-executes itself on SIGHUP and keeps its listening sockets, so no connection is refused. A
+# child in the middle of a message when the signal comes answers 421: Postfix keeps that message
+# queued and retries it (deferred, never lost).
+if [ -f /var/lib/spamassassin/stamp ]; then
+  reload-on-stamp /var/lib/spamassassin/stamp /usr/sbin/amavisd reload &
+fi
 exec "$@"

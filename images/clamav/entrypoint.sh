@@ -1,8 +1,8 @@
 #!/bin/sh
-# clamd as PID 1 in the foreground (it logs to stdout), freshclam beside it as a background
-# daemon. freshclam failing (no route to its mirror, rate limits) only costs signature updates:
-# it is not clamd's parent, so clamd keeps serving with the databases it has, and freshclam
-# retries at its next check. clamd's SelfCheck picks up what freshclam downloads.
+# clamd as PID 1 in the foreground (it logs to stdout); cron beside it runs the scheduled
+# `freshclam` job (images/lib/start-jobs, the uploaded /etc/cron.d/mail-platform), which updates
+# the signatures and has clamd reload them. A failed update only costs signature updates: clamd
+# keeps serving with the databases it has, and the next run tries again.
 set -eu
 install -d -o clamav -g clamav -m 0755 /run/clamav /var/lib/clamav
 # The signature directory is a host path that outlives the container (freshclam's downloads are
@@ -11,7 +11,5 @@ install -o clamav -g clamav -m 0644 /usr/local/share/mail-platform/mail-platform
 if [ "$#" -gt 0 ]; then
   exec "$@"
 fi
-if [ -s /etc/clamav/freshclam.conf ]; then
-  freshclam --daemon --foreground --stdout --config-file=/etc/clamav/freshclam.conf &
-fi
+start-jobs
 exec clamd --foreground --config-file=/etc/clamav/clamd.conf

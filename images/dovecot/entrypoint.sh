@@ -25,7 +25,14 @@ for s in /etc/dovecot/sieve/*.sieve; do
   sievec "$s"
 done
 
+# ACME domains: the client's latest chain from the start, then watched. `doveadm reload` makes
+# new logins use it; sessions already open keep theirs.
+RELOAD_TLS="doveadm reload"
+if [ -f /etc/mail-platform/tls-watch.conf ]; then tls-watch --once "$RELOAD_TLS"; fi
+
 # Refuse to start on a config dovecot does not accept, with its message on stderr.
 doveconf -n >/dev/null
+
+if [ -f /etc/mail-platform/tls-watch.conf ] && [ "$1" = dovecot ]; then tls-watch "$RELOAD_TLS" & fi
 
 exec "$@"

@@ -25,6 +25,12 @@ for f in /etc/postfix/tls/*.pem; do
   chmod 0600 "$f"
 done
 
+# ACME domains: serve the client's latest chain from the start (a restarted container must not
+# fall back to the bootstrap chain), then keep watching it. tls-watch rebuilds the SNI table,
+# which holds the files' contents, before the reload.
+RELOAD_TLS="postmap -F lmdb:/etc/postfix/tls/sni && chmod 0600 /etc/postfix/tls/sni.lmdb && postfix reload"
+if [ -f /etc/mail-platform/tls-watch.conf ]; then tls-watch --once "$RELOAD_TLS"; fi
+
 # SNI: the source lists host name -> key/chain file; `postmap -F` stores each file's content in
 # the table, so the files are loaded here, at start (https://www.postfix.org/postmap.1.html).
 if [ -f /etc/postfix/tls/sni ]; then
@@ -34,5 +40,11 @@ fi
 
 # Fail here, with the daemon's own words, rather than half-start.
 postfix check
+
+# Only for the daemon itself: a one-off command (a config check) gets neither.
+if [ "$*" = "postfix start-fg" ]; then
+  if [ -f /etc/mail-platform/tls-watch.conf ]; then tls-watch "$RELOAD_TLS" & fi
+  start-jobs
+fi
 
 exec "$@"

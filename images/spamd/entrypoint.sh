@@ -12,6 +12,11 @@ if [ "$#" -gt 0 ]; then
   exec "$@"
 fi
 /usr/local/bin/bayes-schema.pl
+# SpamAssassin's rules come from the rule updater (images/sa-update) on a read-only host path at
+# /var/lib/spamassassin; spamd (PID 1 below) re-reads them on SIGHUP when it publishes new ones.
+if [ -f /var/lib/spamassassin/stamp ]; then
+  reload-on-stamp /var/lib/spamassassin/stamp kill -HUP 1 &
+fi
 # OPTIONS comes from the rendered /etc/default/spamd (listen address, allowed clients, children).
 # shellcheck source=/dev/null # a file of the Debian package, present only inside the image
 . /etc/default/spamd

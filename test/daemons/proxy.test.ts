@@ -35,7 +35,9 @@ function stackInput(stackFile: string): ProxyRenderInput {
       "ec",
     ),
   );
-  return { platform, certificates, apps };
+  // A stack with an HTTP-01 domain (prod) forwards the challenge path to the ACME client.
+  const http01 = platform.domains.some((d) => d.tls.source === "acme" && d.tls.challenge.type === "http-01");
+  return { platform, certificates, apps, ...(http01 ? { acmeChallenge: { host: "127.0.0.1", port: 8082 } } : {}) };
 }
 
 /** A plain HTTP backend on 127.0.0.1:8081 that sets the headers the proxy must replace and echoes what it was told. */

@@ -43,6 +43,15 @@ const CHECKS: Record<string, Check> = {
     mustSay: /Syntax OK/,
     mustNotSay: /Errors parsing|Parse error/,
   },
+  // The ACME client (prod: acme-labs.io): each order sources as shell, its CSR and bootstrap chain parse, each check target has six fields.
+  acme: {
+    command: [
+      "-c",
+      'for d in /etc/mail-platform/acme/domains/*/; do . "$d/order.conf" && openssl req -in "$d/request.csr" -noout -verify 2>&1 && openssl x509 -in "$d/bootstrap.pem" -noout || exit 1; done; awk \'NF && !/^#/ && NF != 6 { bad = 1 } END { exit bad }\' /etc/mail-platform/acme/tls-check.conf && echo acme-config-ok',
+    ],
+    entrypoint: "/bin/sh",
+    mustSay: /verify OK[\s\S]*acme-config-ok/,
+  },
   // PostfixAdmin's UI: the same image as the provisioning run, served by Apache.
   postfixadmin: {
     command: ["-c", ". /etc/apache2/envvars && apache2 -t 2>&1 && php -l /etc/postfixadmin/config.local.php"],
@@ -69,8 +78,9 @@ for (const stack of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
       for (const c of containers) images[c.service] ??= await buildImage(c.service);
     });
 
-    it("renders a container for every service the platform runs", () => {
-      assert.deepEqual(containers.map((c) => c.role).sort(), Object.keys(CHECKS).sort());
+    it("renders only containers this test has a check for", () => {
+      const unchecked = containers.map((c) => c.role).filter((r) => !(r in CHECKS));
+      assert.deepEqual(unchecked, [], "add a check for each");
     });
 
     it("runs every image's health check from /usr/local/bin/healthcheck, an executable of the image", () => {
@@ -84,8 +94,9 @@ for (const stack of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
     });
 
     for (const role of Object.keys(CHECKS)) {
-      it(`${role} accepts the files the program uploads`, () => {
-        const container = containers.find((c) => c.role === role)!;
+      it(`${role} accepts the files the program uploads`, (t) => {
+        const container = containers.find((c) => c.role === role);
+        if (!container) return t.skip(`${stack} runs no ${role}`);
         const check = CHECKS[role];
         const r = runWithFiles(images[container.service], container.contents, check.command, {
           entrypoint: check.entrypoint === "" ? undefined : check.entrypoint,

@@ -21,11 +21,16 @@ const dkimPublicKey = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .publicKey.export({ type: "spki", format: "der" })
   .toString("base64");
 const domains: DomainConfig[] = [
-  { name: "example.test", dkimSelector: "dev", tls: { source: "self-signed" }, dmarcPolicy: "quarantine" },
+  {
+    name: "example.test",
+    dkimSelector: "dev",
+    tls: { source: "self-signed", keyGeneration: 1, publishNextKey: false },
+    dmarcPolicy: "quarantine",
+  },
   {
     name: "example.org",
     dkimSelector: "mail",
-    tls: { source: "self-signed" },
+    tls: { source: "self-signed", keyGeneration: 1, publishNextKey: false },
     dmarcPolicy: "reject",
     dmarcReportAddress: "dmarc@example.test",
   },

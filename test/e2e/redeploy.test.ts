@@ -3,16 +3,12 @@
 // service stays up, and whether the change reaches the containers. Each test puts the original
 // stack back before it ends, so the files after this one see the usual deployment.
 import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { after, before, describe, it } from "node:test";
-import { parse, stringify } from "yaml";
 import { docker, dockerExec, inspect } from "../support/docker";
 import { imapClient, normalHeaders, sendInbound, waitForMessage } from "./support/mail";
-import { logs, platform, readEndpoints, runUp, unique } from "./support/platform";
-import { DEFAULT_STACK, Endpoints } from "./up";
-import type { PropertyMap } from "../../tools/mock-run/property-map";
+import { logs, platform, unique } from "./support/platform";
+import { deploy, e2eWith } from "./support/stack-variants";
+import { Endpoints } from "./up";
 
 const SERVICES = [
   "mp-e2e-mariadb",
@@ -25,22 +21,6 @@ const SERVICES = [
   "mp-e2e-webmail",
   "mp-e2e-postfixadmin",
 ];
-
-/** Deploys a stack file through the harness and returns what up.ts wrote. */
-function deploy(stackFile = DEFAULT_STACK): Endpoints {
-  const r = runUp(stackFile);
-  assert.equal(r.code, 0, `deploying ${stackFile} failed:\n${r.stdout}\n${r.stderr}`);
-  return readEndpoints();
-}
-
-/** The e2e stack with `edit` applied, as a stack file of the same stack (same name, same state). */
-function e2eWith(edit: (config: PropertyMap) => void): string {
-  const doc = parse(fs.readFileSync(DEFAULT_STACK, "utf8"));
-  edit(doc.config);
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mp-redeploy-")), "Pulumi.e2e.yaml");
-  fs.writeFileSync(file, stringify(doc));
-  return file;
-}
 
 const changed = (e: Endpoints) => e.steps.filter((s) => s.kind !== "same").map((s) => `${s.kind} ${s.name}`);
 const containerIds = () => Object.fromEntries(SERVICES.map((c) => [c, inspect(c, "{{.Id}}")]));

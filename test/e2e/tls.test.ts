@@ -9,10 +9,11 @@
 // complete on port 25 (opportunistic TLS accepts any protocol by design, main.cf
 // smtpd_tls_protocols = >=TLSv1), so this client can offer them and the refusal is the server's.
 import assert from "node:assert/strict";
+import * as crypto from "node:crypto";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { before, describe, it } from "node:test";
-import { ca, logs, platform } from "./support/platform";
+import { ca, internet, logs, platform } from "./support/platform";
 
 type Mode = "implicit" | "smtp-starttls" | "imap-starttls";
 
@@ -279,4 +280,33 @@ describe("TLS on every encrypted port", () => {
       });
     });
   }
+
+  describe("DANE", () => {
+    const submission: TlsPort[] = [
+      { name: "25", port: () => platform().ports.smtp, mode: "smtp-starttls", service: "postfix" },
+      PORTS.find((p) => p.name.startsWith("465"))!,
+      PORTS.find((p) => p.name.startsWith("587"))!,
+    ];
+    for (const p of submission) {
+      const port = p.name.slice(0, 3).trim();
+      it(`publishes a TLSA 3 1 1 record for port ${port} that matches the key the MX host serves there`, async () => {
+        const h = await handshake(p, { servername: platform().hostname });
+        const spki = crypto
+          .createHash("sha256")
+          .update(new crypto.X509Certificate(h.cert.raw).publicKey.export({ type: "spki", format: "der" }));
+        const want = `3 1 1 ${spki.digest("hex")}`;
+        // What a DANE verifier would look up, from the simulated Internet's DNS serving the dnsZone output.
+        const got = internet()
+          .dig(`_${port}._tcp.${platform().hostname}`, "TLSA")
+          .answers.map((a) => a.replace(/\s+/g, "").toLowerCase());
+        expectThat(
+          got.includes(want.replace(/\s+/g, "")),
+          `the TLSA record of _${port}._tcp.${platform().hostname}`,
+          want,
+          got.join(", ") || "(none)",
+          "postfix",
+        );
+      });
+    }
+  });
 });

@@ -2,7 +2,7 @@
 // build a project image and run a command in it with rendered config files in place, the way a
 // deployed container receives them (uploaded before start); exec, inspect, logs, health waits.
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -35,6 +35,19 @@ export function mustDocker(args: string[]): string {
 /** Runs `command` in a running container (`docker exec`), with `input` on its stdin when given; never throws. */
 export function dockerExec(container: string, command: string[], input?: string): RunResult {
   return docker(["exec", ...(input !== undefined ? ["-i"] : []), container, ...command], input);
+}
+
+/** `dockerExec` without blocking the test's event loop, for commands that run while the test does other things. */
+export function dockerExecAsync(container: string, command: string[]): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn("docker", ["exec", container, ...command]);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    child.on("error", (e) => resolve({ code: -1, stdout, stderr: `${stderr}${e.message}` }));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
 
 /** What `docker inspect -f <format>` prints for a container (or the object of `type`), trimmed; empty when there is no such object. */
@@ -93,7 +106,12 @@ export async function buildImage(service: string): Promise<string> {
   const engine = process.env.DOCKER_HOST ? Engine.fromHost(process.env.DOCKER_HOST) : new Engine();
   builderChecked ??= refuseUnsupportedBuilder(engine);
   await builderChecked;
-  await buildWithEngine(engine, { context: path.join(ROOT, "images", service), tag, buildArgs: { BASE_IMAGE } });
+  await buildWithEngine(engine, {
+    context: path.join(ROOT, "images"),
+    dockerfile: `${service}/Dockerfile`,
+    tag,
+    buildArgs: { BASE_IMAGE },
+  });
   return tag;
 }
 

@@ -39,7 +39,7 @@ describe("good configs", () => {
     const r = validateStack(base());
     assert.ok(r.ok);
     assert.equal(r.value.domains[0].dkimSelector, "mail");
-    assert.deepEqual(r.value.domains[0].tls, { source: "self-signed" });
+    assert.deepEqual(r.value.domains[0].tls, { source: "self-signed", keyGeneration: 1, publishNextKey: false });
     assert.equal(r.value.ports.smtp, 25);
     assert.equal(r.value.limits.messageSizeMb, 50);
     assert.equal(r.value.features.archive, false);
@@ -361,6 +361,9 @@ describe("resolvePlatform", () => {
     });
     assert.deepEqual(p.volumePaths, {
       queue: "/ssd/queue",
+      acme: "/ssd/acme",
+      metrics: "/ssd/metrics",
+      sarules: "/ssd/sarules",
       mailboxes: "/nvme/mail",
       database: "/ssd/database",
       index: "/ssd/index",

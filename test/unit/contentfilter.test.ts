@@ -20,6 +20,7 @@ import {
   networkChecksEnabled,
   renderAmavisFiles,
   renderClamavFiles,
+  renderSaUpdateFiles,
   renderSpamdFiles,
   saTrustedNetworks,
 } from "../../components/contentfilter/render";
@@ -262,13 +263,160 @@ describe("ContentFilter renderers", () => {
   });
 });
 
+/** A platform from a minimal stack plus `spam` and `schedules` settings, or the problems the schema finds. */
+function jobsStack(extra: Record<string, unknown>) {
+  return validateStack({
+    hostname: "mail.example.com",
+    domains: [{ name: "example.com" }],
+    aliases: [{ address: "postmaster@example.com", goto: ["ext@elsewhere.org"] }],
+    storage: { ssdRoot: "/s", bulkRoot: "/b" },
+    ...extra,
+  });
+}
+function jobsPlatform(extra: Record<string, unknown>): PlatformConfig {
+  const r = jobsStack(extra);
+  assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.problems));
+  return resolvePlatform(r.value, "unit");
+}
+
+const CHANNEL_KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEaw+hhhYJKwYBBAHaRw8BAQdA\n=G3uG\n-----END PGP PUBLIC KEY BLOCK-----\n";
+
+describe("scheduled jobs: SpamAssassin rule updates and ClamAV signature updates", () => {
+  const SCHEDULE = "/etc/cron.d/mail-platform";
+  const CHANNELS = "/etc/mail-platform/sa-update/channels";
+  const FRESHCLAM = "/etc/clamav/freshclam.conf";
+  /** The lines of a file that are neither comments nor blank. */
+  const settings = (text: string) => text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
+
+  it("schedules sa-update and freshclam at the stack's defaults (UTC), each through run-job, output to the container's log", () => {
+    for (const p of [dev, prod]) {
+      const jobLines = (files: Record<string, string>) => settings(files[SCHEDULE]).filter((l) => /run-job/.test(l));
+      assert.deepEqual(jobLines(renderSaUpdateFiles(inputOf(p))), [
+        "47 4 * * * root run-job sa-update sa-rules update >/proc/$(cat /run/crond.pid)/fd/1 2>&1",
+      ]);
+      assert.deepEqual(jobLines(renderClamavFiles(inputOf(p))), [
+        "7 */2 * * * root run-job freshclam update-signatures >/proc/$(cat /run/crond.pid)/fd/1 2>&1",
+      ]);
+    }
+  });
+
+  it("takes each job's schedule from the stack's `schedules`", () => {
+    const p = jobsPlatform({ schedules: { spamassassinRules: "15  2 * * 1", clamavSignatures: "40 */4 * * *" } });
+    assert.match(renderSaUpdateFiles(inputOf(p))[SCHEDULE], /^15 2 \* \* 1 root run-job sa-update sa-rules update /m);
+    assert.match(renderClamavFiles(inputOf(p))[SCHEDULE], /^40 \*\/4 \* \* \* root run-job freshclam update-signatures /m);
+  });
+
+  it("refuses a freshclam schedule that would check more than once an hour", () => {
+    const r = jobsStack({ schedules: { clamavSignatures: "*/15 * * * *" } });
+    assert.equal(r.ok, false, "*/15 must be refused");
+    if (!r.ok)
+      assert.ok(
+        r.problems.some((pr) => /clamavSignatures/.test(pr.key)),
+        JSON.stringify(r.problems),
+      );
+  });
+
+  it("updates updates.spamassassin.org by default, trusting SpamAssassin's own key only", () => {
+    const files = renderSaUpdateFiles(inputOf(prod));
+    assert.deepEqual(settings(files[CHANNELS]), ["updates.spamassassin.org -"]);
+    assert.deepEqual(
+      Object.keys(files).filter((f) => f.startsWith("/etc/mail-platform/sa-update/keys/")),
+      [],
+      "no key file without a channel key",
+    );
+  });
+
+  it("lists further channels in order, each with the key trusted for it alone", () => {
+    const p = jobsPlatform({
+      spam: { ruleUpdates: { channels: [{ name: "updates.spamassassin.org" }, { name: "sa.updates.test", gpgKey: CHANNEL_KEY }] } },
+    });
+    const files = renderSaUpdateFiles(inputOf(p));
+    assert.deepEqual(settings(files[CHANNELS]), ["updates.spamassassin.org -", "sa.updates.test sa.updates.test.asc"]);
+    assert.equal(files["/etc/mail-platform/sa-update/keys/sa.updates.test.asc"], CHANNEL_KEY);
+  });
+
+  it("refuses a channel listed twice, a key that is not an armored public key, and a channel that is not a DNS name", () => {
+    const channels = [
+      { name: "updates.spamassassin.org" },
+      { name: "updates.spamassassin.org" },
+      { name: "x.test", gpgKey: "AB12CD34" },
+      { name: "not a name" },
+    ];
+    const r = jobsStack({ spam: { ruleUpdates: { channels } } });
+    assert.equal(r.ok, false);
+    const keys = r.ok ? [] : r.problems.map((pr) => pr.key);
+    for (const k of [
+      "mail-platform:spam.ruleUpdates.channels[1].name",
+      "mail-platform:spam.ruleUpdates.channels[2].gpgKey",
+      "mail-platform:spam.ruleUpdates.channels[3].name",
+    ])
+      assert.ok(keys.includes(k), `expected a problem at ${k}; seen ${JSON.stringify(keys)}`);
+  });
+
+  it("the updater lints with the filter's own SpamAssassin config, but gets no Bayes account", () => {
+    const input = inputOf(prod);
+    const updater = renderSaUpdateFiles(input);
+    const amavis = renderAmavisFiles(input);
+    for (const f of [LOCAL_CF, "/etc/spamassassin/mail-platform.pre"]) assert.equal(updater[f], amavis[f], `${f} as Amavis reads it`);
+    assert.equal(updater[BAYES_SECRET_FILE], undefined, "the Bayes account stays with Amavis and spamd");
+    assert.ok(!Object.values(updater).some((c) => c.includes(bayesSql.password)), "no file of the updater holds the Bayes password");
+  });
+
+  it("freshclam: ClamAV's mirror and official databases by default, no daemon schedule of its own", () => {
+    const conf = renderClamavFiles(inputOf(prod))[FRESHCLAM];
+    assert.deepEqual(
+      settings(conf).filter((l) => /^(DatabaseMirror|PrivateMirror|ExcludeDatabase|DatabaseCustomURL|Checks) /.test(l)),
+      ["DatabaseMirror database.clamav.net"],
+    );
+  });
+
+  it("freshclam: mirrors, private mirrors, custom URLs, and the official databases left out when asked", () => {
+    const p = jobsPlatform({
+      spam: {
+        virusSignatures: {
+          mirrors: ["db.local.example.com"],
+          privateMirrors: ["http://clamav-mirror.example.com:8080"],
+          officialDatabases: false,
+          customUrls: ["http://172.31.1.60/clamav/test.ndb", "file:///srv/sigs/local.hdb"],
+        },
+      },
+    });
+    const conf = renderClamavFiles(inputOf(p))[FRESHCLAM];
+    assert.deepEqual(
+      settings(conf).filter((l) => /^(DatabaseMirror|PrivateMirror|ExcludeDatabase|DatabaseCustomURL) /.test(l)),
+      [
+        "DatabaseMirror db.local.example.com",
+        "PrivateMirror http://clamav-mirror.example.com:8080",
+        "ExcludeDatabase main",
+        "ExcludeDatabase daily",
+        "ExcludeDatabase bytecode",
+        "DatabaseCustomURL http://172.31.1.60/clamav/test.ndb",
+        "DatabaseCustomURL file:///srv/sigs/local.hdb",
+      ],
+    );
+  });
+
+  it("refuses official databases off with no custom URL, since freshclam would fetch nothing", () => {
+    const r = jobsStack({ spam: { virusSignatures: { officialDatabases: false } } });
+    assert.equal(r.ok, false);
+    assert.ok(
+      !r.ok && r.problems.some((pr) => pr.key === "mail-platform:spam.virusSignatures.customUrls"),
+      r.ok ? "" : JSON.stringify(r.problems),
+    );
+  });
+
+  it("clamd's own check only backs the job's reload up (hourly)", () => {
+    assert.match(renderClamavFiles(inputOf(prod))["/etc/clamav/clamd.conf"], /^SelfCheck 3600$/m);
+  });
+});
+
 describe("ContentFilter component", () => {
   let filter: ContentFilter;
   let containers: Record<string, RecordedResource>;
   before(async () => {
     filter = new ContentFilter("cf", {
       platform: prod,
-      images: { amavis: "img-amavis", spamd: "img-spamd", clamav: "img-clamav" },
+      images: { amavis: "img-amavis", spamd: "img-spamd", clamav: "img-clamav", saUpdate: "img-sa-update" },
       networks: { internal: { name: "acme-internal" }, edge: { name: "acme-edge" } },
       bayesSql: pulumi.secret(bayesSql),
       dkimKeys: pulumi.output(keysOf(prod).map((k) => ({ ...k, privateKeyPem: pulumi.secret(k.privateKeyPem) }))),
@@ -293,15 +441,44 @@ describe("ContentFilter component", () => {
     );
   });
 
-  it("creates the three containers, named after the instance", () => {
-    assert.deepEqual(Object.keys(containers).sort(), ["acme-amavis", "acme-clamav", "acme-spamd"]);
+  it("creates the four containers, named after the instance", () => {
+    assert.deepEqual(Object.keys(containers).sort(), ["acme-amavis", "acme-clamav", "acme-sa-update", "acme-spamd"]);
     assert.deepEqual(
       ofType(CONTAINER)
         .map((c) => c.name)
         .sort(),
-      ["cf-amavis", "cf-clamav", "cf-spamd"],
+      ["cf-amavis", "cf-clamav", "cf-sa-update", "cf-spamd"],
     );
     assert.equal(containers["acme-amavis"].inputs.image, "img-amavis");
+    assert.equal(containers["acme-sa-update"].inputs.image, "img-sa-update");
+  });
+
+  it("the updater writes the rules on the sarules host path; Amavis and spamd read it read-only, and start after it", () => {
+    const updater = containers["acme-sa-update"];
+    assert.deepEqual(updater.inputs.volumes, [
+      { hostPath: prod.volumePaths.sarules, containerPath: "/var/lib/mail-platform/sa-rules" },
+      { hostPath: prod.volumePaths.metrics, containerPath: "/var/lib/mail-platform/metrics" },
+    ]);
+    assert.deepEqual(containers["acme-spamd"].inputs.volumes, [
+      { hostPath: prod.volumePaths.sarules, containerPath: "/var/lib/spamassassin", readOnly: true },
+    ]);
+    for (const c of ["acme-amavis", "acme-spamd"])
+      assert.ok(
+        containers[c].dependencies.includes(updater.urn),
+        `${c} waits for the updater (published rules); it waits for ${containers[c].dependencies}`,
+      );
+    assert.match(uploads(updater)["/etc/cron.d/mail-platform"].content, /run-job sa-update sa-rules update/);
+  });
+
+  it("clamd keeps its signatures on the virusdb host path and writes job metrics; freshclam runs from its schedule", () => {
+    const clamav = containers["acme-clamav"];
+    assert.deepEqual(clamav.inputs.volumes, [
+      { hostPath: prod.volumePaths.virusdb, containerPath: "/var/lib/clamav" },
+      { hostPath: prod.volumePaths.metrics, containerPath: "/var/lib/mail-platform/metrics" },
+    ]);
+    assert.match(uploads(clamav)["/etc/cron.d/mail-platform"].content, /run-job freshclam update-signatures/);
+    const entrypoint = fs.readFileSync(path.join(__dirname, "..", "..", "images", "clamav", "entrypoint.sh"), "utf8");
+    assert.doesNotMatch(entrypoint, /freshclam --daemon/, "no freshclam daemon beside clamd any more");
   });
 
   it("joins the internal network under the short service name; clamav and (network tests on) amavis also the edge", () => {
@@ -312,6 +489,7 @@ describe("ContentFilter component", () => {
     assert.deepEqual(nets("acme-amavis"), ["acme-internal:amavis", "acme-edge:"]);
     assert.deepEqual(nets("acme-spamd"), ["acme-internal:spamd"]);
     assert.deepEqual(nets("acme-clamav"), ["acme-internal:clamav", "acme-edge:"]);
+    assert.deepEqual(nets("acme-sa-update"), ["acme-internal:sa-update", "acme-edge:"]);
     for (const c of Object.values(containers)) assert.equal(c.inputs.ports?.length ?? 0, 0, `${c.inputs.name} publishes no port`);
   });
 
@@ -326,7 +504,10 @@ describe("ContentFilter component", () => {
     const amavis = containers["acme-amavis"].inputs;
     assert.deepEqual(Object.keys(amavis.tmpfs), ["/var/lib/amavis/tmp"]);
     assert.match(amavis.tmpfs["/var/lib/amavis/tmp"], /^size=2048m,/);
-    assert.deepEqual(amavis.volumes, [{ hostPath: prod.volumePaths.quarantine, containerPath: "/var/lib/amavis/virusmails" }]);
+    assert.deepEqual(amavis.volumes, [
+      { hostPath: prod.volumePaths.quarantine, containerPath: "/var/lib/amavis/virusmails" },
+      { hostPath: prod.volumePaths.sarules, containerPath: "/var/lib/spamassassin", readOnly: true },
+    ]);
     assert.equal(prod.volumePaths.quarantine, "/srv/nvme/mail/quarantine");
   });
 
@@ -350,7 +531,7 @@ describe("ContentFilter component", () => {
 
   it("each container has a health check that proves its daemon answers", () => {
     // Each image's own /usr/local/bin/healthcheck: spamc -K, clamdscan --ping, both Amavis listeners' greetings.
-    for (const c of ["acme-spamd", "acme-clamav", "acme-amavis"])
+    for (const c of ["acme-spamd", "acme-clamav", "acme-amavis", "acme-sa-update"])
       assert.deepEqual(containers[c].inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"], c);
     const script = (image: string) => fs.readFileSync(path.join(__dirname, "..", "..", "images", image, "healthcheck"), "utf8");
     assert.match(script("spamd"), /^exec spamc -K$/m);
@@ -367,7 +548,7 @@ describe("ContentFilter on a test-only stack", () => {
   it("keeps Amavis off the edge network when every domain is reserved for testing", async () => {
     new ContentFilter("cfdev", {
       platform: dev,
-      images: { amavis: "a", spamd: "s", clamav: "c" },
+      images: { amavis: "a", spamd: "s", clamav: "c", saUpdate: "u" },
       networks: { internal: { name: "dev-internal" }, edge: { name: "dev-edge" } },
       bayesSql,
       dkimKeys: keysOf(dev),

@@ -6,7 +6,7 @@ import { installMocks, ofType, registered, valueOf } from "../support/mocks";
 import { imageId } from "../../tools/mock-run/material";
 
 installMocks();
-import { DockerHost, IMAGES_DIR, PROJECT_IMAGES } from "../../components/host/docker-host";
+import { DockerHost, IMAGES_DIR, PROJECT_IMAGES, SHARED_IMAGE_DIR } from "../../components/host/docker-host";
 
 describe("DockerHost", () => {
   let host: DockerHost;
@@ -37,7 +37,7 @@ describe("DockerHost", () => {
     assert.equal(typeof typo, "function");
     const folders = fs
       .readdirSync(IMAGES_DIR, { withFileTypes: true })
-      .filter((e) => e.isDirectory())
+      .filter((e) => e.isDirectory() && e.name !== SHARED_IMAGE_DIR)
       .map((e) => e.name)
       .sort();
     assert.deepEqual([...PROJECT_IMAGES].sort(), folders);
@@ -49,7 +49,7 @@ describe("DockerHost", () => {
       const dockerfile = fs.readFileSync(path.join(IMAGES_DIR, service, "Dockerfile"), "utf8");
       assert.match(
         dockerfile,
-        /^COPY (\S+ )*healthcheck( \S+)* \/usr\/local\/bin\/(healthcheck)?$/m,
+        /^COPY (\S+ )*[\w-]+\/healthcheck( \S+)* \/usr\/local\/bin\/(healthcheck)?$/m,
         `images/${service}/Dockerfile copies healthcheck into /usr/local/bin/`,
       );
       assert.match(dockerfile, /chmod 0755 [^\n]*\/usr\/local\/bin\/healthcheck\b/, `images/${service}/Dockerfile makes it executable`);
@@ -81,15 +81,16 @@ describe("DockerHost", () => {
 
   it("names the build context relative to the project, so another checkout of the same stack rebuilds nothing", () => {
     const [image] = ofType("docker:index/remoteImage:RemoteImage");
-    assert.equal(image.inputs.build.context, "images/postfix");
+    assert.equal(image.inputs.build.context, "images");
+    assert.equal(image.inputs.build.dockerfile, "postfix/Dockerfile");
   });
 
   it("tags each image with its base image's id, so a refreshed base image rebuilds it", async () => {
     const { contextHash } = await import("../../components/host/image-hash");
     const [image] = ofType("docker:index/remoteImage:RemoteImage");
-    const dir = path.resolve(__dirname, "..", "..", "images", "postfix");
-    assert.equal(image.inputs.name, `mp-unit/postfix:${contextHash(dir, imageId("image mail-platform/debian:trixie"))}`);
-    assert.notEqual(contextHash(dir, "sha256:one"), contextHash(dir, "sha256:two"));
+    const dirs = ["postfix", SHARED_IMAGE_DIR];
+    assert.equal(image.inputs.name, `mp-unit/postfix:${contextHash(IMAGES_DIR, dirs, imageId("image mail-platform/debian:trixie"))}`);
+    assert.notEqual(contextHash(IMAGES_DIR, dirs, "sha256:one"), contextHash(IMAGES_DIR, dirs, "sha256:two"));
   });
 
   it("replaces its networks delete-before-replace: their names are fixed, so a new one cannot be made beside the old", () => {

@@ -282,8 +282,22 @@ describe("DovecotStore under mocks", () => {
     ]);
   });
 
-  it("mounts the mailboxes host path at /var/vmail", () => {
-    assert.deepEqual(container.inputs.volumes, [{ hostPath: "/srv/nvme2/mailboxes", containerPath: "/var/vmail" }]);
+  it("mounts the mailboxes host path at /var/vmail, and the ACME client's chains read-only (acme-labs.io orders one)", () => {
+    assert.deepEqual(container.inputs.volumes, [
+      { hostPath: "/srv/nvme2/mailboxes", containerPath: "/var/vmail" },
+      { hostPath: "/srv/nvme/mail/acme/certificates", containerPath: "/var/lib/mail-platform/certificates", readOnly: true },
+    ]);
+  });
+
+  it("watches the ACME domain's chain, and only that one", async () => {
+    const files = await valueOf(store.files);
+    assert.equal(
+      files["/etc/mail-platform/tls-watch.conf"]
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#"))
+        .join("\n"),
+      "/var/lib/mail-platform/certificates/acme-labs.io/fullchain.pem /etc/dovecot/tls/acme-labs.io.crt /etc/dovecot/private/acme-labs.io.key",
+    );
   });
 
   it("keeps the files secret (SQL password, private keys)", async () => {

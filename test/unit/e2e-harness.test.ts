@@ -53,10 +53,10 @@ describe("e2e deploy harness: refusals", () => {
       /does not apply .* input\(s\) privileged/,
     );
   });
-  it("refuses a nested field the contract does not list (volumes[].readOnly would mount read-write)", () => {
+  it("refuses a nested field the contract does not list (volumes[].selinuxRelabel would be dropped)", () => {
     assert.throws(
-      () => refuseUnmodelled(registration({ name: "c", volumes: [{ hostPath: "/a", containerPath: "/b", readOnly: true }] })),
-      /volumes\[\]\.readOnly/,
+      () => refuseUnmodelled(registration({ name: "c", volumes: [{ hostPath: "/a", containerPath: "/b", selinuxRelabel: "z" }] })),
+      /volumes\[\]\.selinuxRelabel/,
     );
     assert.throws(
       () => refuseUnmodelled(registration({ name: "c", uploads: [{ file: "/x", source: "/etc/passwd" }] })),

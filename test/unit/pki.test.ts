@@ -15,11 +15,12 @@ import { dnsRecords, txtStrings, zoneSnippet } from "../../components/pki/dns-re
 import { certificateHostnames, isFqdn, mailClientHostnames, webHostnamesByDomain } from "../../components/pki/hostnames";
 import { pemFile } from "../../components/pki/pem";
 import { DomainCertificate } from "../../components/types";
+import { makeCertificate } from "../support/pem";
 
 const selfSigned = (name: string): DomainConfig => ({
   name,
   dkimSelector: "s1",
-  tls: { source: "self-signed" },
+  tls: { source: "self-signed", keyGeneration: 1, publishNextKey: false },
   dmarcPolicy: "quarantine",
 });
 
@@ -158,10 +159,12 @@ describe("PEM files and host names", () => {
 describe("Certificates", () => {
   let certs: Certificates;
   let pemDir: string;
+  let bought: DomainCertificate;
   before(() => {
     pemDir = fs.mkdtempSync(path.join(os.tmpdir(), "pki-test-"));
-    fs.writeFileSync(path.join(pemDir, "c.pem"), "CHAIN-FROM-FILE\n");
-    fs.writeFileSync(path.join(pemDir, "k.pem"), "KEY-FROM-FILE\n");
+    bought = makeCertificate("bought.org", ["mail.bought.org"], "ec");
+    fs.writeFileSync(path.join(pemDir, "c.pem"), bought.certChainPem);
+    fs.writeFileSync(path.join(pemDir, "k.pem"), bought.privateKeyPem);
     certs = new Certificates("tls", {
       hostname: "mail.example.com",
       domains: [
@@ -193,8 +196,8 @@ describe("Certificates", () => {
 
   it("takes a bought certificate from its PEM files and keeps the key secret", async () => {
     const all = await valueOf(certs.certificates);
-    assert.equal(all[1].certChainPem, "CHAIN-FROM-FILE\n");
-    assert.equal(all[1].privateKeyPem, "KEY-FROM-FILE\n");
+    assert.equal(all[1].certChainPem, bought.certChainPem);
+    assert.equal(all[1].privateKeyPem, bought.privateKeyPem);
     assert.equal(await pulumi.isSecret(certs.certificates), true, "the certificate list carries private keys and must be secret");
   });
 

@@ -366,7 +366,11 @@ describe("PostfixGateway under mocks", () => {
   });
 
   it("keeps the queue on the host's queue path", () => {
-    assert.deepEqual(container.volumes, [{ hostPath: "/srv/ssd/queue", containerPath: "/var/spool/postfix" }]);
+    assert.deepEqual(container.volumes, [
+      { hostPath: "/srv/ssd/queue", containerPath: "/var/spool/postfix" },
+      // The scheduled queue report's metrics; no ACME domain, so no chains to mount.
+      { hostPath: "/srv/ssd/metrics", containerPath: "/var/lib/mail-platform/metrics" },
+    ]);
   });
 
   it("uploads every rendered file, SQL files 0640 and keys 0600, and is health-checked by the image's probe", async () => {

@@ -231,6 +231,9 @@ describe("the dev stack under mocks", () => {
         "CNAME mta-sts.example.test.",
         "CNAME autoconfig.example.test.",
         "CNAME autodiscover.example.test.",
+        "TLSA _25._tcp.mail.example.test.",
+        "TLSA _465._tcp.mail.example.test.",
+        "TLSA _587._tcp.mail.example.test.",
         "TXT _mta-sts.example.test.",
         "TXT _smtp._tls.example.test.",
         "CNAME webmail.example.test.",
@@ -238,6 +241,7 @@ describe("the dev stack under mocks", () => {
       ],
     );
     assert.match(run.outputs.dnsZone as string, /^webmail\.example\.test\.\t3600\tIN\tCNAME\tmail\.example\.test\.$/m);
+    assert.match(run.outputs.dnsZone as string, /^_25\._tcp\.mail\.example\.test\.\t3600\tIN\tTLSA\t3 1 1 [0-9a-f]{64}$/m);
     assert.match(run.outputs.dnsZone as string, /^dev\._domainkey\.example\.test\.\t3600\tIN\tTXT\t"v=DKIM1; k=rsa; p=/m);
   });
 });

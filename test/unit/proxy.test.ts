@@ -50,6 +50,8 @@ function prodInput(): ProxyRenderInput {
         csp: "default-src 'self'; frame-ancestors 'none';",
       },
     ],
+    // acme-labs.io orders its certificate with HTTP-01.
+    acmeChallenge: { host: "acme", port: 80 },
   };
 }
 
@@ -162,6 +164,7 @@ describe("renderProxyFiles", () => {
 
   it("renders nginx.conf, the header snippet, one site per domain and per app, the documents and the TLS files", () => {
     assert.deepEqual(Object.keys(prod).sort(), [
+      "/etc/mail-platform/tls-watch.conf",
       "/etc/nginx/nginx.conf",
       "/etc/nginx/private/acme-corp.com.key",
       "/etc/nginx/private/acme-labs.io.key",
@@ -170,6 +173,7 @@ describe("renderProxyFiles", () => {
       "/etc/nginx/sites/mail-domain.acme-labs.io.conf",
       "/etc/nginx/sites/web-app.archive.apps.acme-labs.io.conf",
       "/etc/nginx/sites/web-app.webmail.acme-corp.com.conf",
+      "/etc/nginx/snippets/acme-challenge.conf",
       "/etc/nginx/snippets/security-headers.conf",
       "/etc/nginx/tls/acme-corp.com.crt",
       "/etc/nginx/tls/acme-labs.io.crt",
@@ -268,8 +272,13 @@ describe("renderProxyFiles", () => {
     it(`port 80 redirects the served names to the public HTTPS port: ${what}`, () => {
       const blocks = serverBlocks(text());
       assert.match(blocks[0], /^ {4}listen 80;$/m);
-      assert.match(blocks[0], new RegExp(`^    ${esc(line)}$`, "m"));
-      assert.doesNotMatch(text(), /location|proxy_pass|root |alias /, "port 80 must serve nothing");
+      assert.match(blocks[0], new RegExp(`^ {4}location / \\{\n {8}${esc(line)}$`, "m"));
+      // Nothing but the ACME challenge path, which prod's acme-labs.io needs and dev has no use for.
+      assert.doesNotMatch(
+        text().replaceAll("include /etc/nginx/snippets/acme-challenge.conf;", ""),
+        /proxy_pass|include|root |alias /,
+        "port 80 must serve nothing",
+      );
     });
   }
 
@@ -279,7 +288,10 @@ describe("renderProxyFiles", () => {
       text,
       /server_name mta-sts\.acme-corp\.com autoconfig\.acme-corp\.com autodiscover\.acme-corp\.com mta-sts\.acme-labs\.io autoconfig\.acme-labs\.io autodiscover\.acme-labs\.io webmail\.acme-corp\.com archive\.apps\.acme-labs\.io;/,
     );
-    assert.match(text, /listen 80 default_server;\n {4}server_name _;\n {4}return 444;/);
+    assert.match(
+      text,
+      /listen 80 default_server;\n {4}server_name _;\n {4}include \/etc\/nginx\/snippets\/acme-challenge\.conf;\n {4}location \/ \{\n {8}return 444;/,
+    );
     assert.match(text, /listen 443 ssl default_server;\n {4}ssl_reject_handshake on;/);
   });
 

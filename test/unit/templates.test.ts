@@ -29,12 +29,29 @@ describe("renderText", () => {
 
 describe("renderTemplates", () => {
   it("renders every template of the folder at its container path; one without an entry as it is", () => {
-    const files = renderTemplates("clamav", { "/etc/clamav/clamd.conf": CLAMD });
-    assert.deepEqual(Object.keys(files).sort(), ["/etc/clamav/clamd.conf", "/etc/clamav/freshclam.conf"]);
-    assert.match(files["/etc/clamav/clamd.conf"], /^MaxThreads 4$/m);
+    const files = renderTemplates("spamassassin", {
+      "/etc/spamassassin/local.cf": {
+        tagScore: "5.0",
+        trustedNetworks: "10.0.0.0/24",
+        bayesDatabase: "sa",
+        bayesHost: "db",
+        bayesPort: 3306,
+        bayesGlobalUser: "g",
+        networkChecksComment: "off",
+        dnsAvailable: "no",
+        skipRblChecks: 1,
+      },
+      "/etc/spamassassin/bayes-sql-secret.cf": { bayesUser: "u", bayesPassword: "p" },
+    });
+    assert.deepEqual(Object.keys(files).sort(), [
+      "/etc/spamassassin/bayes-sql-secret.cf",
+      "/etc/spamassassin/local.cf",
+      "/etc/spamassassin/mail-platform.pre",
+    ]);
+    assert.match(files["/etc/spamassassin/local.cf"], /^required_score 5\.0$/m);
     assert.equal(
-      files["/etc/clamav/freshclam.conf"],
-      fs.readFileSync(path.join(TEMPLATE_ROOT, "clamav/etc/clamav/freshclam.conf"), "utf8"),
+      files["/etc/spamassassin/mail-platform.pre"],
+      fs.readFileSync(path.join(TEMPLATE_ROOT, "spamassassin/etc/spamassassin/mail-platform.pre"), "utf8"),
     );
   });
 

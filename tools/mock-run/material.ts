@@ -32,13 +32,21 @@ function subjectOf(subject: Record<string, unknown> | undefined): string {
   return `/CN=${cn}${o ? `/O=${o}` : ""}`;
 }
 
+/**
+ * A real P-256 public key that depends only on `name`: its private scalar is a hash of the name
+ * (wrapped as a SEC1 ECPrivateKey, from which Node derives the point). Masked renders stay the
+ * same from run to run, and what parses a public key (the TLSA records) gets one.
+ */
+function standInPublicKey(name: string): string {
+  const d = crypto.createHash("sha256").update(`stand-in public key ${name}`).digest();
+  const prime256v1 = Buffer.from("a00a06082a8648ce3d030107", "hex");
+  const sec1 = Buffer.concat([Buffer.from("3031020101", "hex"), Buffer.from("0420", "hex"), d, prime256v1]);
+  const key = crypto.createPrivateKey({ key: sec1, format: "der", type: "sec1" });
+  return crypto.createPublicKey(key).export({ type: "spki", format: "pem" }).toString();
+}
+
 export function privateKey(mode: SecretsMode, name: string, inputs: PropertyMap): Record<string, string> {
-  if (mode === "masked") {
-    return {
-      privateKeyPem: MASK(`private key ${name}`),
-      publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${Buffer.from(`stand-in public key ${name}`).toString("base64")}\n-----END PUBLIC KEY-----\n`,
-    };
-  }
+  if (mode === "masked") return { privateKeyPem: MASK(`private key ${name}`), publicKeyPem: standInPublicKey(name) };
   const { privateKey: key, publicKey } =
     inputs.algorithm === "ECDSA"
       ? crypto.generateKeyPairSync("ec", { namedCurve: inputs.ecdsaCurve === "P384" ? "secp384r1" : "prime256v1" })

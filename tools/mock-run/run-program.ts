@@ -34,6 +34,20 @@ export interface ProgramRun {
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
+/** A throwaway self-signed certificate (CN "stand-in certificate (masked render)"), its key discarded when it was made. */
+const MASKED_PEM_CERTIFICATE = `-----BEGIN CERTIFICATE-----
+MIIBoTCCAUigAwIBAgIBATAKBggqhkjOPQQDAjAvMS0wKwYDVQQDDCRzdGFuZC1p
+biBjZXJ0aWZpY2F0ZSAobWFza2VkIHJlbmRlcikwIBcNMjYxMjAyMDU0MjAyWhgP
+MjEyNjExMDgwNTQyMDJaMC8xLTArBgNVBAMMJHN0YW5kLWluIGNlcnRpZmljYXRl
+IChtYXNrZWQgcmVuZGVyKTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABO3hlr0Q
+HHWdxOFVeTkTtb56tO8JgZg3czFmMlsPi6MX3ya9NqAAbR7+r10kcyQnT4XBKSJV
+eLXXLlY7z+d6UVKjUzBRMB0GA1UdDgQWBBTqfRHzhk5A7xryFk9U/h2Xzs7+hjAf
+BgNVHSMEGDAWgBTqfRHzhk5A7xryFk9U/h2Xzs7+hjAPBgNVHRMBAf8EBTADAQH/
+MAoGCCqGSM49BAMCA0cAMEQCICODehWZE/raxIEMsyVhwtCcgkn2CWCGOHPvzdRn
+kJbPAiA58wF9AdgCdU9DPLrcta9Id5gWIg2LnBz/5csMTPTLDw==
+-----END CERTIFICATE-----
+`;
+
 /**
  * PEM files named by the stack live on the deploy machine. When rendering for review they are
  * replaced by stand-ins, so the render works anywhere and no real private key reaches its output.
@@ -53,7 +67,9 @@ function standInPemFiles(values: Record<string, unknown>, mode: material.Secrets
     });
     const certFile = path.join(dir, `${d.name}.crt`);
     const keyFile = path.join(dir, `${d.name}.key`);
-    fs.writeFileSync(certFile, cert.certPem);
+    // The program reads the certificate's public key (TLSA records), so even a masked render needs
+    // a parseable one: a fixed certificate, the same in every render, whose key nobody kept.
+    fs.writeFileSync(certFile, mode === "masked" ? MASKED_PEM_CERTIFICATE : cert.certPem);
     fs.writeFileSync(keyFile, key.privateKeyPem, { mode: 0o600 });
     return { ...d, tls: { source: "pem", certFile, keyFile } };
   });

@@ -175,9 +175,13 @@ export const CONTRACT: Record<string, ResourceContract> = {
       ports: replace("Published ports; ForceNew; read back sorted, ip defaults to 0.0.0.0.", CONTAINER_SCHEMA, {
         fields: forceNewFields(["internal", "external", "ip", "protocol"], "ports"),
       }),
-      volumes: replace("Binds host_path:container_path; ForceNew.", CONTAINER_SCHEMA, {
-        fields: forceNewFields(["hostPath", "containerPath"], "volumes"),
-      }),
+      volumes: replace(
+        "Binds host_path:container_path:rw (or :ro with read_only) and Config.Volumes; ForceNew; not read back.",
+        CONTAINER_SCHEMA,
+        {
+          fields: forceNewFields(["hostPath", "containerPath", "readOnly"], "volumes"),
+        },
+      ),
       tmpfs: recorded(
         "HostConfig.Tmpfs at create; not ForceNew and not in Update: a change is recorded and never applied.",
         CONTAINER_FUNCS,

@@ -59,10 +59,12 @@ export function createBody(i: Inputs): PropertyMap {
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of ports) (bindings[key(p)] ??= []).push({ HostIp: p.ip, HostPort: p.external ? String(p.external) : "" });
   const hc = i.healthcheck;
+  const volumes: { hostPath: string; containerPath: string; readOnly?: boolean }[] = i.volumes ?? [];
   return {
     Image: i.image,
     Hostname: i.hostname ?? "",
     Env: i.envs?.length ? i.envs : undefined,
+    Volumes: volumes.length ? Object.fromEntries(volumes.map((v) => [v.containerPath, {}])) : undefined,
     Cmd: i.command?.length ? i.command : undefined,
     Entrypoint: i.entrypoints?.length ? i.entrypoints : undefined,
     StopTimeout: i.stopTimeout,
@@ -78,7 +80,8 @@ export function createBody(i: Inputs): PropertyMap {
       : undefined,
     ExposedPorts: ports.length ? Object.fromEntries(ports.map((p) => [key(p), {}])) : undefined,
     HostConfig: {
-      Binds: (i.volumes ?? []).map((v: { hostPath: string; containerPath: string }) => `${v.hostPath}:${v.containerPath}`),
+      // volumeSetToDockerVolumes: always a mode, `rw` unless read_only.
+      Binds: volumes.map((v) => `${v.hostPath}:${v.containerPath}:${v.readOnly ? "ro" : "rw"}`),
       Tmpfs: i.tmpfs,
       PortBindings: ports.length ? bindings : undefined,
       RestartPolicy: { Name: i.restart ?? "no", MaximumRetryCount: 0 },

@@ -134,7 +134,7 @@ const builtIds = new Map<string, string>();
  * Builds test/e2e/internet/<dir> with the classic builder (layer cache reused) and returns its tag.
  * Once per process: a second call returns the tag of the first build.
  */
-export function buildInternetImage(dir: "dns" | "remote-mx"): string {
+export function buildInternetImage(dir: "dns" | "remote-mx" | "pebble"): string {
   const tag = `mail-platform-test/internet-${dir}:latest`;
   if (builtIds.has(tag)) return tag;
   dockerOk(
@@ -438,6 +438,14 @@ export function hostStates(names: string[], network?: string): Map<string, HostS
     if (name) found.set(name.replace(/^\//, ""), { running: running === "true", ip: address ?? "", digest: digest ?? "" });
   }
   return found;
+}
+
+/** Turns a remote-MX container's refuse switch on: it answers every RCPT with 451, as an MX in maintenance does. */
+export function refuseMail(container: string): void {
+  dockerOk(
+    ["exec", container, "sh", "-c", "mkdir -p /run/remote-mx && touch /run/remote-mx/refuse"],
+    `turning ${container}'s refuse switch on`,
+  );
 }
 
 /** Turns a remote-MX container's refuse switch off, keeping its store. */
