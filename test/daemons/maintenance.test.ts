@@ -306,7 +306,12 @@ ${c.run(["cat", "/etc/cron.d/mail-platform"]).stdout}`,
       const scan = () => clamav.run(["clamdscan", "--no-summary", "--stream", "-"], `a message body with ${TOKEN} in it\n`);
       assert.match(scan().stdout, /stream: OK/, "the probe is clean before the update");
       const hex = Buffer.from(TOKEN, "ascii").toString("hex");
-      fs.writeFileSync(path.join(root, "mirror", "probe.ndb"), `${SIGNATURE}:0:*:${hex}\n`);
+      const probe = path.join(root, "mirror", "probe.ndb");
+      fs.writeFileSync(probe, `${SIGNATURE}:0:*:${hex}\n`);
+      // freshclam fetches a file:// database again unless it is older than its copy, by mtime in
+      // whole seconds: a mirror file written in the same second as the first run would look new twice.
+      const past = new Date(Date.now() - 60_000);
+      fs.utimesSync(probe, past, past);
       const startedAt = inspect(clamav.name, "{{.State.StartedAt}}");
       const t0 = Date.now();
       const r = clamav.run(["run-job", "freshclam", "update-signatures"]);
