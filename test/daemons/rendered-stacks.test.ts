@@ -52,6 +52,16 @@ const CHECKS: Record<string, Check> = {
     entrypoint: "/bin/sh",
     mustSay: /verify OK[\s\S]*acme-config-ok/,
   },
+  // The rule updater: the site config it lints updates with is accepted, each channel key is a key.
+  "sa-update": {
+    command: [
+      "-c",
+      'spamassassin --lint 2>&1 && for k in /etc/mail-platform/sa-update/keys/*; do [ -e "$k" ] || continue; gpg --show-keys "$k" >/dev/null || exit 1; done; echo sa-update-config-ok',
+    ],
+    entrypoint: "/bin/sh",
+    mustSay: /sa-update-config-ok/,
+    mustNotSay: /warn:|error/i,
+  },
   // PostfixAdmin's UI: the same image as the provisioning run, served by Apache.
   postfixadmin: {
     command: ["-c", ". /etc/apache2/envvars && apache2 -t 2>&1 && php -l /etc/postfixadmin/config.local.php"],
