@@ -12,29 +12,10 @@ import {
   renderSpamdFiles,
 } from "../../components/contentfilter/render";
 import { buildImage, explain, runWithFiles } from "../support/docker";
-import { makePrivateKey } from "../support/pem";
+import { loopbackFilterInput } from "../support/contentfilter-input";
 import { stackPlatform } from "../support/platforms";
 
-/**
- * The services the filter talks to are loopback ports nobody listens on: the sandbox has no
- * network, so a service name would only fail after a DNS timeout (half a minute per lookup),
- * while a closed port fails at once, which is what these checks need (Postfix, MariaDB and clamd
- * are down: Amavis must defer).
- */
-function inputOf(platform: PlatformConfig): ContentFilterRenderInput {
-  return {
-    platform,
-    reinjection: { host: "127.0.0.1", port: 10025 },
-    clamd: { host: "127.0.0.1", port: 3310 },
-    bayesSql: { host: "127.0.0.1", port: 3306, database: "spamassassin", user: "spamassassin", password: "Test1Bayes2Password3" },
-    dkimKeys: platform.domains.map((d) => ({
-      domain: d.name,
-      selector: d.dkimSelector,
-      privateKeyPem: makePrivateKey("rsa"),
-      publicKeyBase64: "",
-    })),
-  };
-}
+const inputOf = loopbackFilterInput;
 
 /** The EICAR anti-virus test string, joined from two halves so this file never contains it. */
 const EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EI" + "CAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";

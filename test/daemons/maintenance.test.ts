@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { after, before, describe, it } from "node:test";
-import { ContentFilterRenderInput, renderAmavisFiles, renderClamavFiles, renderSaUpdateFiles } from "../../components/contentfilter/render";
+import { renderAmavisFiles, renderClamavFiles, renderSaUpdateFiles } from "../../components/contentfilter/render";
 import { PlatformConfig } from "../../config/platform";
 import {
   buildImage,
@@ -24,27 +24,13 @@ import {
   RunResult,
   waitHealthy,
 } from "../support/docker";
-import { makePrivateKey } from "../support/pem";
+import { loopbackFilterInput } from "../support/contentfilter-input";
 import { stackPlatform } from "../support/platforms";
 
 const PREFIX = "mp-daemons-jobs";
 const STACK = "Pulumi.dev.yaml";
 
-/** Loopback neighbours, as in contentfilter.test.ts: nothing listens, so every connection fails at once. */
-function inputOf(platform: PlatformConfig): ContentFilterRenderInput {
-  return {
-    platform,
-    reinjection: { host: "127.0.0.1", port: 10025 },
-    clamd: { host: "127.0.0.1", port: 3310 },
-    bayesSql: { host: "127.0.0.1", port: 3306, database: "spamassassin", user: "spamassassin", password: "Test1Bayes2Password3" },
-    dkimKeys: platform.domains.map((d) => ({
-      domain: d.name,
-      selector: d.dkimSelector,
-      privateKeyPem: makePrivateKey("rsa"),
-      publicKeyBase64: "",
-    })),
-  };
-}
+const inputOf = loopbackFilterInput;
 
 interface Started {
   name: string;
