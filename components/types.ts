@@ -26,11 +26,6 @@ export interface DomainCertificate {
   certChainPem: string;
   /** Secret. */
   privateKeyPem: string;
-  /**
-   * The chain is issued and renewed by the ACME client at run time; `certChainPem` is only the
-   * bootstrap chain (same key, the stack's CA) that daemons serve until the first issuance.
-   */
-  acme?: boolean;
 }
 
 /** A certificate's public key alone, for the DANE records: apart from the certificate, which holds a secret. */

@@ -120,7 +120,6 @@ export class Certificates extends pulumi.ComponentResource {
           hostnames,
           certChainPem: pulumi.all([cert.certPem, issuer.cert.certPem]).apply(([leaf, caPem]) => leaf + caPem),
           privateKeyPem: pulumi.secret(key.privateKeyPem),
-          ...(tlsConfig.source === "acme" ? { acme: true } : {}),
         }),
       );
       publicKeys.push(

@@ -9,6 +9,7 @@ import { before, describe, test } from "node:test";
 import * as zlib from "node:zlib";
 import { containerLog, dockerExec } from "../support/docker";
 import { FoundMessage, findMessages, imap, normalHeaders, Outgoing, sendInbound, waitForMessage } from "./support/mail";
+import { checkWithLogs, seen } from "./support/outcome";
 import { execIn, logs, platform, unique } from "./support/platform";
 
 const RECIPIENT = "alice@example.test";
@@ -23,17 +24,7 @@ const GTUBE = ["XJS*C4JDBQADN1.NSBN3*2IDNEN*", "GTUBE-STANDARD-", "ANTI-UBE-TEST
 
 const SERVICES = ["amavis", "postfix", "dovecot", "clamav"];
 
-/** Fails with what was expected, what was seen, and the filter's and mail servers' logs. */
-function check(ok: boolean, what: string, expected: unknown, seen: unknown): void {
-  if (ok) return;
-  const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v, null, 2));
-  assert.fail(`${what}\nexpected: ${show(expected)}\nseen:     ${show(seen)}\n${logs(...SERVICES)}`);
-}
-
-/** Prints a comparison that passed, so the run's output shows what was checked. */
-function seen(what: string, value: unknown): void {
-  console.log(`  ${what}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
-}
+const check = checkWithLogs(SERVICES);
 
 /** A service's log since an ISO time (so an old line with a reused queue id cannot match). */
 function serviceLogSince(service: string, since: string): string {

@@ -12,6 +12,7 @@ import { BASE_IMAGE, containerLog, dockerExec, dockerExecAsync, explain, inspect
 import { removeTestHosts } from "./internet/internet";
 import { announceRules, publishClamavDatabase, publishRules, startUpdateMirror, UPDATE_MIRROR } from "./internet/update-mirror";
 import { findMessages, normalHeaders, sendInbound, submit, waitForMessage } from "./support/mail";
+import { checkWithLogs, seen } from "./support/outcome";
 import { INTERNET, internet, logs, platform, unique } from "./support/platform";
 
 const UPDATER = "mp-e2e-sa-update";
@@ -25,16 +26,7 @@ const SERVICES = ["sa-update", "amavis", "spamd", "clamav", "postfix"];
 /** The channel's directory name in the rules, as sa-update makes it. */
 const CHANNEL_DIR = UPDATE_MIRROR.channel.replace(/[^A-Za-z0-9-]+/g, "_");
 
-/** Fails with what was expected, what was seen, and the services' logs. */
-function check(ok: boolean, what: string, expected: unknown, seen: unknown): void {
-  if (ok) return;
-  const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v, null, 2));
-  assert.fail(`${what}\nexpected: ${show(expected)}\nseen:     ${show(seen)}\n${logs(...SERVICES)}`);
-}
-
-function seen(what: string, value: unknown): void {
-  console.log(`  ${what}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
-}
+const check = checkWithLogs(SERVICES);
 
 function exec(container: string, command: string[], input?: string): RunResult {
   return dockerExec(container, command, input);
