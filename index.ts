@@ -19,6 +19,11 @@ import { PostfixAdminUi } from "./components/postfixadmin/admin-ui";
 import { mtaStsDnsRecords, tlsRptDnsRecords } from "./components/proxy/mta-sts";
 import { ReverseProxy } from "./components/proxy/reverse-proxy";
 import { SearchIndex } from "./components/search/search-index";
+import { Monitoring } from "./components/monitoring/monitoring";
+import { InternalProbe } from "./components/monitoring/render";
+import { ACME_JOBS } from "./components/acme/constants";
+import { FRESHCLAM_JOB, SA_UPDATE_JOB } from "./components/contentfilter/constants";
+import { QUEUE_REPORT_JOB } from "./components/postfix/constants";
 import { Endpoint, WebApp } from "./components/types";
 import { Webmail } from "./components/webmail/webmail";
 
@@ -162,8 +167,14 @@ const ordersAcme = acmeDomains(platform.domains).length > 0;
 const httpChallenge = platform.domains.some((d) => d.tls.source === "acme" && d.tls.challenge.type === "http-01");
 const acmeChallenge = httpChallenge ? pulumi.deferredOutput<Endpoint>() : undefined;
 
+// The monitoring probes the front, and the front serves the monitoring's pages: its web app is
+// handed over through a deferred output, resolved where the monitoring is made.
+const monitoringApp = platform.features.monitoring ? pulumi.deferredOutput<WebApp>() : undefined;
+
 // The HTTPS front: each domain's MTA-STS policy and mail-client autoconfiguration, and the web apps.
-const apps = [webmail?.webApp, archive?.webApp, adminUi?.webApp].filter((app): app is pulumi.Output<WebApp> => app !== undefined);
+const apps = [webmail?.webApp, archive?.webApp, adminUi?.webApp, monitoringApp?.[0]].filter(
+  (app): app is pulumi.Output<WebApp> => app !== undefined,
+);
 const proxy = new ReverseProxy(
   `${name}-proxy`,
   {
@@ -195,6 +206,60 @@ const acme = ordersAcme
     )
   : undefined;
 if (acmeChallenge && acme) acmeChallenge[1](acme.challengeEndpoint);
+
+// Off unless features.monitoring: every port above probed, the exporters read, alerts sent
+// through the company's relay or webhook, the dashboard on the front behind a password.
+const probe = (service: string, module: InternalProbe["module"], endpoint: pulumi.Input<Endpoint>) =>
+  pulumi.output(endpoint).apply((e): InternalProbe => ({ service, module, endpoint: e }));
+const upstream = (service: string, app: pulumi.Output<WebApp> | undefined) =>
+  app
+    ? [
+        probe(
+          service,
+          "tcp_connect",
+          app.apply((a) => a.upstream),
+        ),
+      ]
+    : [];
+const monitoring = monitoringApp
+  ? new Monitoring(
+      `${name}-monitoring`,
+      {
+        platform,
+        image: host.image("monitoring"),
+        networks,
+        tlsEndpoints: pulumi.all([gateway.tlsEndpoints, mailStore.tlsEndpoints, proxy.tlsEndpoints]).apply((lists) => lists.flat()),
+        internalProbes: pulumi.all([
+          probe("amavis-inbound", "smtp_banner", contentFilter.inboundFilter),
+          probe("amavis-originating", "smtp_banner", contentFilter.originatingFilter),
+          probe("clamd", "clamd", contentFilter.clamdEndpoint),
+          probe("spamd", "spamd", contentFilter.spamdEndpoint),
+          probe("reinjection", "smtp_banner", gateway.reinjectionEndpoint),
+          probe("lmtp", "smtp_banner", mailStore.lmtpEndpoint),
+          probe("dovecot-auth", "tcp_connect", mailStore.saslEndpoint),
+          probe("mariadb", "tcp_connect", database.endpoint),
+          ...(archive
+            ? [
+                probe(
+                  "archive-intake",
+                  "smtp_banner",
+                  archive.intake.apply((i) => i.endpoint),
+                ),
+              ]
+            : []),
+          ...upstream("webmail-app", webmail?.webApp),
+          ...upstream("postfixadmin-app", adminUi?.webApp),
+          ...upstream("archive-app", archive?.webApp),
+        ]),
+        dovecotMetrics: mailStore.metricsEndpoint,
+        mysql: database.monitoringSql,
+        jobs: [QUEUE_REPORT_JOB, FRESHCLAM_JOB, SA_UPDATE_JOB, ...(acme ? [ACME_JOBS.renew, ACME_JOBS.tlsCheck] : [])],
+        startAfter: [gateway, mailStore, proxy, contentFilter],
+      },
+      onHost,
+    )
+  : undefined;
+if (monitoringApp && monitoring) monitoringApp[1](monitoring.webApp);
 
 // From the public keys alone: records derived from the private keys would be secret, and print as [secret].
 const records = pulumi.all([dkim.publicKeys, proxy.mtaStsPolicies, certificates.publicKeys]).apply(([keys, policies, tlsKeys]) => [
@@ -241,7 +306,10 @@ export const webUrls = {
   ...(webmail ? { webmail: httpsUrl(platform.webHostnames.webmail) } : {}),
   ...(adminUi ? { postfixadmin: httpsUrl(platform.webHostnames.admin) } : {}),
   ...(archive?.webApp ? { archive: httpsUrl(platform.webHostnames.archive) } : {}),
+  ...(monitoring ? { monitoring: `${httpsUrl(platform.webHostnames.monitoring)}user/` } : {}),
 };
+/** The password of the monitoring pages' `monitoring` user (secret); empty without monitoring. */
+export const monitoringPassword = monitoring?.password ?? pulumi.secret("");
 
 function httpsUrl(hostname: string): string {
   return `https://${hostname}${platform.ports.https === 443 ? "" : `:${platform.ports.https}`}/`;

@@ -97,6 +97,13 @@ export interface WebApp {
   upstream: Endpoint;
   /** Content-Security-Policy for this app. */
   csp: string;
+  /** A password the front asks for before any request reaches the app (an app without logins of its own). */
+  basicAuth?: {
+    realm: string;
+    user: string;
+    /** The password in a form nginx's auth_basic_user_file takes, e.g. `{SSHA}...`. Secret. */
+    passwordHash: string;
+  };
 }
 
 /** Where and to whom archive copies are sent. */

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig, resolvePlatform } from "./platform";
 import { environmentProblems } from "./environment";
+import { configWarnings } from "./warnings";
 import { CONFIG_NAMESPACE, ConfigError, validateStack } from "./validate";
 
 /** Pulumi stores every config value as a string; structured and typed values arrive as JSON. */
@@ -29,5 +30,6 @@ export function loadPlatformConfig(): PlatformConfig {
   const result = validateStack(raw);
   const environment = environmentProblems(process.env);
   if (!result.ok || environment.length) throw new ConfigError([...(result.ok ? [] : result.problems), ...environment]);
+  for (const warning of configWarnings(result.value)) void pulumi.log.warn(warning);
   return resolvePlatform(result.value, pulumi.getStack());
 }

@@ -27,15 +27,17 @@ interface WebHostnames {
   webmail: string;
   admin: string;
   archive: string;
+  monitoring: string;
 }
 
 /** The web apps' host names, each defaulting to a name under the first domain. */
-function webHostnames(stack: Pick<ParsedStack, "web" | "domains">): WebHostnames {
+function webHostnames(stack: Pick<ParsedStack, "web" | "domains" | "monitoring">): WebHostnames {
   const first = stack.domains[0].name;
   return {
     webmail: stack.web.webmailHostname ?? `webmail.${first}`,
     admin: stack.web.adminHostname ?? `postfixadmin.${first}`,
     archive: stack.web.archiveHostname ?? `archive.${first}`,
+    monitoring: stack.monitoring.hostname ?? `monitor.${first}`,
   };
 }
 
@@ -45,6 +47,7 @@ export function servedWebHostnames(p: Pick<PlatformConfig, "features" | "webHost
     ...(p.features.webmail ? [p.webHostnames.webmail] : []),
     ...(p.features.admin ? [p.webHostnames.admin] : []),
     ...(p.features.archive && !p.archive.intake ? [p.webHostnames.archive] : []),
+    ...(p.features.monitoring ? [p.webHostnames.monitoring] : []),
   ];
 }
 

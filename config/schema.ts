@@ -270,6 +270,7 @@ export const STORAGE_VOLUMES = {
   queue: "ssd",
   acme: "ssd",
   metrics: "ssd",
+  monitoring: "ssd",
   sarules: "ssd",
   mailboxes: "ssd",
   database: "ssd",
@@ -292,6 +293,7 @@ const storage = z
         metrics: absolutePath.describe(
           "Textfile metrics the scheduled jobs write (last run, last success, results) for the monitoring to read.",
         ),
+        monitoring: absolutePath.describe("Prometheus's time series and Alertmanager's silences and notification log."),
         sarules: absolutePath.describe("SpamAssassin's rules as the updater published them (after its lint), read by Amavis and spamd."),
         mailboxes: absolutePath.describe("Dovecot's Maildirs."),
         database: absolutePath.describe("MariaDB's data directory."),
@@ -526,6 +528,10 @@ const features = z
     search: z.boolean().default(false).describe("The built-in Piler's Manticore search index; required with the built-in Piler."),
     webmail: z.boolean().default(false).describe("Roundcube webmail behind the HTTPS proxy on `web.webmailHostname`."),
     admin: z.boolean().default(false).describe("PostfixAdmin's web UI behind the HTTPS proxy on `web.adminHostname`."),
+    monitoring: z
+      .boolean()
+      .default(false)
+      .describe("Prometheus, Alertmanager and the exporters, with the dashboard behind the HTTPS proxy on `monitoring.hostname`."),
   })
   .strict();
 
@@ -559,6 +565,80 @@ const schedules = z
     queueReport: cronExpression
       .default("5 * * * *")
       .describe("When Postfix's deferred queue is reported: how many messages, how old, and why."),
+  })
+  .strict();
+
+/** A Prometheus duration such as `30s`, `5m` or `1h`. */
+const promDuration = z.string().regex(/^[1-9][0-9]*(s|m|h|d)$/, { message: "a duration such as 30s, 5m, 1h or 2d" });
+
+/** A relay as `host:port`. */
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { message: "host:port, e.g. smtp.office365.com:587" });
+
+const alertEmail = z
+  .object({
+    to: z
+      .array(emailAddress)
+      .min(1)
+      .describe("Who receives the alerts: an address outside the platform, so a broken platform still reaches it."),
+    from: emailAddress.describe("The alerts' sender address, as the relay accepts it."),
+    smarthost: hostPort.describe("The external relay the alerts go through (never the platform's own Postfix), `host:port`."),
+    username: z.string().min(1).optional().describe("Login at the relay, when it asks for one."),
+    passwordFile: absolutePath
+      .optional()
+      .describe("File holding the relay password, read on the machine running Pulumi; it becomes a Pulumi secret."),
+    requireTls: z.boolean().default(true).describe("Refuse to send without STARTTLS (turn off only for a relay on a trusted network)."),
+  })
+  .strict();
+
+const thresholds = z
+  .object({
+    deferredMessages: z.number().int().positive().default(50).describe("Messages in the deferred queue above which it alerts."),
+    oldestDeferredMinutes: z.number().int().positive().default(60).describe("Age of the oldest deferred message above which it alerts."),
+    authFailureRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe("Share of failed logins (IMAP, POP3, SMTP AUTH) above which it alerts..."),
+    authFailuresPerMinute: z.number().positive().default(5).describe("...when there are also more failed logins per minute than this."),
+    amavisScanSeconds: z.number().positive().default(10).describe("Average Amavis scan time per message above which it alerts."),
+    clamavSignatureAgeHours: z.number().positive().default(48).describe("Age of ClamAV's daily signatures above which it alerts."),
+    spamassassinRulesAgeDays: z.number().positive().default(3).describe("Age of SpamAssassin's published rules above which it alerts."),
+    certificateDays: z.number().int().positive().default(14).describe("Days before a served certificate expires when it alerts."),
+    diskFreePercent: z.number().min(1).max(99).default(10).describe("Free space on the SSD or bulk root below which it alerts."),
+    jobSuccessAgeHours: z.number().positive().default(26).describe("Hours since a scheduled job's last success above which it alerts."),
+  })
+  .strict();
+
+const alertFor = z
+  .object({
+    down: promDuration.default("2m").describe("How long a service or port is down before it alerts."),
+    queue: promDuration.default("15m").describe("How long the deferred queue is over its limits before it alerts."),
+    auth: promDuration.default("5m").describe("How long failed logins are over their limits before it alerts."),
+    filter: promDuration.default("5m").describe("How long the content filter is down, failing or slow before it alerts."),
+    signatures: promDuration.default("1h").describe("How long ClamAV's or SpamAssassin's rules are too old before it alerts."),
+    certificate: promDuration.default("1h").describe("How long a certificate problem lasts before it alerts."),
+    disk: promDuration.default("10m").describe("How long a disk is nearly full before it alerts."),
+    jobs: promDuration.default("1h").describe("How long a scheduled job is failing or overdue before it alerts."),
+    dns: promDuration.default("1h").describe("How long a published DNS record differs from the stack's before it alerts."),
+  })
+  .strict();
+
+const monitoring = z
+  .object({
+    hostname: fqdn.optional().describe("Where the dashboard and Prometheus are served. Defaults to `monitor.<first domain>`."),
+    scrapeInterval: promDuration.default("15s").describe("How often Prometheus reads every exporter and probes every port."),
+    retentionDays: z.number().int().positive().default(30).describe("How long Prometheus keeps its time series."),
+    alerts: z
+      .object({
+        email: alertEmail.optional().describe("Alerts by e-mail through an external relay."),
+        webhookUrl: z.url().optional().describe("Alerts POSTed as Alertmanager's JSON to this URL (a chat bridge, an incident tool)."),
+      })
+      .strict()
+      .default({})
+      .describe("Where alerts go; with neither set they only show on the dashboard (validate warns)."),
+    thresholds: thresholds.default(thresholds.parse({})).describe("The alert rules' limits."),
+    for: alertFor.default(alertFor.parse({})).describe("How long each kind of condition lasts before it alerts."),
   })
   .strict();
 
@@ -625,6 +705,7 @@ const stackObject = z
     search: search.default(search.parse({})).describe("The built-in archive's search index."),
     web: web.default(web.parse({})).describe("Host names of the web apps and PostfixAdmin's administrators."),
     features: features.default(features.parse({})).describe("Optional components, off until enabled."),
+    monitoring: monitoring.default(monitoring.parse({})).describe("Monitoring and alerts, when features.monitoring is on."),
     schedules: schedules
       .default(schedules.parse({}))
       .describe("When the scheduled jobs run, as cron expressions in UTC; each runs inside the container that owns its tools."),
@@ -772,30 +853,27 @@ function featureRules(c: Stack): void {
   // Each name defaults as webHostnames() in platform.ts has it; a name that is set but malformed
   // is reported by its schema and judged no further.
   const first = c.ok(["domains", 0, "name"]);
-  const hostname = (key: "webmailHostname" | "adminHostname" | "archiveHostname", app: string) =>
-    c.has(["web", key]) ? c.ok(["web", key]) : first && `${app}.${first}`;
-  const served: ["webmailHostname" | "adminHostname" | "archiveHostname", string | undefined][] = [];
-  if (on("webmail")) served.push(["webmailHostname", hostname("webmailHostname", "webmail")]);
-  if (on("admin")) served.push(["adminHostname", hostname("adminHostname", "postfixadmin")]);
-  if (builtinArchive) served.push(["archiveHostname", hostname("archiveHostname", "archive")]);
+  const hostname = (path: Path, app: string): string | undefined =>
+    c.has(path) ? (c.ok(path) as string | undefined) : first && `${app}.${first}`;
+  const served: [Path, string | undefined][] = [];
+  if (on("webmail")) served.push([["web", "webmailHostname"], hostname(["web", "webmailHostname"], "webmail")]);
+  if (on("admin")) served.push([["web", "adminHostname"], hostname(["web", "adminHostname"], "postfixadmin")]);
+  if (builtinArchive) served.push([["web", "archiveHostname"], hostname(["web", "archiveHostname"], "archive")]);
+  if (c.ok(["features", "monitoring"]) === true) served.push([["monitoring", "hostname"], hostname(["monitoring", "hostname"], "monitor")]);
   const reserved = new Set(
     c.indices(["domains"]).flatMap((i) => {
       const name = c.ok(["domains", i, "name"]);
       return name === undefined ? [] : [`mta-sts.${name}`, `autoconfig.${name}`, `autodiscover.${name}`];
     }),
   );
-  const usedBy = new Map<string, string>();
-  for (const [key, name] of served) {
+  const usedBy = new Map<string, Path>();
+  for (const [path, name] of served) {
     if (name === undefined) continue;
     if (reserved.has(name))
-      c.report(
-        ["web", key],
-        "a host name other than the mta-sts., autoconfig. and autodiscover. names the proxy serves for each domain",
-        name,
-      );
+      c.report(path, "a host name other than the mta-sts., autoconfig. and autodiscover. names the proxy serves for each domain", name);
     const other = usedBy.get(name);
-    if (other) c.report(["web", key], `a host name not already used by web.${other}`, name);
-    usedBy.set(name, key);
+    if (other) c.report(path, `a host name not already used by ${other.join(".")}`, name);
+    usedBy.set(name, path);
   }
 }
 
@@ -816,6 +894,7 @@ function pemFilesReadable(c: Stack): void {
       check(["domains", i, "tls", "challenge", "tsigSecretFile"], "a readable file with the TSIG secret");
     }
   }
+  check(["monitoring", "alerts", "email", "passwordFile"], "a readable file with the alert relay's password");
 }
 
 function readable(file: string): boolean {

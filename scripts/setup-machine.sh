@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh Debian machine, as root: the Docker engine,
 # debootstrap for the base image, openssl for test key material, shellcheck for `npm run lint`,
+# Prometheus's promtool for the alert rules' unit tests,
 # Debian's Chromium for the e2e
 # browser tests (playwright-core drives /usr/bin/chromium; it never downloads a browser of its own).
 # Idempotent and quick when warm. Our CI machines' setup, never a user's: with ensure-docker.sh,
@@ -13,6 +14,7 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

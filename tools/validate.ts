@@ -5,6 +5,7 @@
 import * as path from "path";
 import { readStackFile } from "../config/stack-file";
 import { formatProblems, validateStack } from "../config/validate";
+import { configWarnings } from "../config/warnings";
 
 const args = process.argv.slice(2);
 const file = args.find((a) => !a.startsWith("--"));
@@ -21,6 +22,7 @@ try {
 }
 const result = validateStack(values, { checkFiles: args.includes("--check-files") });
 if (result.ok) {
+  for (const warning of configWarnings(result.value)) console.warn(`${file}: warning: ${warning}`);
   console.log(
     `${file}: valid (${result.value.domains.length} domains, ${result.value.mailboxes.length} mailboxes, ${result.value.aliases.length} aliases)`,
   );

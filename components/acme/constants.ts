@@ -3,6 +3,9 @@
 /** Network alias of the ACME client; the proxy reaches its HTTP-01 responder through AcmeClient.challengeEndpoint. */
 export const ACME_ALIAS = "acme";
 
+/** The ACME client's scheduled jobs: the renewal, and the check that every port serves what is on disk. */
+export const ACME_JOBS = { renew: "acme-renew", tlsCheck: "tls-check" } as const;
+
 /** lego's HTTP-01 responder inside the container (only while it orders). */
 export const ACME_CHALLENGE_PORT = 80;
 

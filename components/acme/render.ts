@@ -9,7 +9,7 @@ import { renderSchedule } from "../host/scheduled-jobs";
 import { certificateFor } from "../pki/certificate-choice";
 import { pemFile } from "../pki/pem";
 import { AcmeOrder, DomainCertificate, TlsEndpoint } from "../types";
-import { ACME_DOMAINS_DIR } from "./constants";
+import { ACME_DOMAINS_DIR, ACME_JOBS } from "./constants";
 
 type AcmePlatform = Pick<PlatformConfig, "domains" | "schedules">;
 
@@ -92,8 +92,8 @@ export function renderAcmeFiles(input: AcmeRenderInput): RenderedFiles {
   Object.assign(
     files,
     renderSchedule([
-      { name: "acme-renew", schedule: platform.schedules.acmeRenewal, command: "acme-renew" },
-      { name: "tls-check", schedule: platform.schedules.tlsCheck, command: "tls-check" },
+      { name: ACME_JOBS.renew, schedule: platform.schedules.acmeRenewal, command: "acme-renew" },
+      { name: ACME_JOBS.tlsCheck, schedule: platform.schedules.tlsCheck, command: "tls-check" },
     ]),
   );
   return files;

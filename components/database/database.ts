@@ -50,6 +50,8 @@ export class Database extends pulumi.ComponentResource {
   public readonly passwordChangeSql: pulumi.Output<SqlEndpoint>;
   /** The built-in Piler's database and account. Secret. */
   public readonly pilerSql: pulumi.Output<SqlEndpoint>;
+  /** The monitoring's exporter account (server status only, no database of its own). Secret. */
+  public readonly monitoringSql: pulumi.Output<SqlEndpoint>;
   /** What PostfixAdmin's web UI configures itself with, as the provisioning run does (start after `ready.provisioned`). Secret. */
   public readonly postfixadmin: pulumi.Output<PostfixadminAccess>;
   /** Initial password per PostfixAdmin super-administrator (`web.admins`); never reset later. Secret. */
@@ -134,6 +136,7 @@ export class Database extends pulumi.ComponentResource {
     this.bayesSql = account("spamassassin", DATABASE_NAMES.spamassassin);
     this.roundcubeSql = account("roundcube", DATABASE_NAMES.roundcube);
     this.pilerSql = account("piler", DATABASE_NAMES.piler);
+    this.monitoringSql = account("monitoring", "");
     this.postfixadmin = pulumi.secret(
       // bcryptHash is always set by the provider; mocks and the render harness report none, and
       // "*" then matches no password at all (PHP's password_verify fails closed).
@@ -171,6 +174,7 @@ export class Database extends pulumi.ComponentResource {
       roundcubeSql: this.roundcubeSql,
       passwordChangeSql: this.passwordChangeSql,
       pilerSql: this.pilerSql,
+      monitoringSql: this.monitoringSql,
       postfixadmin: this.postfixadmin,
       adminPasswords: this.adminPasswords,
     });

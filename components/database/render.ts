@@ -28,6 +28,8 @@ export const DATABASE_USERS = {
   /** Roundcube's password plugin: may change a mailbox's password and nothing else. */
   passwordChange: "password_change",
   piler: "piler",
+  /** The monitoring's MariaDB exporter: server status and process list, no table data. */
+  monitoring: "monitoring",
 } as const;
 export type DatabaseUser = keyof typeof DATABASE_USERS;
 
@@ -108,6 +110,8 @@ export function renderMariadbFiles(input: MariadbRenderInput): RenderedFiles {
       pilerDatabase: DATABASE_NAMES.piler,
       pilerUser: DATABASE_USERS.piler,
       pilerPassword: sqlString(input.passwords.piler),
+      monitoringUser: DATABASE_USERS.monitoring,
+      monitoringPassword: sqlString(input.passwords.monitoring),
     },
   });
 }

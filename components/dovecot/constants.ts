@@ -15,6 +15,9 @@ export const DOVECOT_PORTS = {
   sasl: 12345,
 } as const;
 
+/** Dovecot's OpenMetrics page (the stats process's `http` listener): internal network only, never published. */
+export const DOVECOT_METRICS_PORT = 9900;
+
 /** Where the mailboxes volume is mounted; PostfixAdmin's maildir column is relative to it. */
 export const MAIL_ROOT = "/var/vmail";
 

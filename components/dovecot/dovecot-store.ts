@@ -8,7 +8,7 @@ import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
 import { liveChainMounts } from "../acme/live-chains";
 import { DomainCertificate, Endpoint, PlatformNetworks, SqlEndpoint, TlsEndpoint } from "../types";
-import { DOVECOT_ALIAS, DOVECOT_PORTS, MAIL_ROOT } from "./constants";
+import { DOVECOT_ALIAS, DOVECOT_METRICS_PORT, DOVECOT_PORTS, MAIL_ROOT } from "./constants";
 import { dovecotFileModes, renderDovecotFiles } from "./render";
 
 const DOVECOT_STORE_TYPE = "mail-platform:mailstore:DovecotStore";
@@ -43,6 +43,8 @@ export class DovecotStore extends pulumi.ComponentResource {
   public readonly imapEndpoint: pulumi.Output<Endpoint>;
   /** ManageSieve with STARTTLS, for internal clients such as webmail. */
   public readonly managesieveEndpoint: pulumi.Output<Endpoint>;
+  /** Dovecot's OpenMetrics page (`/metrics`), for the monitoring's Prometheus (internal network only). */
+  public readonly metricsEndpoint: pulumi.Output<Endpoint>;
   /** The rendered config files uploaded into the container (secret: SQL password, private keys). */
   /** Its TLS listeners (IMAP, POP3 and ManageSieve with STARTTLS; IMAPS, POP3S), for the served-certificate check. */
   public readonly tlsEndpoints: pulumi.Output<TlsEndpoint[]>;
@@ -93,6 +95,7 @@ export class DovecotStore extends pulumi.ComponentResource {
     this.saslEndpoint = endpoint(DOVECOT_PORTS.sasl);
     this.imapEndpoint = endpoint(DOVECOT_PORTS.imap);
     this.managesieveEndpoint = endpoint(DOVECOT_PORTS.managesieve);
+    this.metricsEndpoint = endpoint(DOVECOT_METRICS_PORT);
     const tls = (port: number, starttls?: TlsEndpoint["starttls"]): TlsEndpoint => ({
       service: "dovecot",
       host: DOVECOT_ALIAS,
@@ -112,6 +115,7 @@ export class DovecotStore extends pulumi.ComponentResource {
       saslEndpoint: this.saslEndpoint,
       imapEndpoint: this.imapEndpoint,
       managesieveEndpoint: this.managesieveEndpoint,
+      metricsEndpoint: this.metricsEndpoint,
       tlsEndpoints: this.tlsEndpoints,
       files: this.files,
     });

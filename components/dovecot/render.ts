@@ -8,7 +8,7 @@ import { tlsWatchFiles } from "../acme/live-chains";
 import { pemFile } from "../pki/pem";
 import { MAILBOX_PASSWORD_SCHEME } from "../postfixadmin/constants";
 import { DomainCertificate, Endpoint, SqlEndpoint } from "../types";
-import { certFile, DOVECOT_PORTS, keyFile, MAIL_ROOT, SQL_CONFIG_FILE } from "./constants";
+import { certFile, DOVECOT_METRICS_PORT, DOVECOT_PORTS, keyFile, MAIL_ROOT, SQL_CONFIG_FILE } from "./constants";
 
 export interface DovecotRenderInput {
   platform: PlatformConfig;
@@ -79,6 +79,7 @@ export function renderDovecotFiles(input: DovecotRenderInput): RenderedFiles {
       defaultKeyFile: keyFile(def.domain),
       sniBlocks: sniBlocks(certificates),
     },
+    "/etc/dovecot/conf.d/95-metrics.conf": { metricsPort: DOVECOT_METRICS_PORT },
     "/etc/dovecot/sieve/learn-spam.sieve": spamdValues,
     "/etc/dovecot/sieve/learn-ham.sieve": spamdValues,
   });

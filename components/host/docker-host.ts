@@ -19,6 +19,7 @@ export const PROJECT_IMAGES = [
   "clamav",
   "dovecot",
   "mariadb",
+  "monitoring",
   "postfix",
   "postfixadmin",
   "proxy",

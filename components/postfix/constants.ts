@@ -4,6 +4,9 @@
 export const POSTFIX_ALIAS = "postfix";
 
 /** Ports Postfix listens on inside its container. */
+/** The deferred-queue report's job name (its log lines, its metrics). */
+export const QUEUE_REPORT_JOB = "queue-report";
+
 export const POSTFIX_PORTS = { smtp: 25, submissions: 465, submission: 587, reinjection: 10025 } as const;
 
 /** Where the queue lives inside the container (a host path is mounted here). */

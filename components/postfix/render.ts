@@ -11,7 +11,7 @@ import { renderSchedule } from "../host/scheduled-jobs";
 import { defaultCertificate, oneCertificatePerDomain, sniNames } from "../pki/certificate-choice";
 import { pemFile } from "../pki/pem";
 import { DomainCertificate, Endpoint, SqlEndpoint } from "../types";
-import { certificateFile, POSTFIX_SQL_FILES } from "./constants";
+import { certificateFile, POSTFIX_SQL_FILES, QUEUE_REPORT_JOB } from "./constants";
 
 /** The stack settings Postfix's configuration depends on. */
 export type PostfixPlatform = Pick<
@@ -165,7 +165,7 @@ export function renderPostfixFiles(input: PostfixRenderInput): RenderedFiles {
   Object.assign(
     files,
     tlsWatchFiles(p.domains, (d) => ({ served: certificateFile(d), key: certificateFile(d) })),
-    renderSchedule([{ name: "queue-report", schedule: p.schedules.queueReport, command: "queue-report" }]),
+    renderSchedule([{ name: QUEUE_REPORT_JOB, schedule: p.schedules.queueReport, command: "queue-report" }]),
   );
   return files;
 }

@@ -93,6 +93,22 @@ function validateApps(platform: PlatformConfig, apps: WebApp[]): void {
   }
 }
 
+/** The password file of an app behind basic auth. */
+const usersFile = (hostname: string) => `/etc/nginx/users/${hostname}.htpasswd`;
+
+/** A realm nginx reads as one quoted string. */
+function quoted(realm: string): string {
+  if (!/^[A-Za-z0-9 .@-]+$/.test(realm))
+    throw new ProxyRenderError(`apps: basic auth realm ${JSON.stringify(realm)}: letters, digits, spaces, '.', '@', '-'`);
+  return realm;
+}
+
+function htpasswdUser(user: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(user))
+    throw new ProxyRenderError(`apps: basic auth user ${JSON.stringify(user)}: letters, digits, '.', '_', '-'`);
+  return user;
+}
+
 /** Octal modes of the uploaded files holding secrets: every domain's private key. */
 export function proxyFileModes(platform: PlatformConfig): Record<string, string> {
   return Object.fromEntries(platform.domains.map((d) => [keyFile(d.name), "0600"]));
@@ -163,6 +179,9 @@ export function renderProxyFiles(input: ProxyRenderInput): RenderedFiles {
         maxBodyMb: platform.limits.messageSizeMb,
         upstream: `${app.upstream.host}:${app.upstream.port}`,
         httpsPort: platform.ports.https,
+        basicAuth: app.basicAuth
+          ? `    # The app has no logins of its own.\n    auth_basic "${quoted(app.basicAuth.realm)}";\n    auth_basic_user_file ${usersFile(hostname)};`
+          : "",
       },
     };
   });
@@ -187,6 +206,9 @@ export function renderProxyFiles(input: ProxyRenderInput): RenderedFiles {
   });
   const policies = mtaStsPolicies(platform);
   for (const d of platform.domains) files[`${documentDir(d.name)}/mta-sts.txt`] = policies[d.name];
+  for (const app of apps) {
+    if (app.basicAuth) files[usersFile(app.hostname.toLowerCase())] = `${htpasswdUser(app.basicAuth.user)}:${app.basicAuth.passwordHash}\n`;
+  }
   for (const cert of certificates) {
     files[certFile(cert.domain)] = pemFile(cert.certChainPem);
     files[keyFile(cert.domain)] = pemFile(cert.privateKeyPem);

@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import { before, describe, it } from "node:test";
 import { platformPeers } from "../../config/network";
-import { DOVECOT_PORTS } from "../../components/dovecot/constants";
+import { DOVECOT_METRICS_PORT, DOVECOT_PORTS } from "../../components/dovecot/constants";
 import { DovecotRenderInput, renderDovecotFiles } from "../../components/dovecot/render";
 import { certificateHostnames } from "../../components/pki/hostnames";
 import { RenderedFiles } from "../../render/template";
@@ -108,6 +108,33 @@ exec 3<>/dev/tcp/127.0.0.1/143
 } >&3
 timeout 10 cat <&3 | tr -d '\\r' | sed 's/^/IMAP /'
 cat /tmp/learned 2>/dev/null
+`;
+
+/**
+ * The OpenMetrics page before and after one failed and one successful IMAP login. Dovecot's
+ * processes report events to the stats process asynchronously, so the page is read again until
+ * both counters moved, or 15 s have passed.
+ */
+const METRICS_SESSION = `
+set -u
+dovecot || { echo "DOVECOT DID NOT START"; exit 1; }
+for i in $(seq 1 100); do timeout 2 /usr/local/bin/healthcheck && break; sleep 0.1; done
+metrics() { timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${DOVECOT_METRICS_PORT}; printf "GET /metrics HTTP/1.0\\r\\nHost: dovecot\\r\\n\\r\\n" >&3; cat <&3' | tr -d '\\r'; }
+count() { sed -n "s/^$1 \\([0-9]*\\)$/\\1/p" | grep . || echo -1; }
+page=$(metrics)
+echo "=== BEFORE"; echo "$page"
+s0=$(echo "$page" | count dovecot_auth_success_total); f0=$(echo "$page" | count dovecot_auth_failure_total)
+exec 3<>/dev/tcp/127.0.0.1/143
+printf 'a LOGIN alice@example.test wrong\\r\\nb LOGIN alice@example.test test\\r\\nz LOGOUT\\r\\n' >&3
+timeout 15 cat <&3 | tr -d '\\r' | sed 's/^/IMAP /'
+deadline=$((SECONDS + 15))
+while :; do
+  page=$(metrics)
+  s=$(echo "$page" | count dovecot_auth_success_total); f=$(echo "$page" | count dovecot_auth_failure_total)
+  { [ "$s" -gt "$s0" ] && [ "$f" -gt "$f0" ]; } || [ $SECONDS -ge $deadline ] && break
+  sleep 0.1
+done
+echo "=== AFTER"; echo "$page"
 `;
 
 let image: string;
@@ -248,6 +275,28 @@ for (const stackFile of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
           ["LEARNED TELL SPAMC/1.5 spam", "LEARNED TELL SPAMC/1.5 ham"],
           `expected spam (INBOX->Junk), ham (Junk->INBOX), nothing for Junk->Trash:\n${why}`,
         );
+      });
+    if (stackFile === "Pulumi.dev.yaml")
+      it("Dovecot's metrics endpoint counts failed and successful logins", () => {
+        const live = stackInput(stackFile, "127.0.0.1");
+        const files: RenderedFiles = { ...renderDovecotFiles(live), "/etc/dovecot/conf.d/10-auth.conf": STATIC_AUTH };
+        delete files["/etc/dovecot/private/sql.conf.ext"];
+        const r = runWithFiles(image, files, ["bash", "-c", METRICS_SESSION]);
+        const why = explain(r);
+        const page = (section: string) => r.stdout.split(`=== ${section}\n`)[1]?.split("\n=== ")[0] ?? "";
+        const counter = (text: string, name: string): number | undefined => {
+          const m = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
+          return m ? Number(m[1]) : undefined;
+        };
+        assert.match(page("BEFORE"), /^HTTP\/1\.1 200 OK$/m, `no OpenMetrics page on port ${DOVECOT_METRICS_PORT}:\n${why}`);
+        assert.match(r.stdout, /^IMAP a NO \[AUTHENTICATIONFAILED\]/m, `the wrong password must fail:\n${why}`);
+        assert.match(r.stdout, /^IMAP b OK /m, `the right password must log in:\n${why}`);
+        for (const name of ["dovecot_auth_failure_total", "dovecot_auth_success_total"]) {
+          const before = counter(page("BEFORE"), name);
+          const after = counter(page("AFTER"), name);
+          assert.ok(before !== undefined && after !== undefined, `${name} missing from the metrics page:\n${why}`);
+          assert.ok(after >= before + 1, `${name} went from ${before} to ${after}, expected an increase of at least 1:\n${why}`);
+        }
       });
   });
 }

@@ -26,6 +26,8 @@ export interface Endpoints {
   admins: { address: string; password: string }[];
   /** The web apps' URLs (the `webUrls` output): webmail, postfixadmin, archive when on. */
   webUrls: Record<string, string>;
+  /** The monitoring pages' login (the `monitoringPassword` output), when monitoring is on. */
+  monitoring?: { user: string; password: string };
   /** Stack outputs a test may need (DNS records, zone snippet). */
   outputs: Record<string, unknown>;
   /** Container name -> id, to check a second apply recreates nothing. */
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
       password,
     })),
     webUrls: (run.outputs.webUrls ?? {}) as Record<string, string>,
+    ...(run.outputs.monitoringPassword ? { monitoring: { user: "monitoring", password: run.outputs.monitoringPassword as string } } : {}),
     outputs: { dns: run.outputs.dns, dnsZone: run.outputs.dnsZone },
     containers,
     steps,

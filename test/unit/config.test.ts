@@ -6,6 +6,7 @@ import { resolvePlatform } from "../../config/platform";
 import { readStackFile } from "../../config/stack-file";
 import { aliasLoops, stackSchema } from "../../config/schema";
 import { ConfigProblem, formatProblems, validateStack } from "../../config/validate";
+import { configWarnings } from "../../config/warnings";
 import type { PropertyMap } from "../../tools/mock-run/property-map";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -171,6 +172,29 @@ describe("bad configs report each problem with its key", () => {
         { key: "mail-platform:web.webmailHostname", expected: /other than the mta-sts/ },
         { key: "mail-platform:web.adminHostname", expected: /other than the mta-sts/ },
         { key: "mail-platform:web.adminHostname", expected: /not already used by web.webmailHostname/ },
+      ],
+    },
+    {
+      name: "the monitoring on the webmail's host name, a relay password file that is not there, a bad duration",
+      change: (c) => {
+        c.features = { webmail: true, monitoring: true };
+        c.monitoring = {
+          hostname: "webmail.example.com",
+          alerts: {
+            email: {
+              to: ["ops@elsewhere.example"],
+              from: "alerts@example.com",
+              smarthost: "relay.example.net:587",
+              passwordFile: "/nonexistent/relay.password",
+            },
+          },
+          for: { down: "2 minutes" },
+        };
+      },
+      expect: [
+        { key: "mail-platform:monitoring.hostname", expected: /not already used by web.webmailHostname/ },
+        { key: "mail-platform:monitoring.alerts.email.passwordFile", expected: /readable file with the alert relay's password/ },
+        { key: "mail-platform:monitoring.for.down", expected: /a duration such as 30s/ },
       ],
     },
     {
@@ -363,6 +387,7 @@ describe("resolvePlatform", () => {
       queue: "/ssd/queue",
       acme: "/ssd/acme",
       metrics: "/ssd/metrics",
+      monitoring: "/ssd/monitoring",
       sarules: "/ssd/sarules",
       mailboxes: "/nvme/mail",
       database: "/ssd/database",
@@ -372,5 +397,17 @@ describe("resolvePlatform", () => {
       archive: "/bulk/archive",
       backups: "/bulk/backups",
     });
+  });
+});
+
+describe("configWarnings", () => {
+  it("warns when the monitoring has nowhere to send alerts, and not once it has", () => {
+    const parse = (monitoring: Record<string, unknown>) => {
+      const r = validateStack({ ...base(), features: { monitoring: true }, monitoring });
+      assert.ok(r.ok, r.ok ? "" : formatProblems(r.problems));
+      return configWarnings(r.value);
+    };
+    assert.match(parse({}).join("\n"), /mail-platform:monitoring.alerts: neither email nor webhookUrl/);
+    assert.deepEqual(parse({ alerts: { webhookUrl: "https://chat.example.com/hook" } }), []);
   });
 });

@@ -26,6 +26,7 @@ const passwords = {
   roundcube: "rc-secret-5",
   passwordChange: "pc-secret-6",
   piler: "pl-secret-7",
+  monitoring: "mo-secret-8",
 };
 
 /** GRANT lines of the rendered SQL as user -> ["PRIVS ON db.*"]. */
@@ -104,9 +105,11 @@ describe("database renderers (pure)", () => {
         ["SELECT (username, active), UPDATE (password, modified) ON `postfixadmin`.`mailbox`"],
         "password change: two columns read, two written",
       );
+      assert.deepEqual(grants.monitoring, ["PROCESS, REPLICATION CLIENT ON *.*"], "monitoring: server status, no table data");
+      assert.ok(sql.includes("ALTER USER 'monitoring'@"), "monitoring's connections are capped");
       assert.deepEqual(
         Object.keys(grants).sort(),
-        ["dovecot", "password_change", "piler", "postfix", "postfixadmin", "roundcube", "spamassassin"],
+        ["dovecot", "monitoring", "password_change", "piler", "postfix", "postfixadmin", "roundcube", "spamassassin"],
         "no other account gets rights",
       );
     });

@@ -186,6 +186,36 @@ describe("renderProxyFiles", () => {
     ]);
   });
 
+  it("puts an app with basicAuth behind nginx's password file, and the others not", () => {
+    const monitor: WebApp = {
+      hostname: "monitor.example.test",
+      upstream: { host: "monitoring", port: 9090 },
+      csp: "default-src 'self'",
+      basicAuth: { realm: "mail-platform monitoring", user: "monitoring", passwordHash: "{SSHA}c2FsdGVkaGFzaA==" },
+    };
+    const files = renderProxyFiles(
+      devInput({
+        certificates: [cert("example.test", ["webmail.example.test", "monitor.example.test"])],
+        apps: [webmail("webmail.example.test"), monitor],
+      }),
+    );
+    const site = files["/etc/nginx/sites/web-app.monitor.example.test.conf"];
+    assert.match(site, /^\s+auth_basic "mail-platform monitoring";$/m);
+    assert.match(site, /^\s+auth_basic_user_file \/etc\/nginx\/users\/monitor\.example\.test\.htpasswd;$/m);
+    assert.equal(files["/etc/nginx/users/monitor.example.test.htpasswd"], "monitoring:{SSHA}c2FsdGVkaGFzaA==\n");
+    assert.doesNotMatch(files["/etc/nginx/sites/web-app.webmail.example.test.conf"], /auth_basic/);
+    assert.throws(
+      () =>
+        renderProxyFiles(
+          devInput({
+            certificates: [cert("example.test", ["monitor.example.test"])],
+            apps: [{ ...monitor, basicAuth: { ...monitor.basicAuth!, realm: 'a"b' } }],
+          }),
+        ),
+      /basic auth realm/,
+    );
+  });
+
   it("renders with no apps: only the mail domains' names are served", () => {
     const files = renderProxyFiles(devInput({ apps: [] }));
     assert.ok(!Object.keys(files).some((f) => f.includes("web-app.")), Object.keys(files).join(", "));

@@ -76,6 +76,19 @@ function standInPemFiles(values: Record<string, unknown>, mode: material.Secrets
   return { "mail-platform:domains": JSON.stringify(rewritten) };
 }
 
+/** The alert relay's password file, likewise: a stand-in file, so no real password reaches a render. */
+function standInRelayPassword(values: Record<string, unknown>): Record<string, string> {
+  const monitoring = values.monitoring as { alerts?: { email?: { passwordFile?: string } } } | undefined;
+  const email = monitoring?.alerts?.email;
+  if (!email?.passwordFile) return {};
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-relay-"));
+  const passwordFile = path.join(dir, "relay.password");
+  fs.writeFileSync(passwordFile, "stand-in relay password\n", { mode: 0o600 });
+  return {
+    "mail-platform:monitoring": JSON.stringify({ ...monitoring, alerts: { ...monitoring!.alerts, email: { ...email, passwordFile } } }),
+  };
+}
+
 /**
  * What the deploy harness does with one registration: the outputs the provider would report (they
  * replace the generated ones), or, in a preview, the outputs known before the step runs (keys left
@@ -106,7 +119,7 @@ export async function runProgram(stackFile: string, mode: material.SecretsMode, 
   const file = readStackFile(stackFile);
   const resources: RegisteredResource[] = [];
   const invokes: string[] = [];
-  pulumi.runtime.setAllConfig({ ...cliStackConfig(file), ...standInPemFiles(file.values, mode) });
+  pulumi.runtime.setAllConfig({ ...cliStackConfig(file), ...standInPemFiles(file.values, mode), ...standInRelayPassword(file.values) });
   const monitor: RecordingMonitor = new RecordingMonitor({
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
       const registration: Registration = monitor.registration(args.type, args.name, args.inputs, args.provider);

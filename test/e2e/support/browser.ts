@@ -83,6 +83,8 @@ export interface WebBrowserOptions {
   ca: string;
   /** The names whose served certificates the browser trusts. Defaults to `hostnames`. */
   trust?: string[];
+  /** The front's basic-auth login, for pages behind it (the monitoring). */
+  httpCredentials?: { username: string; password: string };
 }
 
 /** What went wrong in the page while a check ran, printed when the check fails. */
@@ -211,6 +213,7 @@ export class WebBrowser {
       viewport: { width: 1280, height: 900 },
       locale: "en-US",
       timezoneId: "UTC",
+      ...(this.options.httpCredentials ? { httpCredentials: this.options.httpCredentials } : {}),
     });
     context.setDefaultTimeout(20_000);
     context.setDefaultNavigationTimeout(30_000);

@@ -13,7 +13,11 @@ export interface WebResponse {
 export class WebSession {
   private readonly cookies = new Map<string, string>();
 
-  constructor(readonly hostname: string) {}
+  /** `login`: an app behind the front's basic auth (the monitoring). */
+  constructor(
+    readonly hostname: string,
+    private readonly login?: { user: string; password: string },
+  ) {}
 
   get(path: string): Promise<WebResponse> {
     return this.request("GET", path);
@@ -26,6 +30,7 @@ export class WebSession {
 
   private request(method: string, path: string, body?: string): Promise<WebResponse> {
     const headers: Record<string, string> = { Host: `${this.hostname}:${platform().ports.https}` };
+    if (this.login) headers.Authorization = `Basic ${Buffer.from(`${this.login.user}:${this.login.password}`).toString("base64")}`;
     if (this.cookies.size) headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
     if (body !== undefined) {
       headers["Content-Type"] = "application/x-www-form-urlencoded";

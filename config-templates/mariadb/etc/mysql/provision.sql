@@ -71,3 +71,11 @@ CREATE USER IF NOT EXISTS '{{ pilerUser }}'@'{{ accountHost }}' IDENTIFIED BY '{
 ALTER USER '{{ pilerUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ pilerPassword }}';
 REVOKE ALL PRIVILEGES, GRANT OPTION FROM '{{ pilerUser }}'@'{{ accountHost }}';
 GRANT ALL PRIVILEGES ON `{{ pilerDatabase }}`.* TO '{{ pilerUser }}'@'{{ accountHost }}';
+
+-- The monitoring's exporter reads server status, InnoDB and process-list counters, and no table
+-- data; a few connections at most, so a stuck scraper cannot take the mail's connections.
+CREATE USER IF NOT EXISTS '{{ monitoringUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ monitoringPassword }}';
+ALTER USER '{{ monitoringUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ monitoringPassword }}';
+ALTER USER '{{ monitoringUser }}'@'{{ accountHost }}' WITH MAX_USER_CONNECTIONS 3;
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM '{{ monitoringUser }}'@'{{ accountHost }}';
+GRANT PROCESS, REPLICATION CLIENT ON *.* TO '{{ monitoringUser }}'@'{{ accountHost }}';
