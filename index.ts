@@ -22,7 +22,7 @@ import { SearchIndex } from "./components/search/search-index";
 import { Monitoring } from "./components/monitoring/monitoring";
 import { InternalProbe } from "./components/monitoring/render";
 import { ACME_JOBS } from "./components/acme/constants";
-import { FRESHCLAM_JOB, SA_UPDATE_JOB } from "./components/contentfilter/constants";
+import { BAYES_REPORT_JOB, FRESHCLAM_JOB, SA_UPDATE_JOB } from "./components/contentfilter/constants";
 import { QUEUE_REPORT_JOB } from "./components/postfix/constants";
 import { Endpoint, WebApp } from "./components/types";
 import { Webmail } from "./components/webmail/webmail";
@@ -207,6 +207,20 @@ const acme = ordersAcme
   : undefined;
 if (acmeChallenge && acme) acmeChallenge[1](acme.challengeEndpoint);
 
+// From the public keys alone: records derived from the private keys would be secret, and print as [secret].
+const records = pulumi.all([dkim.publicKeys, proxy.mtaStsPolicies, certificates.publicKeys]).apply(([keys, policies, tlsKeys]) => [
+  ...dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
+  // The MX and submission host's key: the first domain's certificate names the primary hostname.
+  ...tlsaRecords(
+    platform.domains[0].name,
+    platform.hostname,
+    tlsKeys.find((k) => k.domain === platform.domains[0].name)!,
+  ),
+  ...mtaStsDnsRecords(policies),
+  ...tlsRptDnsRecords(platform.domains),
+  ...webAppDnsRecords(platform.domains, platform.hostname, servedWebHostnames(platform)),
+]);
+
 // Off unless features.monitoring: every port above probed, the exporters read, alerts sent
 // through the company's relay or webhook, the dashboard on the front behind a password.
 const probe = (service: string, module: InternalProbe["module"], endpoint: pulumi.Input<Endpoint>) =>
@@ -253,27 +267,14 @@ const monitoring = monitoringApp
         ]),
         dovecotMetrics: mailStore.metricsEndpoint,
         mysql: database.monitoringSql,
-        jobs: [QUEUE_REPORT_JOB, FRESHCLAM_JOB, SA_UPDATE_JOB, ...(acme ? [ACME_JOBS.renew, ACME_JOBS.tlsCheck] : [])],
+        dnsRecords: records,
+        jobs: [QUEUE_REPORT_JOB, FRESHCLAM_JOB, SA_UPDATE_JOB, BAYES_REPORT_JOB, ...(acme ? [ACME_JOBS.renew, ACME_JOBS.tlsCheck] : [])],
         startAfter: [gateway, mailStore, proxy, contentFilter],
       },
       onHost,
     )
   : undefined;
 if (monitoringApp && monitoring) monitoringApp[1](monitoring.webApp);
-
-// From the public keys alone: records derived from the private keys would be secret, and print as [secret].
-const records = pulumi.all([dkim.publicKeys, proxy.mtaStsPolicies, certificates.publicKeys]).apply(([keys, policies, tlsKeys]) => [
-  ...dnsRecords(platform.domains, platform.hostname, Object.fromEntries(keys.map((k) => [k.domain, k.publicKeyBase64]))),
-  // The MX and submission host's key: the first domain's certificate names the primary hostname.
-  ...tlsaRecords(
-    platform.domains[0].name,
-    platform.hostname,
-    tlsKeys.find((k) => k.domain === platform.domains[0].name)!,
-  ),
-  ...mtaStsDnsRecords(policies),
-  ...tlsRptDnsRecords(platform.domains),
-  ...webAppDnsRecords(platform.domains, platform.hostname, servedWebHostnames(platform)),
-]);
 
 /** DNS records to publish, one object per record. */
 export const dns = records;

@@ -565,6 +565,12 @@ const schedules = z
     queueReport: cronExpression
       .default("5 * * * *")
       .describe("When Postfix's deferred queue is reported: how many messages, how old, and why."),
+    bayesReport: cronExpression
+      .default("13 * * * *")
+      .describe("When spamd reports how much SpamAssassin's Bayes store has learned (spam, ham, tokens)."),
+    dnsCheck: cronExpression
+      .default("41 * * * *")
+      .describe("When the monitoring compares the published DNS records (MX, SPF, DKIM, DMARC, MTA-STS, TLSA) with the `dns` output."),
   })
   .strict();
 

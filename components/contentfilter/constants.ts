@@ -25,6 +25,7 @@ export const CLAMAV_DATABASE_DIR = "/var/lib/clamav";
 /** The scheduled jobs' names (in their log lines and metrics, and for `docker exec <container> run-job <name> ...`). */
 export const SA_UPDATE_JOB = "sa-update";
 export const FRESHCLAM_JOB = "freshclam";
+export const BAYES_REPORT_JOB = "bayes-report";
 /** The published rules (host path `sarules`): where the updater writes them (images/sa-update/sa-rules)... */
 export const SA_RULES_PUBLISH_DIR = "/var/lib/mail-platform/sa-rules";
 /** ...and where Amavis and spamd read them, read-only: SpamAssassin's own state directory, whose layout the updater keeps. */

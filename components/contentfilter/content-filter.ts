@@ -121,7 +121,7 @@ export class ContentFilter extends pulumi.ComponentResource {
         alias: SPAMD_ALIAS,
         files: containerFiles(this, { bayesSql: args.bayesSql }, ({ bayesSql }) => renderSpamdFiles({ platform: p, bayesSql })),
         fileModes: SPAMD_FILE_MODES,
-        mounts: [rules],
+        mounts: [rules, jobMetricsMount(p)],
         // The entrypoint waits for MariaDB and creates the Bayes tables first.
         startPeriodSeconds: 120,
         startAfter: args.startAfter,

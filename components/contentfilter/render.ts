@@ -8,7 +8,15 @@ import { RenderedFiles, renderTemplates, TemplateValues } from "../../render/tem
 import { pemFile } from "../pki/pem";
 import { ArchiveIntake, DkimKey, Endpoint, SqlEndpoint } from "../types";
 import { renderSchedule } from "../host/scheduled-jobs";
-import { BAYES_SECRET_FILE, dkimKeyPath, FRESHCLAM_JOB, SA_UPDATE_CHANNELS_FILE, SA_UPDATE_JOB, SA_UPDATE_KEYS_DIR } from "./constants";
+import {
+  BAYES_REPORT_JOB,
+  BAYES_SECRET_FILE,
+  dkimKeyPath,
+  FRESHCLAM_JOB,
+  SA_UPDATE_CHANNELS_FILE,
+  SA_UPDATE_JOB,
+  SA_UPDATE_KEYS_DIR,
+} from "./constants";
 
 /** The Bayes "user" every learning and every scan uses (`bayes_sql_override_username`). */
 export const BAYES_GLOBAL_USER = "mail-platform";
@@ -185,13 +193,14 @@ export function renderAmavisFiles(input: ContentFilterRenderInput): RenderedFile
   return { ...files, ...renderSpamAssassinFiles(input) };
 }
 
-/** spamd's files: its command line (/etc/default/spamd) and SpamAssassin's config. */
+/** spamd's files: its command line (/etc/default/spamd), SpamAssassin's config, and the Bayes report's schedule. */
 export function renderSpamdFiles(input: Pick<ContentFilterRenderInput, "platform" | "bayesSql">): RenderedFiles {
   const p = input.platform;
   const allowedIps = ["127.0.0.1/32", ...platformPeers(p.internalSubnet)].join(",");
   return {
     ...renderTemplates("spamd", { "/etc/default/spamd": { allowedIps, maxChildren: SPAMD_CHILDREN } }),
     ...renderSpamAssassinFiles(input),
+    ...renderSchedule([{ name: BAYES_REPORT_JOB, schedule: p.schedules.bayesReport, command: "bayes-report" }]),
   };
 }
 

@@ -21,6 +21,10 @@ export const DISK_MOUNTS = { ssd: "/srv/ssd", bulk: "/srv/bulk" } as const;
 /** The host directory under each root that stands for its file system (mounted read-only, never written). */
 export const DISK_MARKER_DIR = ".monitoring-disk";
 
+/** The DNS records check's job name and its list of the records to find published. */
+export const DNS_CHECK_JOB = "dns-check";
+export const DNS_CHECK_FILE = "/etc/mail-platform/dns-check.conf";
+
 /** The rendered alert rules, where prometheus.yml reads them. */
 export const ALERT_RULES_FILE = "/etc/prometheus/rules/alerts.yml";
 

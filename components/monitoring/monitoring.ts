@@ -12,6 +12,7 @@ import { RenderedFiles } from "../../render/template";
 import { containerFiles } from "../host/container-files";
 import { jobMetricsMount } from "../host/scheduled-jobs";
 import { serviceContainer } from "../host/service-container";
+import { DnsRecord } from "../pki/dns-records";
 import { Endpoint, PlatformNetworks, SqlEndpoint, TlsEndpoint, WebApp } from "../types";
 import { DISK_MARKER_DIR, DISK_MOUNTS, MONITORING_ALIAS, MONITORING_DATA_DIR, POSTFIX_PUBLIC_DIR, PROMETHEUS_PORT } from "./constants";
 import { InternalProbe, MONITORING_FILE_MODES, renderMonitoringFiles } from "./render";
@@ -36,8 +37,10 @@ export interface MonitoringArgs {
   dovecotMetrics: pulumi.Input<Endpoint>;
   /** Database.monitoringSql. */
   mysql: pulumi.Input<SqlEndpoint>;
-  /** The stack's scheduled jobs, each expected to report a success. */
+  /** The other containers' scheduled jobs, each expected to report a success. */
   jobs: string[];
+  /** The `dns` output: the records its DNS check looks for. */
+  dnsRecords: pulumi.Input<DnsRecord[]>;
   /** Ordering only: the daemons it probes, so the first scrape finds them up. */
   startAfter?: pulumi.Input<pulumi.Resource>[];
 }
@@ -71,6 +74,7 @@ export class Monitoring extends pulumi.ComponentResource {
         internalProbes: args.internalProbes,
         dovecotMetrics: args.dovecotMetrics,
         mysql: args.mysql,
+        dnsRecords: args.dnsRecords,
         relayPassword,
       },
       (v) => renderMonitoringFiles({ platform: p, jobs: args.jobs, ...v }),
@@ -91,7 +95,8 @@ export class Monitoring extends pulumi.ComponentResource {
         envs: [`RETENTION_DAYS=${p.monitoring.retentionDays}`],
         mounts: [
           { hostPath: p.volumePaths.monitoring, containerPath: MONITORING_DATA_DIR },
-          { ...jobMetricsMount(p), readOnly: true },
+          // Read for every job's metrics, written for its own (the DNS check).
+          jobMetricsMount(p),
           // Only the showq socket's directory: the queue's messages stay out of reach.
           { hostPath: path.posix.join(p.volumePaths.queue, "public"), containerPath: POSTFIX_PUBLIC_DIR, readOnly: true },
           // Empty directories standing for each root's file system: free space, no data.

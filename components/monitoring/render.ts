@@ -3,9 +3,11 @@
 import YAML from "yaml";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles, renderTemplates } from "../../render/template";
+import { renderSchedule } from "../host/scheduled-jobs";
+import { DnsRecord } from "../pki/dns-records";
 import { mailClientHostnames } from "../pki/hostnames";
 import { Endpoint, SqlEndpoint, TlsEndpoint } from "../types";
-import { ALERT_RULES_FILE, LOCAL_PORTS, PROMETHEUS_PORT, SECRET_FILES } from "./constants";
+import { ALERT_RULES_FILE, DNS_CHECK_FILE, DNS_CHECK_JOB, LOCAL_PORTS, PROMETHEUS_PORT, SECRET_FILES } from "./constants";
 import { alertRules } from "./rules";
 
 /** One target of the blackbox exporter. */
@@ -35,8 +37,10 @@ export interface MonitoringRenderInput {
   dovecotMetrics: Endpoint;
   /** Database.monitoringSql. Secret. */
   mysql: SqlEndpoint;
-  /** The scheduled jobs of this stack, which must each report a success. */
+  /** The scheduled jobs of the other containers, which must each report a success. */
   jobs: string[];
+  /** The records the stack says to publish (the `dns` output), which the DNS check looks for. */
+  dnsRecords: DnsRecord[];
   /** The relay password (secret), when monitoring.alerts.email has a passwordFile. */
   relayPassword?: string;
 }
@@ -123,7 +127,7 @@ export function renderMonitoringFiles(input: MonitoringRenderInput): RenderedFil
     ...tlsProbes(input.tlsEndpoints),
     ...input.internalProbes.map((i): Probe => ({ service: i.service, kind: "internal", module: i.module, target: i.endpoint })),
   ];
-  return renderTemplates("prometheus", {
+  const files = renderTemplates("prometheus", {
     "/etc/prometheus/prometheus.yml": {
       scrapeInterval: p.monitoring.scrapeInterval,
       instanceName: p.instanceName,
@@ -138,7 +142,9 @@ export function renderMonitoringFiles(input: MonitoringRenderInput): RenderedFil
     },
     "/etc/prometheus/probes.json": { probes: probesFile(probes) },
     [ALERT_RULES_FILE]: {
-      rules: YAML.stringify(alertRules({ thresholds: p.monitoring.thresholds, for: p.monitoring.for, jobs: input.jobs })),
+      rules: YAML.stringify(
+        alertRules({ thresholds: p.monitoring.thresholds, for: p.monitoring.for, jobs: [...input.jobs, DNS_CHECK_JOB] }),
+      ),
     },
     "/etc/prometheus/alertmanager.yml": { receivers: receivers(p, input.relayPassword) },
     "/etc/prometheus/blackbox.yml": { heloName: p.webHostnames.monitoring, frontServerName: mailClientHostnames(p.domains[0].name)[0] },
@@ -149,6 +155,18 @@ export function renderMonitoringFiles(input: MonitoringRenderInput): RenderedFil
       password: input.mysql.password,
     },
   });
+  files[DNS_CHECK_FILE] = dnsCheckList(input.dnsRecords);
+  Object.assign(files, renderSchedule([{ name: DNS_CHECK_JOB, schedule: p.schedules.dnsCheck, command: "dns-check" }]));
+  return files;
+}
+
+/** images/monitoring/dns-check's input: `name<TAB>type<TAB>value`, one record per line. */
+function dnsCheckList(records: DnsRecord[]): string {
+  const lines = records.map((r) => {
+    if (/[\t\n]/.test(r.name + r.value)) throw new MonitoringRenderError(`dnsRecords: ${r.name} ${r.type} holds a tab or a line break`);
+    return `${r.name}\t${r.type}\t${r.value}`;
+  });
+  return ["# The records the stack's `dns` output says to publish; images/monitoring/dns-check looks each up.", ...lines, ""].join("\n");
 }
 
 /** Upload modes: the files with the relay's and the exporter's passwords. */

@@ -135,6 +135,14 @@ if [[ ${#programs[@]} -gt 0 ]]; then
   track mtail
 fi
 
+# The scheduled jobs (the DNS records check), when the deployment uploaded a schedule. cron
+# ignores a file in /etc/cron.d that others can write.
+if [[ -f /etc/cron.d/mail-platform ]]; then
+  chmod 0644 /etc/cron.d/mail-platform
+  cron -f &
+  track cron
+fi
+
 # Until a daemon exits or a signal arrives (a trapped signal ends `wait` early, status > 128).
 status=0
 while true; do

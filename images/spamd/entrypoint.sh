@@ -17,6 +17,8 @@ fi
 if [ -f /var/lib/spamassassin/stamp ]; then
   reload-on-stamp /var/lib/spamassassin/stamp kill -HUP 1 &
 fi
+# The Bayes report job, when the deployment uploaded a schedule.
+start-jobs
 # OPTIONS comes from the rendered /etc/default/spamd (listen address, allowed clients, children).
 # shellcheck source=/dev/null # a file of the Debian package, present only inside the image
 . /etc/default/spamd

@@ -8,10 +8,11 @@ import { ImapFlow } from "imapflow";
 import { docker, dockerExec, waitHealthy } from "../support/docker";
 import { acceptMail, refuseMail } from "./internet/internet";
 import { HOSTNAME, normalHeaders, submit } from "./support/mail";
-import { ca, internet, logs, platform, postfixEdgeIp, unique } from "./support/platform";
+import { ca, execIn, internet, logs, platform, postfixEdgeIp, unique } from "./support/platform";
 import { WebSession } from "./support/web-session";
 
 const MONITOR_HOST = "monitor.example.test";
+const MONITORING = "mp-e2e-monitoring";
 /** The operator's address in Pulumi.e2e.yaml's monitoring.alerts.email. */
 const OPERATOR = "ops@remote.test";
 
@@ -146,6 +147,57 @@ describe("monitoring", () => {
       dockerExec("mp-e2e-postfix", ["postqueue", "-f"]);
     }
     await net.waitForMessage((m) => m.raw.includes(token), 60_000);
+  });
+
+  it("finds every record of the dns output published, and names the one that differs", () => {
+    const run = dockerExec(MONITORING, ["run-job", "dns-check", "dns-check"]);
+    assert.equal(run.code, 0, `the DNS check failed:\n${run.stdout}${run.stderr}`);
+    const metrics = dockerExec(MONITORING, ["cat", "/var/lib/mail-platform/metrics/dns-check.prom"]).stdout;
+    const records = platform().outputs.dns as { name: string; type: string }[];
+    const pairs = new Set(records.map((r) => `${r.name} ${r.type}`));
+    const matching = [...metrics.matchAll(/^mailplatform_dns_record_matches\{name="([^"]+)",type="([^"]+)"\} 1$/gm)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    assert.deepEqual(matching.sort(), [...pairs].sort(), `every name and type published as the stack says:\n${metrics}\n${run.stdout}`);
+
+    // The same check, on a list where one value is not what the DNS has (its own metrics file, so no alert follows).
+    const spf = records.find((r) => r.type === "TXT" && r.name === "example.test.")!;
+    const wrong = `${spf.name}\tTXT\tv=spf1 a:mx.elsewhere.test -all\nmail.example.test.\tCNAME\tnot-the-host.example.test.\n`;
+    dockerExec(MONITORING, ["sh", "-c", "cat > /tmp/wrong-dns.conf"], wrong);
+    const check = dockerExec(MONITORING, ["env", "DNS_CHECK_METRICS=dns-check-e2e", "dns-check", "/tmp/wrong-dns.conf"]);
+    const out = dockerExec(MONITORING, ["cat", "/var/lib/mail-platform/metrics/dns-check-e2e.prom"]).stdout;
+    dockerExec(MONITORING, ["rm", "-f", "/var/lib/mail-platform/metrics/dns-check-e2e.prom", "/tmp/wrong-dns.conf"]);
+    assert.match(
+      out,
+      /^mailplatform_dns_record_matches\{name="example\.test\.",type="TXT"\} 0$/m,
+      `the changed SPF record:\n${out}\n${check.stdout}${check.stderr}`,
+    );
+    assert.match(
+      check.stdout,
+      /example\.test\. TXT: expected "v=spf1 a:mx\.elsewhere\.test -all", published "v=spf1 mx -all"/,
+      check.stdout + check.stderr,
+    );
+  });
+
+  it("reports what SpamAssassin's Bayes store has learned, as the store counts it", () => {
+    const run = execIn("spamd", ["run-job", "bayes-report", "bayes-report"]);
+    assert.equal(run.code, 0, `the Bayes report failed:\n${run.out}`);
+    const metrics = execIn("spamd", ["cat", "/var/lib/mail-platform/metrics/bayes.prom"]).out;
+    const store = execIn("mariadb", [
+      "mariadb",
+      "-N",
+      "-B",
+      "spamassassin",
+      "-e",
+      "SELECT COALESCE(SUM(spam_count), 0), COALESCE(SUM(ham_count), 0) FROM bayes_vars",
+    ]).out.trim();
+    const [spam, ham] = store.split("\t");
+    assert.match(
+      metrics,
+      new RegExp(`^mailplatform_bayes_learned_messages\\{class="spam"\\} ${spam}$`, "m"),
+      `store: ${store}\n${metrics}`,
+    );
+    assert.match(metrics, new RegExp(`^mailplatform_bayes_learned_messages\\{class="ham"\\} ${ham}$`, "m"), `store: ${store}\n${metrics}`);
   });
 
   it("stopping Amavis fires ContentFilterDown, and its e-mail reaches the operator through the relay", async () => {

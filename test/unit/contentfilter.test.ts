@@ -461,6 +461,8 @@ describe("ContentFilter component", () => {
     ]);
     assert.deepEqual(containers["acme-spamd"].inputs.volumes, [
       { hostPath: prod.volumePaths.sarules, containerPath: "/var/lib/spamassassin", readOnly: true },
+      // The Bayes report job's metrics.
+      { hostPath: prod.volumePaths.metrics, containerPath: "/var/lib/mail-platform/metrics" },
     ]);
     for (const c of ["acme-amavis", "acme-spamd"])
       assert.ok(

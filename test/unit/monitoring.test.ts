@@ -89,11 +89,24 @@ describe("Monitoring in the prod stack", () => {
     );
     assert.deepEqual(volumes, [
       "/srv/nvme/mail/monitoring -> /var/lib/prometheus",
-      "/srv/nvme/mail/metrics -> /var/lib/mail-platform/metrics (ro)",
+      "/srv/nvme/mail/metrics -> /var/lib/mail-platform/metrics",
       "/srv/nvme/mail/queue/public -> /var/spool/postfix/public (ro)",
       "/srv/nvme/mail/.monitoring-disk -> /srv/ssd (ro)",
       "/srv/raid/mail/.monitoring-disk -> /srv/bulk (ro)",
     ]);
+  });
+
+  it("checks every record of the dns output, hourly by default, as a scheduled job that must report", () => {
+    const list = uploadOf(monitoring(), "/etc/mail-platform/dns-check.conf");
+    const lines = list.split("\n").filter((l) => l && !l.startsWith("#"));
+    assert.equal(lines.length, (run.outputs.dns as unknown[]).length, "one line per record of the dns output");
+    assert.ok(lines.includes("acme-corp.com.\tMX\t10 mail.acme-corp.com."), list);
+    assert.ok(
+      lines.some((l) => /^_25\._tcp\.mail\.acme-corp\.com\.\tTLSA\t3 1 1 [0-9a-f]{64}$/.test(l)),
+      list,
+    );
+    assert.match(uploadOf(monitoring(), "/etc/cron.d/mail-platform"), /^41 \* \* \* \* root run-job dns-check dns-check /m);
+    assert.match(uploadOf(monitoring(), "/etc/prometheus/rules/alerts.yml"), /job="dns-check"/);
   });
 
   it("puts the dashboard on the front behind a password, and keeps the password secret", () => {

@@ -353,9 +353,10 @@
   }
 
   async function renderFreshness() {
-    const [clam, sa, certs] = await Promise.all([
+    const [clam, sa, bayes, certs] = await Promise.all([
       query('(time() - mailplatform_clamav_database_build_timestamp_seconds{database="daily"}) / 3600'),
       query("(time() - mailplatform_sarules_release_timestamp_seconds) / 86400"),
+      query("mailplatform_bayes_learned_messages"),
       query("min by (service) (probe_ssl_earliest_cert_expiry - time()) / 86400"),
     ]);
     const clamH = clam.length ? Math.max(...clam.map((r) => r.value)) : NaN;
@@ -373,6 +374,17 @@
         !isFinite(saD) ? "none" : saD > 30 ? "bad" : saD > 10 ? "warn" : "ok",
         { "data-item": "sarules" },
       ),
+      // SpamAssassin's Bayes votes only once it has learned 200 of each class.
+      ...(() => {
+        const n = (cls) => bayes.find((r) => r.metric.class === cls)?.value;
+        const [spam, ham] = [n("spam"), n("ham")];
+        if (spam === undefined || ham === undefined) return [kv("Bayes learned", "no data yet", "none", { "data-item": "bayes" })];
+        return [
+          kv("Bayes learned", `${fmt(spam, 0)} spam / ${fmt(ham, 0)} ham`, spam >= 200 && ham >= 200 ? "ok" : "warn", {
+            "data-item": "bayes",
+          }),
+        ];
+      })(),
     ]);
     if (!certs.length) return fill("certs", h("li", { "data-level": "none" }, h("span", { class: "label" }, "no TLS probes yet")));
     fill(
