@@ -63,7 +63,7 @@ export const ALERT_NAMES: readonly string[] = [
 
 type Severity = "critical" | "warning";
 
-interface AlertRule {
+export interface AlertRule {
   alert: string;
   expr: string;
   for?: string;
@@ -447,7 +447,12 @@ function monitoring(i: AlertRuleInputs): AlertRule[] {
 }
 
 /** The rule file as a JS object ({ groups }), to be YAML-stringified. */
-export function alertRules(i: AlertRuleInputs): object {
+/** A Prometheus rule file. */
+export interface AlertRuleFile {
+  groups: { name: string; rules: AlertRule[] }[];
+}
+
+export function alertRules(i: AlertRuleInputs): AlertRuleFile {
   const groups: [string, AlertRule[]][] = [
     ["availability", availability(i)],
     ["queue", queue(i)],

@@ -8,7 +8,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
-import { ALERT_NAMES, AlertDurations, AlertRuleInputs, AlertThresholds, alertRules } from "../../components/monitoring/rules";
+import {
+  ALERT_NAMES,
+  AlertDurations,
+  AlertRule as Rule,
+  AlertRuleFile as RuleFile,
+  AlertRuleInputs,
+  AlertThresholds,
+  alertRules,
+} from "../../components/monitoring/rules";
 
 const THRESHOLDS: AlertThresholds = {
   deferredMessages: 50,
@@ -38,17 +46,6 @@ const DEFAULTS: AlertRuleInputs = {
   for: DURATIONS,
   jobs: ["acme-renewal", "tls-check", "sa-rules", "clamav-signatures", "queue-report"],
 };
-
-interface Rule {
-  alert: string;
-  expr: string;
-  for?: string;
-  labels: Record<string, string>;
-  annotations: { summary: string; description: string };
-}
-interface RuleFile {
-  groups: { name: string; rules: Rule[] }[];
-}
 
 /** One input series in promtool's notation: `'0+1x20'` is 0, 1, ... 20 at the case's interval. */
 interface Series {
@@ -516,7 +513,7 @@ function promtool(args: string[]): string {
 }
 
 /** The rule file of `inputs`. */
-const ruleFile = (inputs: AlertRuleInputs) => alertRules(inputs) as RuleFile;
+const ruleFile = (inputs: AlertRuleInputs) => alertRules(inputs);
 
 /** The same rules without their annotations, for the cases that check labels only. */
 function withoutAnnotations(file: RuleFile): object {
