@@ -279,13 +279,14 @@ export const STORAGE_VOLUMES = {
   virusdb: "ssd",
   archive: "bulk",
   backups: "bulk",
+  logs: "bulk",
 } as const;
 export type StorageVolume = keyof typeof STORAGE_VOLUMES;
 
 const storage = z
   .object({
     ssdRoot: absolutePath.describe("Root on fast storage (queue, mailboxes, database, search index)."),
-    bulkRoot: absolutePath.describe("Root on bulk storage (archive, backups)."),
+    bulkRoot: absolutePath.describe("Root on bulk storage (archive, backups, logs)."),
     volumes: z
       .object({
         queue: absolutePath.describe("Postfix's queue: mail in transit."),
@@ -302,6 +303,7 @@ const storage = z
         virusdb: absolutePath.describe("ClamAV's signature databases, so a new container does not download them again."),
         archive: absolutePath.describe("The built-in archive's message store (Piler)."),
         backups: absolutePath.describe("Where backups are kept (reserved for the backup jobs; nothing writes there yet)."),
+        logs: absolutePath.describe("One directory per component with its rotated log file (`postfix/postfix.log`, ...)."),
       })
       .partial()
       .strict()
@@ -630,6 +632,13 @@ const alertFor = z
   })
   .strict();
 
+const logs = z
+  .object({
+    maxFileMb: z.number().int().min(1).max(1024).default(20).describe("Size at which a component's log file is rotated."),
+    keepFiles: z.number().int().min(1).max(100).default(10).describe("Rotated files kept per component beside the current one."),
+  })
+  .strict();
+
 const monitoring = z
   .object({
     hostname: fqdn.optional().describe("Where the dashboard and Prometheus are served. Defaults to `monitor.<first domain>`."),
@@ -712,6 +721,9 @@ const stackObject = z
     web: web.default(web.parse({})).describe("Host names of the web apps and PostfixAdmin's administrators."),
     features: features.default(features.parse({})).describe("Optional components, off until enabled."),
     monitoring: monitoring.default(monitoring.parse({})).describe("Monitoring and alerts, when features.monitoring is on."),
+    logs: logs
+      .default(logs.parse({}))
+      .describe("Each component's log file under the bulk root (`storage.volumes.logs`), beside its container's output."),
     schedules: schedules
       .default(schedules.parse({}))
       .describe("When the scheduled jobs run, as cron expressions in UTC; each runs inside the container that owns its tools."),

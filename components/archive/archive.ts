@@ -15,7 +15,7 @@ import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
 import { ArchiveIntake, Endpoint, PlatformNetworks, SqlEndpoint, WebApp } from "../types";
 import { PILER_ALIAS, PILER_DATA_DIRS, PILER_PORTS, PILER_START_SCRIPT } from "./constants";
-import { archiveIntake, PILER_FILE_MODES, PILER_KEY_LENGTH, pilerMemoryMb, renderPilerFiles } from "./render";
+import { archiveIntake, PILER_FILE_MODES, PILER_KEY_LENGTH, pilerLogToFile, pilerMemoryMb, renderPilerFiles } from "./render";
 
 /**
  * The Piler UI's Content-Security-Policy: its pages use inline scripts and handlers (jQuery,
@@ -109,7 +109,7 @@ export class Archive extends pulumi.ComponentResource {
     this.files = containerFiles(
       this,
       { sql: builtin.sql, search: builtin.search, pilerKey: pilerKey.result, adminPasswordHash: adminPassword.bcryptHash },
-      (v) => renderPilerFiles({ platform, ...v }),
+      (v) => ({ ...renderPilerFiles({ platform, ...v }), ...pilerLogToFile() }),
     );
 
     // Only what the image's start script requires and is not secret; the password and the admin
@@ -160,6 +160,7 @@ export class Archive extends pulumi.ComponentResource {
         files: this.files,
         fileModes: PILER_FILE_MODES,
         command: [PILER_START_SCRIPT],
+        logFile: "command",
         envs,
         mounts,
         // piler-smtp answering SMTP, as upstream's compose file checks it; 127.0.0.1 is in its

@@ -1,18 +1,19 @@
 // The one place that turns "a service of the platform" into a docker.Container, so every service
-// gets the same name, networks, resolvers, restart policy, log rotation, health-gated start and
-// config-hash label.
+// gets the same name, networks, resolvers, restart policy, log file and rotation, health-gated
+// start and config-hash label.
 import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
 import { PlatformNetworks } from "../types";
+import { componentLogEnvs, componentLogMount, LOG_TO_FILE } from "./component-logs";
 
 /** The health check every image under images/ ships: it exits 0 once its daemon answers. */
 export const HEALTHCHECK = "/usr/local/bin/healthcheck";
 
 /** The stack settings every container takes the same way. */
-type ServicePlatform = Pick<PlatformConfig, "instanceName" | "bindAddress" | "dnsResolvers">;
+type ServicePlatform = Pick<PlatformConfig, "instanceName" | "bindAddress" | "dnsResolvers" | "volumePaths" | "logs">;
 
 interface PublishedPort {
   /** Port inside the container. */
@@ -59,8 +60,19 @@ export interface ServiceContainerArgs {
   tmpfs?: Record<string, string>;
   envs?: pulumi.Input<string>[];
   command?: string[];
-  /** Replaces the image's entrypoint (Docker then drops the image's CMD as well). Defaults to the image's. */
+  /**
+   * Replaces the image's entrypoint (Docker then drops the image's CMD as well). Defaults to the
+   * image's. log-to-file stays in front of it, as in every image's own.
+   */
   entrypoint?: string[];
+  /**
+   * How the service's output reaches its log file (`<volumePaths.logs>/<service>/<service>.log`):
+   * "image" (the default) for the project's images, whose entrypoint starts with log-to-file;
+   * "command" for an upstream image that runs log-to-file uploaded among its files, in front of
+   * `command`; "none" for an upstream image whose entrypoint must see its own command first
+   * (its output stays in the container's log only).
+   */
+  logFile?: "image" | "command" | "none";
   /**
    * Exits 0 when the service answers; the container is only reported created once healthy.
    * Defaults to the image's HEALTHCHECK; an upstream image (Piler, Manticore), which ships none,
@@ -127,6 +139,11 @@ export function serviceContainer(name: string, args: ServiceContainerArgs, opts:
     retries: 3,
     startPeriod: goDuration(args.startPeriodSeconds ?? 60),
   };
+  const logFile = args.logFile ?? "image";
+  const logging =
+    logFile === "none"
+      ? { mounts: [], envs: [] }
+      : { mounts: [componentLogMount(p, args.service)], envs: componentLogEnvs(p, args.service) };
   const networks = [
     { name: args.networks.internal.name, aliases: [args.alias] },
     ...(args.edge ? [{ name: args.networks.edge.name, aliases: [] }] : []),
@@ -145,16 +162,16 @@ export function serviceContainer(name: string, args: ServiceContainerArgs, opts:
       destroyGraceSeconds: args.stopTimeoutSeconds ?? 30,
       networksAdvanced: networks,
       ports: (args.ports ?? []).map((port) => ({ internal: port.internal, external: port.external, ip: p.bindAddress, protocol: "tcp" })),
-      volumes: (args.mounts ?? []).map((m) => ({
+      volumes: [...(args.mounts ?? []), ...logging.mounts].map((m) => ({
         hostPath: m.hostPath,
         containerPath: m.containerPath,
         ...(m.readOnly ? { readOnly: true } : {}),
       })),
       tmpfs: args.tmpfs,
-      envs: args.envs,
+      envs: args.envs || logging.envs.length ? [...(args.envs ?? []), ...logging.envs] : undefined,
       dns: args.edge && p.dnsResolvers.length ? p.dnsResolvers : undefined,
-      command: args.command,
-      entrypoints: args.entrypoint,
+      command: logFile === "command" && args.command ? [LOG_TO_FILE, ...args.command] : args.command,
+      entrypoints: args.entrypoint && logFile === "image" ? [LOG_TO_FILE, ...args.entrypoint] : args.entrypoint,
       uploads: files.apply((f) =>
         Object.keys(f)
           .sort()

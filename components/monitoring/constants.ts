@@ -7,7 +7,7 @@ export const MONITORING_ALIAS = "monitoring";
 export const PROMETHEUS_PORT = 9090;
 
 /** Local ports of the exporters and Alertmanager, which only Prometheus inside the container reads. */
-export const LOCAL_PORTS = { alertmanager: 9093, blackbox: 9115, node: 9100, postfix: 9154, mysqld: 9104 } as const;
+export const LOCAL_PORTS = { alertmanager: 9093, blackbox: 9115, node: 9100, postfix: 9154, mysqld: 9104, mtail: 3903 } as const;
 
 /** Prometheus's and Alertmanager's state: the host path `volumePaths.monitoring` is mounted here. */
 export const MONITORING_DATA_DIR = "/var/lib/prometheus";

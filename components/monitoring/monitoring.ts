@@ -11,6 +11,7 @@ import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
 import { containerFiles } from "../host/container-files";
 import { jobMetricsMount } from "../host/scheduled-jobs";
+import { componentLogMount } from "../host/component-logs";
 import { serviceContainer } from "../host/service-container";
 import { DnsRecord } from "../pki/dns-records";
 import { Endpoint, PlatformNetworks, SqlEndpoint, TlsEndpoint, WebApp } from "../types";
@@ -102,6 +103,10 @@ export class Monitoring extends pulumi.ComponentResource {
           // Empty directories standing for each root's file system: free space, no data.
           { hostPath: path.posix.join(p.storage.ssdRoot, DISK_MARKER_DIR), containerPath: DISK_MOUNTS.ssd, readOnly: true },
           { hostPath: path.posix.join(p.storage.bulkRoot, DISK_MARKER_DIR), containerPath: DISK_MOUNTS.bulk, readOnly: true },
+          // The logs the Postfix exporter (deliveries, rejects, SASL failures) and mtail (Amavis's
+          // verdicts and scan times) read.
+          componentLogMount(p, "postfix", true),
+          componentLogMount(p, "amavis", true),
         ],
         memoryMb: 512,
         startPeriodSeconds: 30,

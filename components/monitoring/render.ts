@@ -138,6 +138,7 @@ export function renderMonitoringFiles(input: MonitoringRenderInput): RenderedFil
       nodePort: LOCAL_PORTS.node,
       postfixPort: LOCAL_PORTS.postfix,
       mysqldPort: LOCAL_PORTS.mysqld,
+      mtailPort: LOCAL_PORTS.mtail,
       dovecotTargets: JSON.stringify([`${input.dovecotMetrics.host}:${input.dovecotMetrics.port}`]),
     },
     "/etc/prometheus/probes.json": { probes: probesFile(probes) },
@@ -147,6 +148,7 @@ export function renderMonitoringFiles(input: MonitoringRenderInput): RenderedFil
       ),
     },
     "/etc/prometheus/alertmanager.yml": { receivers: receivers(p, input.relayPassword) },
+    "/etc/mtail/amavis.mtail": {},
     "/etc/prometheus/blackbox.yml": { heloName: p.webHostnames.monitoring, frontServerName: mailClientHostnames(p.domains[0].name)[0] },
     "/etc/prometheus/mysqld.cnf": {
       host: input.mysql.host,

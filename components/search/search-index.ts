@@ -50,6 +50,9 @@ export class SearchIndex extends pulumi.ComponentResource {
         // The image's entrypoint chowns the data directory and drops to the manticore user when
         // the command starts with `searchd`; naming the config keeps image defaults out of it.
         command: ["searchd", "--nodetach", "--config", MANTICORE_CONFIG_FILE],
+        // Not behind log-to-file: the entrypoint looks at the command's first word. searchd's
+        // log stays in the container's; Piler's own errors are in piler/piler.log.
+        logFile: "none",
         // The index on fast storage, on a host path: it survives every replacement of this
         // container (new image, changed config), and rebuilding it from the archive
         // (`reindex -a` in Piler) takes hours on a large store.

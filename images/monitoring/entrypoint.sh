@@ -9,7 +9,9 @@ set -euo pipefail
 
 readonly RUN_AS=(setpriv --reuid=prometheus --regid=prometheus --init-groups --)
 readonly DATA=/var/lib/prometheus
+# Where the components write their logs (components/host/component-logs.ts), mounted read-only.
 readonly POSTFIX_LOG=/var/log/mail-platform/postfix/postfix.log
+readonly AMAVIS_LOG=/var/log/mail-platform/amavis/amavis.log
 
 retention=${RETENTION_DAYS:-30}
 if [[ ! $retention =~ ^[1-9][0-9]*$ ]]; then
@@ -124,13 +126,15 @@ shopt -s nullglob
 programs=(/etc/mtail/*.mtail)
 shopt -u nullglob
 if [[ ${#programs[@]} -gt 0 ]]; then
-  # mtail re-reads the glob on every poll, so a log file created later is tailed too.
-  "${RUN_AS[@]}" mtail \
+  # As root, like the Postfix exporter: the components' log files are root's, mode 0640 (they
+  # hold addresses). Only Amavis's log: the programs read its lines. mtail re-reads the glob on
+  # every poll, so a file created after the start is tailed too.
+  mtail \
     --logtostderr \
     --address=127.0.0.1 \
     --port=3903 \
     --progs=/etc/mtail \
-    --logs='/var/log/mail-platform/*/*.log' \
+    --logs="$AMAVIS_LOG" \
     --poll_interval=1s &
   track mtail
 fi

@@ -63,15 +63,15 @@ const CHECKS: Record<string, Check> = {
     mustNotSay: /warn:|error/i,
   },
   // The monitoring (prod): Prometheus with its rules and probe list, Alertmanager with its
-  // receivers, the blackbox exporter with its modules, each checked by its own tool.
+  // receivers, the blackbox exporter with its modules, mtail's programs, each checked by its own tool.
   monitoring: {
     command: [
       "-c",
-      "promtool check config /etc/prometheus/prometheus.yml 2>&1 && amtool check-config /etc/prometheus/alertmanager.yml 2>&1 && prometheus-blackbox-exporter --config.file=/etc/prometheus/blackbox.yml --config.check 2>&1 && echo monitoring-config-ok",
+      "promtool check config /etc/prometheus/prometheus.yml 2>&1 && amtool check-config /etc/prometheus/alertmanager.yml 2>&1 && prometheus-blackbox-exporter --config.file=/etc/prometheus/blackbox.yml --config.check 2>&1 && mtail --compile_only --progs /etc/mtail --logtostderr 2>&1 && echo monitoring-config-ok",
     ],
     entrypoint: "/bin/sh",
     mustSay: /SUCCESS[\s\S]*monitoring-config-ok/,
-    mustNotSay: /FAILED|level=error/,
+    mustNotSay: /FAILED|level=error|checker\.go/,
   },
   // PostfixAdmin's UI: the same image as the provisioning run, served by Apache.
   postfixadmin: {

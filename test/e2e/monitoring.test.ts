@@ -7,7 +7,7 @@ import { before, describe, it } from "node:test";
 import { ImapFlow } from "imapflow";
 import { docker, dockerExec, waitHealthy } from "../support/docker";
 import { acceptMail, refuseMail } from "./internet/internet";
-import { HOSTNAME, normalHeaders, submit } from "./support/mail";
+import { HOSTNAME, normalHeaders, submit, waitForMessage } from "./support/mail";
 import { ca, execIn, internet, logs, platform, postfixEdgeIp, unique } from "./support/platform";
 import { WebSession } from "./support/web-session";
 
@@ -39,7 +39,7 @@ const EXPECTED_PROBES = [
   "webmail-app",
   "postfixadmin-app",
 ];
-const EXPECTED_JOBS = ["prometheus", "alertmanager", "blackbox", "node", "postfix", "mysqld", "dovecot"];
+const EXPECTED_JOBS = ["prometheus", "alertmanager", "blackbox", "node", "postfix", "mysqld", "mtail", "dovecot"];
 
 interface Sample {
   metric: Record<string, string>;
@@ -123,6 +123,26 @@ describe("monitoring", () => {
       return { ok: now > before, seen: { before, now } };
     });
     console.log(`# a failed login showed in the metric after ${(ms / 1000).toFixed(1)} s`);
+  });
+
+  it("reads Amavis's verdicts and scan times, and Postfix's messages, from their log files", async () => {
+    const clean = 'amavis_messages_total{result="clean"}';
+    const cleanup = "postfix_cleanup_messages_processed_total";
+    const before = { clean: total(await query(clean)), cleanup: total(await query(cleanup)) };
+    const token = unique("log-metrics");
+    await submit("alice@example.test", {
+      from: "alice@example.test",
+      to: ["bob@example.test"],
+      subject: token,
+      text: "Counted from the logs.",
+      headers: normalHeaders("example.test"),
+    });
+    await waitForMessage("bob@example.test", token);
+    await until("Amavis's clean verdict (mtail) and Postfix's cleanup (the exporter) to grow", 60_000, async () => {
+      const now = { clean: total(await query(clean)), cleanup: total(await query(cleanup)) };
+      const scans = total(await query("amavis_scan_seconds_count"));
+      return { ok: now.clean > before.clean && now.cleanup > before.cleanup && scans > 0, seen: { before, now, scans } };
+    });
   });
 
   it("shows mail the remote MX refuses in the deferred-queue metric", async () => {

@@ -36,3 +36,23 @@ export function uploadOf(c: Registration, file: string): string {
 export function uploadModes(c: Registration): Record<string, string> {
   return Object.fromEntries(uploadsOf(c).map((u) => [u.file, u.permissions]));
 }
+
+interface Mount {
+  hostPath: string;
+  containerPath: string;
+  readOnly?: boolean;
+}
+
+/**
+ * A container's mounts without its own log directory, which serviceContainer adds to every one
+ * (test/unit/service-container.test.ts checks that). A reader's read-only mount of another
+ * component's log stays.
+ */
+export function dataVolumes(inputs: { volumes?: Mount[] }): Mount[] {
+  return (inputs.volumes ?? []).filter((v) => v.readOnly || !v.containerPath.startsWith("/var/log/mail-platform/"));
+}
+
+/** A container's environment without log-to-file's variables (serviceContainer adds them to every one). */
+export function ownEnvs(inputs: { envs?: string[] }): string[] {
+  return (inputs.envs ?? []).filter((e) => !e.startsWith("MAIL_PLATFORM_LOG_"));
+}

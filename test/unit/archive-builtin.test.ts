@@ -5,7 +5,7 @@ import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { stackPlatform } from "../support/platforms";
 import { installMocks, ofType, recorded, RecordedResource, registered, valueOf } from "../support/mocks";
-import { uploadModes } from "../support/registrations";
+import { dataVolumes, ownEnvs, uploadModes } from "../support/registrations";
 import { imageId } from "../../tools/mock-run/material";
 
 installMocks();
@@ -13,6 +13,7 @@ import { cidrsWithout, contains, gatewayOf } from "../../config/network";
 import { PlatformConfig } from "../../config/platform";
 import { Archive, PILER_CSP } from "../../components/archive/archive";
 import { PILER_DATA_DIRS, PILER_START_SCRIPT } from "../../components/archive/constants";
+import { LOG_TO_FILE } from "../../components/host/component-logs";
 import {
   archiveIntake,
   ArchiveRenderError,
@@ -30,6 +31,7 @@ const ACL = "/etc/piler/smtp.acl";
 const SITE = "/etc/piler/config-site.php";
 const KEY = "/etc/piler/piler.key";
 const HASH = "/etc/piler/admin-password.hash";
+const RSYSLOG = "/etc/rsyslog.d/10-mail-platform.conf";
 
 /** Every key Piler 1.4's config parser knows (src/cfg.c config_parse_rules); others are only logged as unknown. */
 const PILER_KEYS = new Set(
@@ -82,8 +84,10 @@ describe("renderPilerFiles", () => {
     return conf.get(key);
   };
 
-  it("renders piler.conf, smtp.acl, config-site.php, the key, the admin hash and the start script", () => {
-    assert.deepEqual(Object.keys(files).sort(), [HASH, SITE, CONF, KEY, ACL, PILER_START_SCRIPT].sort());
+  it("renders piler.conf, smtp.acl, config-site.php, the key, the admin hash, the start script and the syslog copy", () => {
+    assert.deepEqual(Object.keys(files).sort(), [HASH, SITE, CONF, KEY, ACL, PILER_START_SCRIPT, RSYSLOG].sort());
+    // Piler's daemons log to rsyslogd in the image; facility mail goes on to the container's output.
+    assert.match(files[RSYSLOG], /^mail\.\* action\(type="omfile" file="\/dev\/stdout"\)$/m);
     for (const [path, text] of Object.entries(files)) assert.ok(!text.includes("{{"), `${path}: a placeholder is left`);
   });
 
@@ -261,7 +265,7 @@ describe("Archive component, built-in Piler", () => {
 
   it("keeps the store, the spool and failed messages on host paths under volumePaths.archive (bulk)", () => {
     assert.equal(platform.volumePaths.archive, "/var/lib/mail-platform/dev/bulk/archive");
-    assert.deepEqual(container.inputs.volumes, [
+    assert.deepEqual(dataVolumes(container.inputs), [
       { hostPath: "/var/lib/mail-platform/dev/bulk/archive/store", containerPath: "/var/piler/store" },
       { hostPath: "/var/lib/mail-platform/dev/bulk/archive/spool", containerPath: "/var/piler/tmp" },
       { hostPath: "/var/lib/mail-platform/dev/bulk/archive/error", containerPath: "/var/piler/error" },
@@ -269,9 +273,19 @@ describe("Archive component, built-in Piler", () => {
   });
 
   it("runs the rendered start script, which the upload makes executable", () => {
-    assert.deepEqual(container.inputs.command, [PILER_START_SCRIPT]);
+    // Behind log-to-file, uploaded too: the upstream image does not have it.
+    assert.deepEqual(container.inputs.command, [LOG_TO_FILE, PILER_START_SCRIPT]);
     const modes = uploadModes(container);
-    assert.deepEqual(modes, { [HASH]: "0600", [SITE]: "0600", [CONF]: "0600", [KEY]: "0600", [ACL]: "0644", [PILER_START_SCRIPT]: "0755" });
+    assert.deepEqual(modes, {
+      [HASH]: "0600",
+      [SITE]: "0600",
+      [CONF]: "0600",
+      [KEY]: "0600",
+      [ACL]: "0644",
+      [PILER_START_SCRIPT]: "0755",
+      [LOG_TO_FILE]: "0755",
+      [RSYSLOG]: "0644",
+    });
   });
 
   it("feeds the given SearchIndex endpoint and Database account into piler.conf and config-site.php", async () => {
@@ -290,7 +304,7 @@ describe("Archive component, built-in Piler", () => {
   });
 
   it("sets the start script's non-secret environment; the password and the admin hash stay in files", () => {
-    assert.deepEqual(container.inputs.envs, [
+    assert.deepEqual(ownEnvs(container.inputs), [
       "PILER_HOSTNAME=archive.example.test",
       "MYSQL_HOSTNAME=mariadb",
       "MYSQL_DATABASE=piler",

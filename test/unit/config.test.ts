@@ -396,6 +396,7 @@ describe("resolvePlatform", () => {
       virusdb: "/ssd/virusdb",
       archive: "/bulk/archive",
       backups: "/bulk/backups",
+      logs: "/bulk/logs",
     });
   });
 });

@@ -5,6 +5,7 @@ import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { stackPlatform } from "../support/platforms";
 import { installMocks, ofType, RecordedResource, registered, valueOf } from "../support/mocks";
+import { dataVolumes } from "../support/registrations";
 
 installMocks();
 import { PlatformConfig, resolvePlatform } from "../../config/platform";
@@ -455,11 +456,11 @@ describe("ContentFilter component", () => {
 
   it("the updater writes the rules on the sarules host path; Amavis and spamd read it read-only, and start after it", () => {
     const updater = containers["acme-sa-update"];
-    assert.deepEqual(updater.inputs.volumes, [
+    assert.deepEqual(dataVolumes(updater.inputs), [
       { hostPath: prod.volumePaths.sarules, containerPath: "/var/lib/mail-platform/sa-rules" },
       { hostPath: prod.volumePaths.metrics, containerPath: "/var/lib/mail-platform/metrics" },
     ]);
-    assert.deepEqual(containers["acme-spamd"].inputs.volumes, [
+    assert.deepEqual(dataVolumes(containers["acme-spamd"].inputs), [
       { hostPath: prod.volumePaths.sarules, containerPath: "/var/lib/spamassassin", readOnly: true },
       // The Bayes report job's metrics.
       { hostPath: prod.volumePaths.metrics, containerPath: "/var/lib/mail-platform/metrics" },
@@ -474,7 +475,7 @@ describe("ContentFilter component", () => {
 
   it("clamd keeps its signatures on the virusdb host path and writes job metrics; freshclam runs from its schedule", () => {
     const clamav = containers["acme-clamav"];
-    assert.deepEqual(clamav.inputs.volumes, [
+    assert.deepEqual(dataVolumes(clamav.inputs), [
       { hostPath: prod.volumePaths.virusdb, containerPath: "/var/lib/clamav" },
       { hostPath: prod.volumePaths.metrics, containerPath: "/var/lib/mail-platform/metrics" },
     ]);
@@ -506,7 +507,7 @@ describe("ContentFilter component", () => {
     const amavis = containers["acme-amavis"].inputs;
     assert.deepEqual(Object.keys(amavis.tmpfs), ["/var/lib/amavis/tmp"]);
     assert.match(amavis.tmpfs["/var/lib/amavis/tmp"], /^size=2048m,/);
-    assert.deepEqual(amavis.volumes, [
+    assert.deepEqual(dataVolumes(amavis), [
       { hostPath: prod.volumePaths.quarantine, containerPath: "/var/lib/amavis/virusmails" },
       { hostPath: prod.volumePaths.sarules, containerPath: "/var/lib/spamassassin", readOnly: true },
     ]);

@@ -5,6 +5,7 @@ import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { stackPlatform } from "../support/platforms";
 import { installMocks, ofType, registered, valueOf } from "../support/mocks";
+import { dataVolumes } from "../support/registrations";
 
 // The provisioning run reports its exit code and output, as the provider does for an attached container.
 installMocks({}, "unit", (type, name) =>
@@ -201,7 +202,7 @@ describe("Database component (mocks)", () => {
     assert.equal(mariadb.name, "mp-dev-mariadb");
     assert.deepEqual(mariadb.networksAdvanced, [{ name: "mp-dev-internal", aliases: ["mariadb"] }]);
     assert.deepEqual(mariadb.ports ?? [], [], "no published port");
-    assert.deepEqual(mariadb.volumes, [{ hostPath: platform.volumePaths.database, containerPath: "/var/lib/mysql" }]);
+    assert.deepEqual(dataVolumes(mariadb), [{ hostPath: platform.volumePaths.database, containerPath: "/var/lib/mysql" }]);
     assert.equal(mariadb.restart, "unless-stopped");
     assert.deepEqual(mariadb.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"]);
     assert.match(

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
 import { stackPlatform } from "../support/platforms";
 import { installMocks, onlyContainer, RecordedResource, valueOf } from "../support/mocks";
-import { uploadModes } from "../support/registrations";
+import { dataVolumes, uploadModes } from "../support/registrations";
 import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
@@ -283,7 +283,7 @@ describe("DovecotStore under mocks", () => {
   });
 
   it("mounts the mailboxes host path at /var/vmail, and the ACME client's chains read-only (acme-labs.io orders one)", () => {
-    assert.deepEqual(container.inputs.volumes, [
+    assert.deepEqual(dataVolumes(container.inputs), [
       { hostPath: "/srv/nvme2/mailboxes", containerPath: "/var/vmail" },
       { hostPath: "/srv/nvme/mail/acme/certificates", containerPath: "/var/lib/mail-platform/certificates", readOnly: true },
     ]);

@@ -8,7 +8,7 @@ import YAML from "yaml";
 import { sshaHash } from "../../components/monitoring/monitoring";
 import { tlsProbes } from "../../components/monitoring/render";
 import { ProgramRun, runProgram } from "../../tools/mock-run/run-program";
-import { containerNamed, uploadModes, uploadOf } from "../support/registrations";
+import { containerNamed, dataVolumes, uploadModes, uploadOf } from "../support/registrations";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -81,18 +81,18 @@ describe("Monitoring in the prod stack", () => {
     assert.equal(modes["/etc/prometheus/mysqld.cnf"], "0600");
   });
 
-  it("publishes no port, reads the queue's showq directory and the job metrics read-only, and writes only its own volume", () => {
+  it("publishes no port, reads the queue's showq directory, the job metrics and two logs read-only, and writes only its own volume", () => {
     const c = monitoring().inputs;
     assert.deepEqual(c.ports, []);
-    const volumes = (c.volumes as { hostPath: string; containerPath: string; readOnly?: boolean }[]).map(
-      (v) => `${v.hostPath} -> ${v.containerPath}${v.readOnly ? " (ro)" : ""}`,
-    );
+    const volumes = dataVolumes(c).map((v) => `${v.hostPath} -> ${v.containerPath}${v.readOnly ? " (ro)" : ""}`);
     assert.deepEqual(volumes, [
       "/srv/nvme/mail/monitoring -> /var/lib/prometheus",
       "/srv/nvme/mail/metrics -> /var/lib/mail-platform/metrics",
       "/srv/nvme/mail/queue/public -> /var/spool/postfix/public (ro)",
       "/srv/nvme/mail/.monitoring-disk -> /srv/ssd (ro)",
       "/srv/raid/mail/.monitoring-disk -> /srv/bulk (ro)",
+      "/srv/raid/mail/logs/postfix -> /var/log/mail-platform/postfix (ro)",
+      "/srv/raid/mail/logs/amavis -> /var/log/mail-platform/amavis (ro)",
     ]);
   });
 

@@ -4,6 +4,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
 import { installMocks, onlyContainer, valueOf } from "../support/mocks";
+import { dataVolumes } from "../support/registrations";
 import { fakePem, PRIVATE_KEY } from "../support/pem";
 
 installMocks();
@@ -366,7 +367,7 @@ describe("PostfixGateway under mocks", () => {
   });
 
   it("keeps the queue on the host's queue path", () => {
-    assert.deepEqual(container.volumes, [
+    assert.deepEqual(dataVolumes(container), [
       { hostPath: "/srv/ssd/queue", containerPath: "/var/spool/postfix" },
       // The scheduled queue report's metrics; no ACME domain, so no chains to mount.
       { hostPath: "/srv/ssd/metrics", containerPath: "/var/lib/mail-platform/metrics" },

@@ -13,6 +13,7 @@ installMocks();
 import { PlatformConfig } from "../../config/platform";
 import { POSTFIXADMIN_CSP, PostfixAdminUi } from "../../components/postfixadmin/admin-ui";
 import { MAILBOX_PASSWORD_SCHEME, POSTFIXADMIN_CONFIG_FILE, SERVE_UI_ENTRYPOINT } from "../../components/postfixadmin/constants";
+import { LOG_TO_FILE } from "../../components/host/component-logs";
 import { provisioningFailure } from "../../components/postfixadmin/provisioning";
 import {
   desiredState,
@@ -205,7 +206,11 @@ describe("PostfixAdminUi under mocks", () => {
     assert.equal(container.name, "postfixadmin-ui-container");
     assert.equal(container.inputs.name, "acme-postfixadmin");
     assert.equal(container.inputs.image, "sha256:postfixadmin-image");
-    assert.deepEqual(container.inputs.entrypoints, [SERVE_UI_ENTRYPOINT], "the image's default entrypoint is the provisioning run");
+    assert.deepEqual(
+      container.inputs.entrypoints,
+      [LOG_TO_FILE, SERVE_UI_ENTRYPOINT],
+      "the image's default entrypoint is the provisioning run; log-to-file stays in front",
+    );
     assert.equal(container.inputs.command, undefined, "no command: Docker drops the image's CMD with the entrypoint");
   });
 

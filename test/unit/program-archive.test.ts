@@ -5,7 +5,7 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { before, describe, it } from "node:test";
 import { ProgramRun, RegisteredResource, runProgram } from "../../tools/mock-run/run-program";
-import { containerNamed, uploadOf } from "../support/registrations";
+import { containerNamed, dataVolumes, uploadOf } from "../support/registrations";
 
 const STACK = path.join(__dirname, "stacks", "Pulumi.builtin-archive.yaml");
 
@@ -72,7 +72,7 @@ describe("the program with the built-in archive, under mocks", () => {
   });
 
   it("keeps the archive store on bulk storage and the index on SSD", () => {
-    const binds = (c: RegisteredResource) => (c.inputs.volumes ?? []).map((v: { hostPath: string }) => v.hostPath);
+    const binds = (c: RegisteredResource) => dataVolumes(c.inputs).map((v) => v.hostPath);
     const piler = binds(container("piler"));
     assert.ok(piler.length > 0 && piler.every((p: string) => p.startsWith("/srv/mail/bulk/archive")), `Piler's data: ${piler.join(", ")}`);
     const manticore = binds(container("manticore"));

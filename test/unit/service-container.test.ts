@@ -8,9 +8,16 @@ import { installMocks, ofType, RecordedResource, registered, valueOf } from "../
 installMocks();
 import { containerFiles, renderingFor } from "../../components/host/container-files";
 import { serviceContainer } from "../../components/host/service-container";
+import { PlatformConfig } from "../../config/platform";
 
 const networks = { internal: { name: "unit-internal" }, edge: { name: "unit-edge" } };
-const platform = { instanceName: "unit", bindAddress: "127.0.0.1", dnsResolvers: ["192.0.2.53"] };
+const platform = {
+  instanceName: "unit",
+  bindAddress: "127.0.0.1",
+  dnsResolvers: ["192.0.2.53"],
+  volumePaths: { logs: "/srv/bulk/logs" } as PlatformConfig["volumePaths"],
+  logs: { maxFileMb: 5, keepFiles: 3 },
+};
 
 class Owner extends pulumi.ComponentResource {
   constructor(name: string) {
@@ -35,7 +42,19 @@ describe("serviceContainer", () => {
         files: {},
         ports: [{ internal: 25, external: 2525 }],
         healthcheck: ["/bin/true"],
+        envs: ["A=1"],
+        entrypoint: ["/usr/local/bin/serve"],
       },
+      { parent: owner },
+    );
+    serviceContainer(
+      "upstream",
+      { service: "upstream", platform, image: "sha256:u", networks, alias: "up", files: {}, command: ["/start.sh"], logFile: "command" },
+      { parent: owner },
+    );
+    serviceContainer(
+      "silent",
+      { service: "silent", platform, image: "sha256:s", networks, alias: "silent", files: {}, command: ["searchd"], logFile: "none" },
       { parent: owner },
     );
     await registered();
@@ -74,6 +93,39 @@ describe("serviceContainer", () => {
   it("runs the image's /usr/local/bin/healthcheck unless told another command", () => {
     assert.deepEqual(byName.inside.inputs.healthcheck.tests, ["CMD", "/usr/local/bin/healthcheck"]);
     assert.deepEqual(byName.outside.inputs.healthcheck.tests, ["CMD", "/bin/true"]);
+  });
+});
+
+describe("serviceContainer's log file", () => {
+  let byName: Record<string, RecordedResource>;
+  before(async () => {
+    await registered();
+    byName = Object.fromEntries(ofType("docker:index/container:Container").map((c) => [c.name, c]));
+  });
+
+  it("mounts <volumePaths.logs>/<service> where log-to-file writes <service>.log, rotated as the stack says", () => {
+    const c = byName.inside.inputs;
+    assert.deepEqual(c.volumes, [{ hostPath: "/srv/bulk/logs/inside", containerPath: "/var/log/mail-platform/inside" }]);
+    assert.deepEqual(c.envs, [
+      "MAIL_PLATFORM_LOG_FILE=/var/log/mail-platform/inside/inside.log",
+      `MAIL_PLATFORM_LOG_MAX_BYTES=${5 * 1024 * 1024}`,
+      "MAIL_PLATFORM_LOG_KEEP=3",
+    ]);
+  });
+
+  it("keeps the component's own variables, and log-to-file in front of a replaced entrypoint", () => {
+    const c = byName.outside.inputs;
+    assert.equal(c.envs[0], "A=1");
+    assert.ok(c.envs.includes("MAIL_PLATFORM_LOG_FILE=/var/log/mail-platform/outside/outside.log"), `envs: ${c.envs}`);
+    assert.deepEqual(c.entrypoints, ["/usr/local/bin/log-to-file", "/usr/local/bin/serve"]);
+  });
+
+  it("puts log-to-file in front of an upstream image's command, and leaves one that cannot take it alone", () => {
+    assert.deepEqual(byName.upstream.inputs.command, ["/usr/local/bin/log-to-file", "/start.sh"]);
+    assert.equal(byName.upstream.inputs.entrypoints, undefined);
+    assert.deepEqual(byName.silent.inputs.command, ["searchd"]);
+    assert.equal(byName.silent.inputs.envs, undefined);
+    assert.deepEqual(byName.silent.inputs.volumes, []);
   });
 });
 
