@@ -9,6 +9,7 @@ import { Archive } from "./components/archive/archive";
 import { ContentFilter } from "./components/contentfilter/content-filter";
 import { Database } from "./components/database/database";
 import { DovecotStore } from "./components/dovecot/dovecot-store";
+import { Backup } from "./components/backup/backup";
 import { DockerHost } from "./components/host/docker-host";
 import { Certificates } from "./components/pki/certificates";
 import { DkimKeys } from "./components/pki/dkim";
@@ -221,6 +222,16 @@ const records = pulumi.all([dkim.publicKeys, proxy.mtaStsPolicies, certificates.
   ...webAppDnsRecords(platform.domains, platform.hostname, servedWebHostnames(platform)),
 ]);
 
+// Off unless features.backup: the databases dumped and the data backed up every night to each
+// repository, the repositories checked and a restore drilled every week.
+const backup = platform.features.backup
+  ? new Backup(
+      `${name}-backup`,
+      { platform, image: host.image("backup"), networks, mysql: database.backupSql, startAfter: afterProvisioning },
+      onHost,
+    )
+  : undefined;
+
 // Off unless features.monitoring: every port above probed, the exporters read, alerts sent
 // through the company's relay or webhook, the dashboard on the front behind a password.
 const probe = (service: string, module: InternalProbe["module"], endpoint: pulumi.Input<Endpoint>) =>
@@ -268,7 +279,14 @@ const monitoring = monitoringApp
         dovecotMetrics: mailStore.metricsEndpoint,
         mysql: database.monitoringSql,
         dnsRecords: records,
-        jobs: [QUEUE_REPORT_JOB, FRESHCLAM_JOB, SA_UPDATE_JOB, BAYES_REPORT_JOB, ...(acme ? [ACME_JOBS.renew, ACME_JOBS.tlsCheck] : [])],
+        jobs: [
+          QUEUE_REPORT_JOB,
+          FRESHCLAM_JOB,
+          SA_UPDATE_JOB,
+          BAYES_REPORT_JOB,
+          ...(acme ? [ACME_JOBS.renew, ACME_JOBS.tlsCheck] : []),
+          ...(backup?.jobs ?? []),
+        ],
         startAfter: [gateway, mailStore, proxy, contentFilter],
       },
       onHost,
@@ -286,6 +304,8 @@ export const caCertificate = certificates.caCertPem;
 export const mailboxPasswords = database.mailboxPasswords;
 /** Initial passwords of PostfixAdmin's super-administrators (secret): `pulumi stack output --show-secrets adminPasswords`. */
 export const adminPasswords = database.adminPasswords;
+/** The backup repositories' password (secret), empty without features.backup: keep it outside the backups. */
+export const backupPassword = backup?.password ?? pulumi.secret("");
 /** The built-in Piler's `admin@local` password (secret); empty with an external archive. */
 export const archiveAdminPassword = archive?.adminPassword ?? pulumi.secret("");
 /** Where clients connect: host ports published on the bind address. */

@@ -302,7 +302,7 @@ const storage = z
         quarantine: absolutePath.describe("Amavis's quarantine: viruses, banned attachments and killed spam."),
         virusdb: absolutePath.describe("ClamAV's signature databases, so a new container does not download them again."),
         archive: absolutePath.describe("The built-in archive's message store (Piler)."),
-        backups: absolutePath.describe("Where backups are kept (reserved for the backup jobs; nothing writes there yet)."),
+        backups: absolutePath.describe("The backup's local repositories and the mailboxes it restores (`restore-mailbox`)."),
         logs: absolutePath.describe("One directory per component with its rotated log file (`postfix/postfix.log`, ...)."),
       })
       .partial()
@@ -534,6 +534,10 @@ const features = z
       .boolean()
       .default(false)
       .describe("Prometheus, Alertmanager and the exporters, with the dashboard behind the HTTPS proxy on `monitoring.hostname`."),
+    backup: z
+      .boolean()
+      .default(false)
+      .describe("Scheduled, encrypted backups (restic) of the databases, mailboxes, archive and TLS state to `backup.repositories`."),
   })
   .strict();
 
@@ -570,6 +574,15 @@ const schedules = z
     bayesReport: cronExpression
       .default("13 * * * *")
       .describe("When spamd reports how much SpamAssassin's Bayes store has learned (spam, ham, tokens)."),
+    backup: cronExpression
+      .default("17 2 * * *")
+      .describe("When the databases are dumped and everything is backed up to each repository, then old snapshots forgotten."),
+    backupCheck: cronExpression
+      .default("37 3 * * 0")
+      .describe("When each backup repository's integrity is checked (a share of its data read back: `backup.checkReadDataPercent`)."),
+    restoreDrill: cronExpression
+      .default("57 3 * * 0")
+      .describe("When the latest snapshot is restored into a scratch place and its content checked."),
     dnsCheck: cronExpression
       .default("41 * * * *")
       .describe("When the monitoring compares the published DNS records (MX, SPF, DKIM, DMARC, MTA-STS, TLSA) with the `dns` output."),
@@ -629,6 +642,49 @@ const alertFor = z
     disk: promDuration.default("10m").describe("How long a disk is nearly full before it alerts."),
     jobs: promDuration.default("1h").describe("How long a scheduled job is failing or overdue before it alerts."),
     dns: promDuration.default("1h").describe("How long a published DNS record differs from the stack's before it alerts."),
+  })
+  .strict();
+
+const backupRepository = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{0,15}$/, { message: "lower-case letters and digits, starting with a letter, 16 at most" })
+      .describe("The repository's name in logs, metrics and the restore commands."),
+    url: z
+      .string()
+      .regex(/^(s3:https?:\/\/|rest:https?:\/\/)\S+$/, {
+        message: "`s3:https://host/bucket[/path]` (S3-compatible) or `rest:https://[user:pass@]host:8000/path` (a restic REST server)",
+      })
+      .optional()
+      .describe(
+        "Where it is, as restic names it (S3-compatible storage or a REST server on a NAS); absent: a directory under `storage.volumes.backups`.",
+      ),
+    accessKeyIdFile: absolutePath.optional().describe("S3: file with the access key id, read by Pulumi and kept as a secret."),
+    secretAccessKeyFile: absolutePath.optional().describe("S3: file with the secret access key, read by Pulumi and kept as a secret."),
+  })
+  .strict();
+
+const backup = z
+  .object({
+    repositories: z
+      .array(backupRepository)
+      .min(1)
+      .default([{ name: "local" }])
+      .describe("Every repository each backup goes to; one failing does not stop the others."),
+    passwordFile: absolutePath
+      .optional()
+      .describe("File with the repositories' encryption password, read by Pulumi; absent, one is generated and kept in the Pulumi state."),
+    keep: z
+      .object({
+        daily: z.number().int().min(1).default(7).describe("Daily snapshots kept."),
+        weekly: z.number().int().min(0).default(4).describe("Weekly snapshots kept."),
+        monthly: z.number().int().min(0).default(12).describe("Monthly snapshots kept."),
+      })
+      .strict()
+      .default({ daily: 7, weekly: 4, monthly: 12 })
+      .describe("The retention policy (restic forget --keep-*)."),
+    checkReadDataPercent: z.number().min(1).max(100).default(5).describe("Share of each repository's data the integrity check reads back."),
   })
   .strict();
 
@@ -721,6 +777,7 @@ const stackObject = z
     web: web.default(web.parse({})).describe("Host names of the web apps and PostfixAdmin's administrators."),
     features: features.default(features.parse({})).describe("Optional components, off until enabled."),
     monitoring: monitoring.default(monitoring.parse({})).describe("Monitoring and alerts, when features.monitoring is on."),
+    backup: backup.default(backup.parse({})).describe("Backups, when features.backup is on."),
     logs: logs
       .default(logs.parse({}))
       .describe("Each component's log file under the bulk root (`storage.volumes.logs`), beside its container's output."),
@@ -731,7 +788,7 @@ const stackObject = z
   .strict();
 
 /** The stack config: its shape and defaults, and the rules across keys. */
-export const stackSchema = stackObject.check(rule(addressRules), rule(networkRules), rule(featureRules));
+export const stackSchema = stackObject.check(rule(addressRules), rule(networkRules), rule(featureRules), rule(backupRules));
 
 /**
  * The stack schema plus one rule that depends on this machine rather than on the config: the PEM
@@ -895,6 +952,25 @@ function featureRules(c: Stack): void {
   }
 }
 
+/** Backup repositories: one name each, and S3's keys exactly where S3 is. */
+function backupRules(c: Stack): void {
+  const names = new Set<string>();
+  for (const i of c.indices(["backup", "repositories"])) {
+    const name = c.ok(["backup", "repositories", i, "name"]);
+    if (name !== undefined && names.has(name)) c.report(["backup", "repositories", i, "name"], "each repository name once", name);
+    if (name !== undefined) names.add(name);
+    const url = c.ok(["backup", "repositories", i, "url"]);
+    const s3 = typeof url === "string" && url.startsWith("s3:");
+    for (const key of ["accessKeyIdFile", "secretAccessKeyFile"] as const) {
+      const set = c.has(["backup", "repositories", i, key]);
+      if (s3 && !set) c.report(["backup", "repositories", i, key], "set: an S3 repository needs its access key id and secret key files");
+      // A url that is set but malformed is reported by its schema: whether it meant S3 is unknown.
+      const urlKnown = url !== undefined || !c.has(["backup", "repositories", i, "url"]);
+      if (!s3 && set && urlKnown) c.report(["backup", "repositories", i, key], "absent: only an S3 repository (url `s3:...`) takes keys");
+    }
+  }
+}
+
 /** The files a domain's `tls` names exist here (only `stackSchemaWithFiles` checks this). */
 function pemFilesReadable(c: Stack): void {
   const check = (path: Path, what: string) => {
@@ -913,6 +989,11 @@ function pemFilesReadable(c: Stack): void {
     }
   }
   check(["monitoring", "alerts", "email", "passwordFile"], "a readable file with the alert relay's password");
+  check(["backup", "passwordFile"], "a readable file with the backup repositories' password");
+  for (const i of c.indices(["backup", "repositories"])) {
+    check(["backup", "repositories", i, "accessKeyIdFile"], "a readable file with the S3 access key id");
+    check(["backup", "repositories", i, "secretAccessKeyFile"], "a readable file with the S3 secret access key");
+  }
 }
 
 function readable(file: string): boolean {

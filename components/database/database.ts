@@ -52,6 +52,8 @@ export class Database extends pulumi.ComponentResource {
   public readonly pilerSql: pulumi.Output<SqlEndpoint>;
   /** The monitoring's exporter account (server status only, no database of its own). Secret. */
   public readonly monitoringSql: pulumi.Output<SqlEndpoint>;
+  /** The backup job's account (reads every database for its dumps). Secret. */
+  public readonly backupSql: pulumi.Output<SqlEndpoint>;
   /** What PostfixAdmin's web UI configures itself with, as the provisioning run does (start after `ready.provisioned`). Secret. */
   public readonly postfixadmin: pulumi.Output<PostfixadminAccess>;
   /** Initial password per PostfixAdmin super-administrator (`web.admins`); never reset later. Secret. */
@@ -137,6 +139,7 @@ export class Database extends pulumi.ComponentResource {
     this.roundcubeSql = account("roundcube", DATABASE_NAMES.roundcube);
     this.pilerSql = account("piler", DATABASE_NAMES.piler);
     this.monitoringSql = account("monitoring", "");
+    this.backupSql = account("backup", "");
     this.postfixadmin = pulumi.secret(
       // bcryptHash is always set by the provider; mocks and the render harness report none, and
       // "*" then matches no password at all (PHP's password_verify fails closed).
@@ -175,6 +178,7 @@ export class Database extends pulumi.ComponentResource {
       passwordChangeSql: this.passwordChangeSql,
       pilerSql: this.pilerSql,
       monitoringSql: this.monitoringSql,
+      backupSql: this.backupSql,
       postfixadmin: this.postfixadmin,
       adminPasswords: this.adminPasswords,
     });

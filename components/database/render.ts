@@ -30,6 +30,8 @@ export const DATABASE_USERS = {
   piler: "piler",
   /** The monitoring's MariaDB exporter: server status and process list, no table data. */
   monitoring: "monitoring",
+  /** The backup job's dumps: reads every database, writes none. */
+  backup: "backup",
 } as const;
 export type DatabaseUser = keyof typeof DATABASE_USERS;
 
@@ -112,6 +114,8 @@ export function renderMariadbFiles(input: MariadbRenderInput): RenderedFiles {
       pilerPassword: sqlString(input.passwords.piler),
       monitoringUser: DATABASE_USERS.monitoring,
       monitoringPassword: sqlString(input.passwords.monitoring),
+      backupUser: DATABASE_USERS.backup,
+      backupPassword: sqlString(input.passwords.backup),
     },
   });
 }

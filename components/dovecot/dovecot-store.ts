@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
 import { containerFiles } from "../host/container-files";
+import { restoreMount } from "../backup/render";
 import { serviceContainer } from "../host/service-container";
 import { liveChainMounts } from "../acme/live-chains";
 import { DomainCertificate, Endpoint, PlatformNetworks, SqlEndpoint, TlsEndpoint } from "../types";
@@ -81,7 +82,13 @@ export class DovecotStore extends pulumi.ComponentResource {
           { internal: DOVECOT_PORTS.pop3s, external: platform.ports.pop3s },
           { internal: DOVECOT_PORTS.managesieve, external: platform.ports.managesieve },
         ],
-        mounts: [{ hostPath: platform.volumePaths.mailboxes, containerPath: MAIL_ROOT }, ...liveChainMounts(platform)],
+        mounts: [
+          { hostPath: platform.volumePaths.mailboxes, containerPath: MAIL_ROOT },
+          ...liveChainMounts(platform),
+          // Mailboxes restored from a backup (restore-mailbox), read-only: `doveadm import` copies
+          // from there into the live mailbox, so Dovecot's indexes stay right.
+          ...(platform.features.backup ? [restoreMount(platform)] : []),
+        ],
         startPeriodSeconds: 30,
         startAfter: args.startAfter,
       },

@@ -16,6 +16,7 @@ export const SHARED_IMAGE_DIR = "lib";
 export const PROJECT_IMAGES = [
   "acme",
   "amavis",
+  "backup",
   "clamav",
   "dovecot",
   "mariadb",

@@ -62,7 +62,8 @@ describe("per-component log files", () => {
       const file = logFile(s);
       assert.ok(fs.existsSync(file), `${file} exists (container mp-e2e-${s})`);
       const lines = fs.readFileSync(file, "utf8").split("\n").filter(Boolean);
-      assert.ok(lines.length > 0, `${file} has lines`);
+      // A daemon that has said nothing yet (cron in the backup container) has an empty file.
+      if (MUST_LOG.includes(s)) assert.ok(lines.length > 0, `${file} has lines`);
       const unstamped = lines.filter((l) => !STAMP.test(l));
       assert.deepEqual(unstamped.slice(0, 3), [], `${file}: every line starts with its UTC time`);
       assert.equal(fs.statSync(file).mode & 0o007, 0, `${file} is not readable by everyone on the host`);

@@ -28,6 +28,7 @@ const passwords = {
   passwordChange: "pc-secret-6",
   piler: "pl-secret-7",
   monitoring: "mo-secret-8",
+  backup: "bk-secret-9",
 };
 
 /** GRANT lines of the rendered SQL as user -> ["PRIVS ON db.*"]. */
@@ -109,8 +110,14 @@ describe("database renderers (pure)", () => {
       assert.deepEqual(grants.monitoring, ["PROCESS, REPLICATION CLIENT ON *.*"], "monitoring: server status, no table data");
       assert.ok(sql.includes("ALTER USER 'monitoring'@"), "monitoring's connections are capped");
       assert.deepEqual(
+        grants.backup,
+        ["SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON *.*"],
+        "backup: reads every database, writes none",
+      );
+      assert.ok(sql.includes("ALTER USER 'backup'@"), "the backup's connections are capped");
+      assert.deepEqual(
         Object.keys(grants).sort(),
-        ["dovecot", "monitoring", "password_change", "piler", "postfix", "postfixadmin", "roundcube", "spamassassin"],
+        ["backup", "dovecot", "monitoring", "password_change", "piler", "postfix", "postfixadmin", "roundcube", "spamassassin"],
         "no other account gets rights",
       );
     });

@@ -282,10 +282,12 @@ describe("DovecotStore under mocks", () => {
     ]);
   });
 
-  it("mounts the mailboxes host path at /var/vmail, and the ACME client's chains read-only (acme-labs.io orders one)", () => {
+  it("mounts the mailboxes host path at /var/vmail, the ACME client's chains (acme-labs.io orders one) and the backup's restores read-only", () => {
     assert.deepEqual(dataVolumes(container.inputs), [
       { hostPath: "/srv/nvme2/mailboxes", containerPath: "/var/vmail" },
       { hostPath: "/srv/nvme/mail/acme/certificates", containerPath: "/var/lib/mail-platform/certificates", readOnly: true },
+      // doveadm import reads a restored mailbox there (features.backup is on in prod).
+      { hostPath: "/srv/raid/mail/backups/restore", containerPath: "/srv/backup/restore", readOnly: true },
     ]);
   });
 

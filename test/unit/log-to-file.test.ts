@@ -45,6 +45,16 @@ describe("log-to-file", () => {
     assert.equal(fs.statSync(file).mode & 0o777, 0o640, "not readable by everyone on the host: lines hold addresses");
   });
 
+  it("creates the file at start, before any line, and leaves the command the umask it had", () => {
+    const dir = tmp();
+    const file = path.join(dir, "quiet.log");
+    const withFile = run("umask", { MAIL_PLATFORM_LOG_FILE: file });
+    assert.equal(withFile.stdout, run("umask", {}).stdout, "the daemon's files keep their modes");
+    const silent = path.join(dir, "silent.log");
+    run("exit 0", { MAIL_PLATFORM_LOG_FILE: silent });
+    assert.ok(fs.existsSync(silent), "a daemon that says nothing still has its file");
+  });
+
   it("keeps what a command that dies at once said: its last words reach both the output and the file", () => {
     const dir = tmp();
     const file = path.join(dir, "svc.log");

@@ -76,17 +76,43 @@ function standInPemFiles(values: Record<string, unknown>, mode: material.Secrets
   return { "mail-platform:domains": JSON.stringify(rewritten) };
 }
 
-/** The alert relay's password file, likewise: a stand-in file, so no real password reaches a render. */
-function standInRelayPassword(values: Record<string, unknown>): Record<string, string> {
+/** A stand-in for a secret file the stack names (the alert relay's password, the backup's password and keys), so no real secret reaches a render. */
+function standInSecret(dir: string, name: string, what: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, `stand-in ${what}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** The secret files the stack names, replaced by stand-ins, as stack config overrides. */
+function standInSecretFiles(values: Record<string, unknown>): Record<string, string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-secrets-"));
+  const overrides: Record<string, string> = {};
   const monitoring = values.monitoring as { alerts?: { email?: { passwordFile?: string } } } | undefined;
   const email = monitoring?.alerts?.email;
-  if (!email?.passwordFile) return {};
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-relay-"));
-  const passwordFile = path.join(dir, "relay.password");
-  fs.writeFileSync(passwordFile, "stand-in relay password\n", { mode: 0o600 });
-  return {
-    "mail-platform:monitoring": JSON.stringify({ ...monitoring, alerts: { ...monitoring!.alerts, email: { ...email, passwordFile } } }),
-  };
+  if (email?.passwordFile) {
+    const passwordFile = standInSecret(dir, "relay.password", "relay password");
+    overrides["mail-platform:monitoring"] = JSON.stringify({
+      ...monitoring,
+      alerts: { ...monitoring!.alerts, email: { ...email, passwordFile } },
+    });
+  }
+  type Repository = { name: string; accessKeyIdFile?: string; secretAccessKeyFile?: string };
+  const backup = values.backup as { passwordFile?: string; repositories?: Repository[] } | undefined;
+  if (backup) {
+    const repositories = backup.repositories?.map((r) => ({
+      ...r,
+      ...(r.accessKeyIdFile ? { accessKeyIdFile: standInSecret(dir, `${r.name}.access-key-id`, `${r.name} access key id`) } : {}),
+      ...(r.secretAccessKeyFile
+        ? { secretAccessKeyFile: standInSecret(dir, `${r.name}.secret-access-key`, `${r.name} secret access key`) }
+        : {}),
+    }));
+    overrides["mail-platform:backup"] = JSON.stringify({
+      ...backup,
+      ...(backup.passwordFile ? { passwordFile: standInSecret(dir, "backup.password", "backup password") } : {}),
+      ...(repositories ? { repositories } : {}),
+    });
+  }
+  return overrides;
 }
 
 /**
@@ -119,7 +145,7 @@ export async function runProgram(stackFile: string, mode: material.SecretsMode, 
   const file = readStackFile(stackFile);
   const resources: RegisteredResource[] = [];
   const invokes: string[] = [];
-  pulumi.runtime.setAllConfig({ ...cliStackConfig(file), ...standInPemFiles(file.values, mode), ...standInRelayPassword(file.values) });
+  pulumi.runtime.setAllConfig({ ...cliStackConfig(file), ...standInPemFiles(file.values, mode), ...standInSecretFiles(file.values) });
   const monitor: RecordingMonitor = new RecordingMonitor({
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
       const registration: Registration = monitor.registration(args.type, args.name, args.inputs, args.provider);
