@@ -4,13 +4,13 @@
 // integrity check and the weekly restore drill; `restore-mailbox` is run by hand (README). It reads
 // the data through read-only mounts and writes only its own volume (local repositories, restores)
 // and the jobs' metrics; no container gets the Docker socket.
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
 import { containerFiles } from "../host/container-files";
+import { secretFromFile } from "../host/secret-file";
 import { jobMetricsMount } from "../host/scheduled-jobs";
 import { serviceContainer } from "../host/service-container";
 import { PlatformNetworks, SqlEndpoint } from "../types";
@@ -31,9 +31,6 @@ export interface BackupArgs {
   startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** A file the stack names, read here once like every other secret file: it never reaches the state in clear. */
-const secretFile = (file: string) => pulumi.secret(fs.readFileSync(file, "utf8").trim());
-
 export class Backup extends pulumi.ComponentResource {
   /** The repositories' encryption password (secret): without it no snapshot can be read. */
   public readonly password: pulumi.Output<string>;
@@ -47,7 +44,7 @@ export class Backup extends pulumi.ComponentResource {
     const p = args.platform;
     // Protected: a new password would leave every existing snapshot unreadable.
     this.password = p.backup.passwordFile
-      ? secretFile(p.backup.passwordFile)
+      ? secretFromFile(p.backup.passwordFile)
       : pulumi.secret(
           new random.RandomPassword(`${name}-password`, { length: 40, special: false }, { parent: this, protect: true }).result,
         );
@@ -55,7 +52,7 @@ export class Backup extends pulumi.ComponentResource {
     for (const r of p.backup.repositories) {
       if (r.accessKeyIdFile && r.secretAccessKeyFile)
         keys[r.name] = pulumi
-          .all([secretFile(r.accessKeyIdFile), secretFile(r.secretAccessKeyFile)])
+          .all([secretFromFile(r.accessKeyIdFile), secretFromFile(r.secretAccessKeyFile)])
           .apply(([accessKeyId, secretAccessKey]) => ({
             accessKeyId,
             secretAccessKey,

@@ -6,7 +6,7 @@ import { PlatformConfig } from "../../config/platform";
 import { StorageVolume } from "../../config/schema";
 import { shellWord } from "../../render/literals";
 import { RenderedFiles, renderTemplates } from "../../render/template";
-import { DATABASE_NAMES } from "../database/render";
+import { DATABASE_NAMES, RESTORE_DRILL_DATABASE_PREFIX } from "../database/render";
 import { renderSchedule } from "../host/scheduled-jobs";
 import { SqlEndpoint } from "../types";
 import {
@@ -20,7 +20,7 @@ import {
   RESTORE_DIR,
 } from "./constants";
 
-type BackupPlatform = Pick<PlatformConfig, "instanceName" | "backup" | "schedules" | "features" | "archive">;
+type BackupPlatform = Pick<PlatformConfig, "instanceName" | "backup" | "schedules" | "features" | "archive" | "mailboxes">;
 
 /** One S3 repository's keys, read from the files the stack names (secret). */
 export interface RepositoryKeys {
@@ -99,6 +99,9 @@ export function renderBackupFiles(input: BackupRenderInput): RenderedFiles {
       keepMonthly: p.backup.keep.monthly,
       checkReadData: shellWord(`${p.backup.checkReadDataPercent}%`),
       restoreDir: shellWord(RESTORE_DIR),
+      drillPrefix: shellWord(RESTORE_DRILL_DATABASE_PREFIX),
+      // Known content: every stack has a domain; one that declares mailboxes has their rows.
+      drillExpectRows: shellWord(["postfixadmin.domain", ...(p.mailboxes.length ? ["postfixadmin.mailbox"] : [])].join(" ")),
     },
     [BACKUP_MYSQL_FILE]: { host: input.mysql.host, port: input.mysql.port, user: input.mysql.user, password: input.mysql.password },
     "/etc/mail-platform/backup-repository.env": s3.map((r) => ({ path: backupEnvFile(r.name), values: { ...keys(r.name) } })),

@@ -35,6 +35,9 @@ export const DATABASE_USERS = {
 } as const;
 export type DatabaseUser = keyof typeof DATABASE_USERS;
 
+/** The backup's restore drill loads its dumps into databases named so (and may write nowhere else). */
+export const RESTORE_DRILL_DATABASE_PREFIX = "restore_drill_";
+
 /** Upload modes: provision.sql holds every account's password, root only. */
 export const MARIADB_FILE_MODES: Record<string, string> = { [MARIADB_PROVISION_FILE]: "0600" };
 
@@ -116,6 +119,8 @@ export function renderMariadbFiles(input: MariadbRenderInput): RenderedFiles {
       monitoringPassword: sqlString(input.passwords.monitoring),
       backupUser: DATABASE_USERS.backup,
       backupPassword: sqlString(input.passwords.backup),
+      // A LIKE pattern: `_` is a wildcard unless escaped.
+      drillDatabases: `${RESTORE_DRILL_DATABASE_PREFIX.replace(/_/g, "\\_")}%`,
     },
   });
 }

@@ -3,13 +3,13 @@
 // scheduled jobs' metrics, and alerting through the company's relay or webhook. It publishes no
 // port: its dashboard and Prometheus are served by the HTTPS front behind a password.
 import * as crypto from "crypto";
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
 import { containerFiles } from "../host/container-files";
+import { secretFromFile } from "../host/secret-file";
 import { jobMetricsMount } from "../host/scheduled-jobs";
 import { componentLogMount } from "../host/component-logs";
 import { serviceContainer } from "../host/service-container";
@@ -65,8 +65,7 @@ export class Monitoring extends pulumi.ComponentResource {
     super(MONITORING_TYPE, name, {}, opts);
     const p = args.platform;
     const passwordFile = p.monitoring.alerts.email?.passwordFile;
-    // Read here, once, like every other secret file the stack names: it never reaches the state in clear.
-    const relayPassword = passwordFile ? pulumi.secret(fs.readFileSync(passwordFile, "utf8").trim()) : undefined;
+    const relayPassword = passwordFile ? secretFromFile(passwordFile) : undefined;
 
     this.files = containerFiles(
       this,

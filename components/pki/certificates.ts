@@ -11,6 +11,7 @@ import { DomainConfig } from "../../config/schema";
 import { AcmeOrder, CertificatePublicKey, DomainCertificate } from "../types";
 import { certificateHostnames, webHostnamesByDomain } from "./hostnames";
 import { leafPublicKeyPem } from "./tlsa";
+import { secretFromFile } from "../host/secret-file";
 
 const CERTIFICATES_TYPE = "mail-platform:pki:Certificates";
 
@@ -158,7 +159,6 @@ type AcmeTls = Extract<DomainConfig["tls"], { source: "acme" }>;
 
 /** One domain's order; the files the config names are read here, on the machine running Pulumi, and their secrets stay secrets. */
 function acmeOrder(domain: string, hostnames: string[], csrPem: pulumi.Output<string>, t: AcmeTls): pulumi.Output<AcmeOrder> {
-  const secretFile = (file: string) => pulumi.secret(fs.readFileSync(file, "utf8").trim());
   const eab = t.externalAccountBinding;
   const c = t.challenge;
   return pulumi.output({
@@ -168,7 +168,7 @@ function acmeOrder(domain: string, hostnames: string[], csrPem: pulumi.Output<st
     email: t.email,
     directoryUrl: t.directoryUrl,
     caPem: t.caFile ? fs.readFileSync(t.caFile, "utf8") : "",
-    ...(eab ? { externalAccountBinding: { keyId: eab.keyId, hmacKey: secretFile(eab.hmacKeyFile) } } : {}),
+    ...(eab ? { externalAccountBinding: { keyId: eab.keyId, hmacKey: secretFromFile(eab.hmacKeyFile) } } : {}),
     challenge:
       c.type === "http-01"
         ? { type: c.type }
@@ -178,7 +178,7 @@ function acmeOrder(domain: string, hostnames: string[], csrPem: pulumi.Output<st
             nameserver: c.nameserver,
             tsigKeyName: c.tsigKeyName,
             tsigAlgorithm: c.tsigAlgorithm,
-            tsigSecret: secretFile(c.tsigSecretFile),
+            tsigSecret: secretFromFile(c.tsigSecretFile),
           },
   }) as pulumi.Output<AcmeOrder>;
 }

@@ -39,6 +39,14 @@
 #                        inside it). Default: the directory above BACKUP_STAGING, /restore-drill.
 #   DRILL_CANARY         Optional: a file, as a path relative to one of BACKUP_PATHS (e.g.
 #                        example.org/postmaster/Maildir/cur/canary), that restore-drill must find.
+#   DRILL_DATABASE_PREFIX
+#                        Optional: restore-drill loads every dump into a scratch database named
+#                        with this prefix (e.g. restore_drill_postfixadmin) on the live server,
+#                        checks it, and drops it. The account of MYSQL_DEFAULTS_FILE must be
+#                        allowed to create and write those, and nothing else.
+#   DRILL_EXPECT_ROWS    Optional, with DRILL_DATABASE_PREFIX: tables (database.table,
+#                        space-separated) that must have rows after the load, e.g.
+#                        "postfixadmin.domain postfixadmin.mailbox".
 #   RESTORE_DIR          Where restore-mailbox restores to: a host path the Dovecot container sees
 #                        (read-only) at the same path. Required for restore-mailbox.
 #
@@ -72,6 +80,8 @@ load_config() {
   CHECK_READ_DATA_SUBSET=${CHECK_READ_DATA_SUBSET:-5%}
   DRILL_DIR=${DRILL_DIR:-$(dirname "$BACKUP_STAGING")/restore-drill}
   DRILL_CANARY=${DRILL_CANARY:-}
+  DRILL_DATABASE_PREFIX=${DRILL_DATABASE_PREFIX:-}
+  DRILL_EXPECT_ROWS=${DRILL_EXPECT_ROWS:-}
   RESTORE_DIR=${RESTORE_DIR:-}
   problems=
   [ -n "$BACKUP_REPOSITORIES" ] || problems="$problems BACKUP_REPOSITORIES is empty;"

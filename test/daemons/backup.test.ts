@@ -10,7 +10,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { after, before, describe, it } from "node:test";
-import { DATABASE_NAMES, DATABASE_USERS, DatabaseUser, accountHost, renderMariadbFiles } from "../../components/database/render";
+import {
+  DATABASE_NAMES,
+  DATABASE_USERS,
+  DatabaseUser,
+  renderMariadbFiles,
+  RESTORE_DRILL_DATABASE_PREFIX,
+} from "../../components/database/render";
 import { MARIADB_ALIAS, MARIADB_PORTS } from "../../components/database/constants";
 import {
   buildImage,
@@ -35,8 +41,10 @@ const BACKUP = `${PREFIX}-backup`;
 
 const secret = () => crypto.randomBytes(12).toString("hex");
 const REPOSITORY_PASSWORD = `repo-${secret()}`;
-const DUMP_USER = "mp_backup_test";
-const DUMP_PASSWORD = `dump-${secret()}`;
+/** The provisioned backup account (provision.sql): reads every database, writes only restore_drill_*. */
+const DUMP_USER = DATABASE_USERS.backup;
+const PASSWORDS = Object.fromEntries(Object.keys(DATABASE_USERS).map((u) => [u, secret()])) as Record<DatabaseUser, string>;
+const DUMP_PASSWORD = PASSWORDS.backup;
 const DATABASES = [DATABASE_NAMES.postfixadmin, DATABASE_NAMES.roundcube];
 
 /** The container paths the image's scripts expect (backup.conf's defaults and the deployment's mounts). */
@@ -79,6 +87,8 @@ function backupConf(extra: Record<string, string> = {}): string {
     KEEP_WEEKLY: "4",
     KEEP_MONTHLY: "12",
     DRILL_CANARY: CANARY,
+    DRILL_DATABASE_PREFIX: RESTORE_DRILL_DATABASE_PREFIX,
+    DRILL_EXPECT_ROWS: "postfixadmin.probe",
     ...extra,
   };
   return Object.entries(values)
@@ -133,10 +143,10 @@ describe("backups in images/backup, proved by a restore", () => {
     }
     fs.writeFileSync(path.join(dir("acme"), "account.json"), '{"status":"valid"}\n');
 
-    // MariaDB with its rendered config on a network of the test's own, and an account that may
-    // only read the two databases, from that network.
+    // MariaDB with its rendered config (the backup account and its rights from provision.sql) on
+    // a network of the test's own.
     const subnet = createInternalNetwork(NETWORK, "backup");
-    const passwords = Object.fromEntries(Object.keys(DATABASE_USERS).map((u) => [u, secret()])) as Record<DatabaseUser, string>;
+    const passwords = PASSWORDS;
     const tuning = stackPlatform("Pulumi.dev.yaml").tuning;
     createMariadb(
       MARIADB,
@@ -145,14 +155,6 @@ describe("backups in images/backup, proved by a restore", () => {
       renderMariadbFiles({ internalSubnet: subnet, tuning, rootPassword: secret(), passwords }),
     );
     startMariadb(MARIADB);
-    const host = accountHost(subnet);
-    rootQuery(MARIADB, "mysql", `CREATE USER '${DUMP_USER}'@'${host}' IDENTIFIED BY '${DUMP_PASSWORD}'`);
-    for (const db of DATABASES)
-      rootQuery(
-        MARIADB,
-        "mysql",
-        `GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT, SHOW CREATE ROUTINE ON \`${db}\`.* TO '${DUMP_USER}'@'${host}'`,
-      );
     rootQuery(MARIADB, DATABASE_NAMES.postfixadmin, "CREATE TABLE probe (id INT PRIMARY KEY, note VARCHAR(40)) CHARACTER SET utf8mb4");
     rootQuery(MARIADB, DATABASE_NAMES.postfixadmin, "SET NAMES utf8mb4; INSERT INTO probe VALUES (1, 'first row, één')");
 
@@ -244,6 +246,10 @@ describe("backups in images/backup, proved by a restore", () => {
     const r = run(["run-job", "restore-drill", "restore-drill"]);
     assert.equal(r.code, 0, explain(r));
     assert.match(r.stdout, /event=drill repository=local result=ok/, explain(r));
+    // Each dump loaded into a scratch database and checked there; none is left behind.
+    assert.match(r.stdout, /event=drill-load repository=local database=postfixadmin result=ok tables=1/, explain(r));
+    assert.match(r.stdout, /event=drill-load repository=local database=roundcube result=ok tables=0/, explain(r));
+    assert.deepEqual(rootQuery(MARIADB, "mysql", "SHOW DATABASES LIKE 'restore\\_drill\\_%'"), [], "the scratch databases are dropped");
     const m = metrics("restore-drill");
     assert.equal(metricValue(m, 'mailplatform_backup_restore_drill_ok{repository="local"}'), 1, m);
     // The mailboxes' files and the ACME account.

@@ -52,6 +52,17 @@ const CHECKS: Record<string, Check> = {
     entrypoint: "/bin/sh",
     mustSay: /verify OK[\s\S]*acme-config-ok/,
   },
+  // The backup (prod: local and the NAS's REST server): backup.conf sources and passes the jobs'
+  // own check, every repository has what it needs, the database account's file has its section.
+  backup: {
+    command: [
+      "-c",
+      '. /usr/local/lib/mail-platform/backup-lib.sh && load_config && for r in $BACKUP_REPOSITORIES; do (use_repository "$r") || exit 1; done && grep -q "^\\[client\\]" "$MYSQL_DEFAULTS_FILE" && restic version && echo backup-config-ok',
+    ],
+    entrypoint: "/bin/sh",
+    mustSay: /restic [\d.]+[\s\S]*backup-config-ok/,
+    mustNotSay: /result=failed/,
+  },
   // The rule updater: the site config it lints updates with is accepted, each channel key is a key.
   "sa-update": {
     command: [

@@ -162,7 +162,11 @@ describe("certificates from an ACME CA (Pebble), renewed by the platform", () =>
     assert.equal(fwd.code, 0, `starting the port-80 forwarder: ${fwd.stderr}`);
 
     // Chains of an earlier run come from another Pebble (a new root at every start).
-    fs.rmSync(path.join(storageRoot(), "acme"), { recursive: true, force: true });
+    // Its content only: the directory itself is mounted in the backup container, whose mount
+    // would be left pointing at a deleted directory (restic: "could not be read").
+    const acmeDir = path.join(storageRoot(), "acme");
+    for (const entry of fs.existsSync(acmeDir) ? fs.readdirSync(acmeDir) : [])
+      fs.rmSync(path.join(acmeDir, entry), { recursive: true, force: true });
     const started = Date.now();
     deploy(
       e2eWith((c) => {

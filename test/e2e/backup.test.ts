@@ -21,6 +21,16 @@ function metrics(file: string): string {
   return fs.readFileSync(path.join(ssd, "metrics", `${file}.prom`), "utf8");
 }
 
+/** Runs a command in the backup container against one repository, as the jobs do (backup-lib.sh). */
+function restic(repository: string, args: string): { code: number; out: string } {
+  const r = dockerExec(BACKUP, [
+    "sh",
+    "-c",
+    `. /usr/local/lib/mail-platform/backup-lib.sh && load_config && use_repository ${repository} && restic ${args}`,
+  ]);
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
 /** Runs a job the way cron does (run-job NAME COMMAND) and fails with its output unless it succeeds. */
 function job(name: string, command: string): string {
   const r = dockerExec(BACKUP, ["run-job", name, command]);
@@ -80,19 +90,17 @@ describe("backups", () => {
   });
 
   it("keeps the databases in the snapshot: the mailboxes' rows in PostfixAdmin's dump", () => {
-    const dump = dockerExec(BACKUP, [
-      "sh",
-      "-c",
-      '. /usr/local/lib/mail-platform/backup-lib.sh && load_config && use_repository local && restic dump --host "$BACKUP_HOST" latest "$BACKUP_STAGING/databases/postfixadmin.sql"',
-    ]);
-    assert.equal(dump.code, 0, dump.stderr);
-    const rows = /INSERT INTO `mailbox` VALUES\n([\s\S]*?);\n/.exec(dump.stdout)?.[1] ?? "";
+    const dump = restic("local", 'dump --host "$BACKUP_HOST" latest "$BACKUP_STAGING/databases/postfixadmin.sql"');
+    assert.equal(dump.code, 0, dump.out);
+    const rows = /INSERT INTO `mailbox` VALUES\n([\s\S]*?);\n/.exec(dump.out)?.[1] ?? "";
     assert.match(rows, /^\('bob@example\.test',/m, `bob's mailbox row; the mailbox rows: ${rows.slice(0, 2000)}`);
-    assert.match(dump.stdout, /-- Dump completed/, "a complete dump");
+    assert.match(dump.out, /-- Dump completed/, "a complete dump");
   });
 
   it("passes the restore drill and the integrity check, and says so in its metrics", () => {
-    job("restore-drill", "restore-drill");
+    const drill = job("restore-drill", "restore-drill");
+    for (const db of ["postfixadmin", "roundcube", "spamassassin", "piler"])
+      assert.match(drill, new RegExp(`event=drill-load repository=local database=${db} result=ok tables=\\d+`), drill);
     assert.match(metrics("restore-drill"), /^mailplatform_backup_restore_drill_ok\{[^}]*\} 1$/m, metrics("restore-drill"));
     job("backup-check", "backup-check");
     assert.match(metrics("backup-check"), /^mailplatform_backup_check_ok\{repository="local"\} 1$/m, metrics("backup-check"));

@@ -82,6 +82,9 @@ describe("renderBackupFiles", () => {
     assert.equal(vars.CHECK_READ_DATA_SUBSET, "5%");
     assert.equal(vars.BACKUP_HOST, prod.instanceName);
     assert.equal(vars.RESTORE_DIR, "/srv/backup/restore");
+    // The drill loads every dump into restore_drill_<db> and looks for rows the stack must have.
+    assert.equal(vars.DRILL_DATABASE_PREFIX, "restore_drill_");
+    assert.equal(vars.DRILL_EXPECT_ROWS, "postfixadmin.domain postfixadmin.mailbox");
   });
 
   it("puts the password and the database account in files of their own, root only, and schedules the three jobs", () => {

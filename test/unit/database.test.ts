@@ -111,8 +111,8 @@ describe("database renderers (pure)", () => {
       assert.ok(sql.includes("ALTER USER 'monitoring'@"), "monitoring's connections are capped");
       assert.deepEqual(
         grants.backup,
-        ["SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON *.*"],
-        "backup: reads every database, writes none",
+        ["SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON *.*", "ALL PRIVILEGES ON `restore\\_drill\\_%`.*"],
+        "backup: reads every database, writes only its restore drill's scratch ones",
       );
       assert.ok(sql.includes("ALTER USER 'backup'@"), "the backup's connections are capped");
       assert.deepEqual(

@@ -81,9 +81,11 @@ REVOKE ALL PRIVILEGES, GRANT OPTION FROM '{{ monitoringUser }}'@'{{ accountHost 
 GRANT PROCESS, REPLICATION CLIENT ON *.* TO '{{ monitoringUser }}'@'{{ accountHost }}';
 
 -- The backup job dumps every database consistently (mariadb-dump --single-transaction, with
--- routines, triggers and events) and writes none: read rights only, a few connections at most.
+-- routines, triggers and events) and writes none of them: read rights only, a few connections.
 CREATE USER IF NOT EXISTS '{{ backupUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ backupPassword }}';
 ALTER USER '{{ backupUser }}'@'{{ accountHost }}' IDENTIFIED BY '{{ backupPassword }}';
 ALTER USER '{{ backupUser }}'@'{{ accountHost }}' WITH MAX_USER_CONNECTIONS 3;
 REVOKE ALL PRIVILEGES, GRANT OPTION FROM '{{ backupUser }}'@'{{ accountHost }}';
 GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON *.* TO '{{ backupUser }}'@'{{ accountHost }}';
+-- Its weekly restore drill loads each dump into a scratch database of its own, and drops it.
+GRANT ALL PRIVILEGES ON `{{ drillDatabases }}`.* TO '{{ backupUser }}'@'{{ accountHost }}';
