@@ -11,11 +11,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PlatformConfig } from "../../config/platform";
 import { RenderedFiles } from "../../render/template";
+import { logToFileUpload } from "../host/component-logs";
 import { containerFiles } from "../host/container-files";
 import { serviceContainer } from "../host/service-container";
 import { ArchiveIntake, Endpoint, PlatformNetworks, SqlEndpoint, WebApp } from "../types";
 import { PILER_ALIAS, PILER_DATA_DIRS, PILER_PORTS, PILER_START_SCRIPT } from "./constants";
-import { archiveIntake, PILER_FILE_MODES, PILER_KEY_LENGTH, pilerLogToFile, pilerMemoryMb, renderPilerFiles } from "./render";
+import { archiveIntake, PILER_FILE_MODES, PILER_KEY_LENGTH, pilerMemoryMb, renderPilerFiles } from "./render";
 
 /**
  * The Piler UI's Content-Security-Policy: its pages use inline scripts and handlers (jQuery,
@@ -109,7 +110,7 @@ export class Archive extends pulumi.ComponentResource {
     this.files = containerFiles(
       this,
       { sql: builtin.sql, search: builtin.search, pilerKey: pilerKey.result, adminPasswordHash: adminPassword.bcryptHash },
-      (v) => ({ ...renderPilerFiles({ platform, ...v }), ...pilerLogToFile() }),
+      (v) => ({ ...renderPilerFiles({ platform, ...v }), ...logToFileUpload() }),
     );
 
     // Only what the image's start script requires and is not secret; the password and the admin

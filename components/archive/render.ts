@@ -1,14 +1,11 @@
 // Pure renderer of the built-in Piler's configuration (upstream image sutoj/piler 1.4.x): plain
 // values in, container path -> file content out. The component lifts it over Pulumi outputs so
 // the database password and the encryption key stay secret; tests call it directly.
-import * as fs from "fs";
-import * as path from "path";
 import { platformPeers } from "../../config/network";
 import { PlatformConfig } from "../../config/platform";
 import { phpString } from "../../render/literals";
 import { RenderedFiles, renderTemplates, TemplateValues } from "../../render/template";
 import { LOG_TO_FILE } from "../host/component-logs";
-import { IMAGES_DIR } from "../host/docker-host";
 import { ArchiveIntake, Endpoint, SqlEndpoint } from "../types";
 import {
   PILER_ALIAS,
@@ -143,14 +140,6 @@ export function renderPilerFiles(input: PilerRenderInput): RenderedFiles {
     },
     "/etc/rsyslog.d/10-mail-platform.conf": {},
   });
-}
-
-/**
- * images/lib/log-to-file, uploaded: the upstream image does not have it, and the container runs
- * it in front of the start script (serviceContainer's logFile "command") for piler/piler.log.
- */
-export function pilerLogToFile(): RenderedFiles {
-  return { [LOG_TO_FILE]: fs.readFileSync(path.join(IMAGES_DIR, "lib", "log-to-file"), "utf8") };
 }
 
 /** Upload modes: secrets 0600 (the start script hands them to piler), the start script executable. */

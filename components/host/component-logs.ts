@@ -2,8 +2,11 @@
 // the front of every image's entrypoint) and what the readers (the monitoring's Postfix exporter
 // and mtail, the brute-force bans) mount. One directory per service under `volumePaths.logs`, the
 // same path inside every container, so a reader finds `postfix/postfix.log` where Postfix wrote it.
+import * as fs from "fs";
 import * as path from "path";
 import { PlatformConfig } from "../../config/platform";
+import { RenderedFiles } from "../../render/template";
+import { IMAGES_DIR, SHARED_IMAGE_DIR } from "./docker-host";
 
 /** Where every container sees the log directories. */
 const LOG_ROOT = "/var/log/mail-platform";
@@ -38,4 +41,12 @@ export function componentLogEnvs(p: LogPlatform, service: string): string[] {
     `MAIL_PLATFORM_LOG_MAX_BYTES=${p.logs.maxFileMb * 1024 * 1024}`,
     `MAIL_PLATFORM_LOG_KEEP=${p.logs.keepFiles}`,
   ];
+}
+
+/**
+ * log-to-file as an upload, for an upstream image that lacks it (serviceContainer's logFile
+ * "command"): the same script the project's images copy, mode 0755 in the caller's file modes.
+ */
+export function logToFileUpload(): RenderedFiles {
+  return { [LOG_TO_FILE]: fs.readFileSync(path.join(IMAGES_DIR, SHARED_IMAGE_DIR, "log-to-file"), "utf8") };
 }
