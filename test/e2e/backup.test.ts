@@ -1,6 +1,7 @@
 // Backups as an operator meets them on the deployed stack: the nightly job (run now, the way cron
 // runs it) dumps the databases and saves the mailboxes to the local repository; a message lost
-// from a mailbox afterwards comes back with restore-mailbox and the doveadm import it prints;
+// from a mailbox afterwards comes back with restore-mailbox and the doveadm import it prints,
+// while mail flows to another mailbox;
 // the restore drill and the integrity check pass, and each job leaves its result for the
 // monitoring.
 import { strict as assert } from "assert";
@@ -9,7 +10,7 @@ import * as path from "path";
 import { before, describe, it } from "node:test";
 import { readStackFile } from "../../config/stack-file";
 import { dockerExec } from "../support/docker";
-import { findMessages, imap, normalHeaders, submit, waitForMessage } from "./support/mail";
+import { findMessages, imap, normalHeaders, sendInbound, submit, waitForMessage } from "./support/mail";
 import { logs, platform, unique } from "./support/platform";
 import { DEFAULT_STACK } from "./up";
 
@@ -74,6 +75,17 @@ describe("backups", () => {
     });
     assert.deepEqual(await findMessages("bob@example.test", token, ["INBOX"]), [], "the message is gone before the restore");
 
+    // Mail keeps flowing to another mailbox while Bob's is restored and imported.
+    const flowing = unique("during-restore");
+    const sends = Array.from({ length: 5 }, (_, i) =>
+      sendInbound({
+        from: "partner@remote.test",
+        to: ["carol@corp.test"],
+        subject: `${flowing} ${i}`,
+        text: "sent while another mailbox is restored",
+        headers: normalHeaders("remote.test"),
+      }),
+    );
     const restore = dockerExec(BACKUP, ["restore-mailbox", "bob@example.test", "INBOX"]);
     assert.equal(restore.code, 0, `restore-mailbox: ${restore.stdout}${restore.stderr}`);
     const command = /^\s+(doveadm import .*)$/m.exec(restore.stdout)?.[1];
@@ -87,6 +99,8 @@ describe("backups", () => {
     const [back] = await findMessages("bob@example.test", token, [`${folder}/INBOX`]);
     assert.ok(back, `the message is back in ${folder}/INBOX`);
     assert.equal(back.source.replace(/\r\n/g, "\n"), original.source.replace(/\r\n/g, "\n"), "the same message, byte for byte");
+    await Promise.all(sends);
+    for (let i = 0; i < sends.length; i++) await waitForMessage("carol@corp.test", `${flowing} ${i}`, ["INBOX", "Junk"], 60_000);
   });
 
   it("keeps the databases in the snapshot: the mailboxes' rows in PostfixAdmin's dump", () => {

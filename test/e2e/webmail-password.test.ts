@@ -5,62 +5,10 @@
 import { strict as assert } from "assert";
 import { after, before, describe, it } from "node:test";
 import { inspect } from "../support/docker";
-import { imapClient } from "./support/mail";
 import { logs, password, platform } from "./support/platform";
-import { WebSession } from "./support/web-session";
+import { changePassword, imapAccepts, login, tryLogin } from "./support/roundcube";
 
 const USER = "dave@example.test";
-const WEBMAIL = "webmail.example.test";
-
-/** Whether IMAP accepts this password for the user. */
-async function imapAccepts(user: string, pass: string): Promise<boolean> {
-  const client = imapClient(user, pass);
-  try {
-    await client.connect();
-    await client.logout();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Submits Roundcube's login form; returns the session and the answer (302 into the mailbox on success). */
-async function tryLogin(user: string, pass: string): Promise<{ web: WebSession; status: number; message: string }> {
-  const web = new WebSession(WEBMAIL);
-  const page = await web.get("/");
-  const token = /name="_token" value="([^"]+)"/.exec(page.body)?.[1];
-  assert.ok(token, `no login form token on the webmail's start page (HTTP ${page.status}):\n${page.body.slice(0, 2000)}`);
-  const r = await web.post("/?_task=login", {
-    _token: token,
-    _task: "login",
-    _action: "login",
-    _timezone: "UTC",
-    _url: "",
-    _user: user,
-    _pass: pass,
-  });
-  return { web, status: r.status, message: /display_message\("([^"]*)"/.exec(r.body)?.[1] ?? "" };
-}
-
-async function login(user: string, pass: string): Promise<WebSession> {
-  const r = await tryLogin(user, pass);
-  assert.equal(r.status, 302, `expected the login to redirect into the mailbox, got HTTP ${r.status} (${r.message})\n${logs("webmail")}`);
-  return r.web;
-}
-
-/** Changes the password on Roundcube's password page; returns the page's message. */
-async function changePassword(web: WebSession, current: string, next: string): Promise<string> {
-  const form = await web.get("/?_task=settings&_action=plugin.password");
-  const token = /"request_token":"([^"]+)"/.exec(form.body)?.[1];
-  assert.ok(token, `no request token on the password page (HTTP ${form.status}):\n${form.body.slice(0, 2000)}`);
-  const r = await web.post("/?_task=settings&_action=plugin.password-save", {
-    _token: token,
-    _curpasswd: current,
-    _newpasswd: next,
-    _confpasswd: next,
-  });
-  return /display_message\("([^"]*)"/.exec(r.body)?.[1] ?? `(no message; HTTP ${r.status})`;
-}
 
 describe("webmail over HTTPS", () => {
   let original = "";

@@ -68,8 +68,8 @@ export function imapClient(user: string, pass: string = password(user)): ImapFlo
   });
 }
 
-export async function imap<T>(user: string, fn: (client: ImapFlow) => Promise<T>): Promise<T> {
-  const client = imapClient(user);
+export async function imap<T>(user: string, fn: (client: ImapFlow) => Promise<T>, pass: string = password(user)): Promise<T> {
+  const client = imapClient(user, pass);
   await client.connect();
   try {
     return await fn(client);
@@ -109,7 +109,11 @@ export async function findMessages(user: string, token: string, folders = ["INBO
 export async function waitForMessage(user: string, token: string, folders = ["INBOX", "Junk"], timeoutMs = 30000): Promise<FoundMessage> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [m] = await findMessages(user, token, folders);
+    // A folder that does not exist yet (Sieve's fileinto :create makes it at delivery) is empty.
+    const [m] = await findMessages(user, token, folders).catch((e: { mailboxMissing?: boolean }) => {
+      if (e.mailboxMissing) return [];
+      throw e;
+    });
     if (m) return m;
     if (Date.now() > deadline)
       throw new Error(`no message with "${token}" reached ${user} (${folders.join(", ")}) within ${timeoutMs / 1000} s`);
