@@ -1,5 +1,5 @@
 #!/bin/sh
-# What the backup jobs share (sourced by backup-run, backup-check, restore-drill and
+# What the backup jobs share (sourced by backup-run, backup-check, restore-drill, restore-stack and
 # restore-mailbox): the configuration, one log line per step, and restic run against one named
 # repository with that repository's own environment.
 #
@@ -32,6 +32,9 @@
 #                        /var/lib/mail-platform/backup-staging.
 #   KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY
 #                        Retention (restic forget --keep-*). Defaults: 7, 4, 12.
+#   RESTIC_OPEN_TIMEOUT  Seconds a job waits for a repository to answer before it fails that
+#                        repository (restic alone retries a failing server for 15 minutes, and a
+#                        blip shorter than this is waited out). Default: 120.
 #   CHECK_READ_DATA_SUBSET
 #                        How much of the data backup-check reads back (restic check
 #                        --read-data-subset), e.g. 5% or 1/10. Default: 5%.
@@ -77,6 +80,7 @@ load_config() {
   KEEP_DAILY=${KEEP_DAILY:-7}
   KEEP_WEEKLY=${KEEP_WEEKLY:-4}
   KEEP_MONTHLY=${KEEP_MONTHLY:-12}
+  RESTIC_OPEN_TIMEOUT=${RESTIC_OPEN_TIMEOUT:-120}
   CHECK_READ_DATA_SUBSET=${CHECK_READ_DATA_SUBSET:-5%}
   DRILL_DIR=${DRILL_DIR:-$(dirname "$BACKUP_STAGING")/restore-drill}
   DRILL_CANARY=${DRILL_CANARY:-}
@@ -93,6 +97,9 @@ load_config() {
   done
   [ -n "${RESTIC_PASSWORD_FILE:-}" ] || problems="$problems RESTIC_PASSWORD_FILE is not set;"
   [ -n "$BACKUP_PATHS" ] || problems="$problems BACKUP_PATHS is empty;"
+  case $RESTIC_OPEN_TIMEOUT in
+    '' | *[!0-9]* | 0) problems="$problems RESTIC_OPEN_TIMEOUT '$RESTIC_OPEN_TIMEOUT' is not a number of seconds;" ;;
+  esac
   if [ -n "$BACKUP_DATABASES" ] && [ -z "$MYSQL_DEFAULTS_FILE" ]; then
     problems="$problems MYSQL_DEFAULTS_FILE is not set;"
   fi
@@ -139,6 +146,48 @@ use_repository() {
 # The last line restic wrote on stderr ($1), as a log field value: no double quotes.
 reason_of() {
   tail -n 1 "$1" 2>/dev/null | tr '"' "'" | tr -d '\r'
+}
+
+# Opens the repository use_repository chose (restic cat config), its errors to the file $1.
+# Returns restic's exit code (10: there is no repository yet), or 124 (137 when it had to be
+# killed) when it did not answer within RESTIC_OPEN_TIMEOUT: restic itself retries a failing
+# server for 15 minutes, which would hold every job that long for the same failure. An S3 bucket
+# that does not exist yet is no repository yet either (10, and restic init creates the bucket),
+# though restic retries that as it retries an unreachable server.
+open_repository() {
+  timeout -k 10 "$RESTIC_OPEN_TIMEOUT" restic cat config >/dev/null 2>"$1" &
+  opener=$!
+  while kill -0 "$opener" 2>/dev/null; do
+    if grep -qE 'The specified bucket does not exist|NoSuchBucket' "$1"; then
+      kill "$opener" 2>/dev/null
+      wait "$opener"
+      return 10
+    fi
+    sleep 0.2
+  done
+  wait "$opener"
+}
+
+# Why open_repository failed, as a log field value: $1 its error file, $2 its exit code. A
+# timeout names the last error restic was retrying (the server's refusal, a DNS failure...).
+open_reason() {
+  case $2 in
+    124 | 137)
+      last=$(grep 'retrying after' "$1" | tail -n 1 | tr '"' "'" | tr -d '\r')
+      echo "no answer within $RESTIC_OPEN_TIMEOUT s${last:+: $last}"
+      ;;
+    *) reason_of "$1" ;;
+  esac
+}
+
+# For jobs that only read a repository: opens it ($1 its name, $2 an error file) or logs why not
+# (event=open) and fails.
+require_repository() {
+  open_repository "$2"
+  code=$?
+  [ "$code" -eq 0 ] && return 0
+  blog "event=open repository=$1 result=failed exit=$code reason=\"$(open_reason "$2" "$code")\""
+  return 1
 }
 
 # Prints the repository's snapshots of this host (restic snapshots --json) as two fields: the
