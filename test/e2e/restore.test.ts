@@ -1,23 +1,28 @@
 // A whole stack restored from its backup, as after losing the host: mail in several mailboxes
 // (folders, flags), a Sieve script, a password changed and a Roundcube setting saved by their
-// users; the nightly backup; then the stack's containers and data are destroyed, the stack is
-// deployed again from the same config and state (a fresh deployment), and `npm run restore` brings
-// it back: the same messages with the same flags in the same folders, the same database rows and
-// Bayes counts, the changed password accepted by IMAP and the webmail, the setting shown again,
-// and the Sieve script filing new mail.
+// users; the nightly backup, to the local repository and to an off-site one in S3 (moto_server on
+// the simulated Internet, a test double for the S3 service); then the stack's containers and data,
+// the local repository with them, are destroyed, the stack is deployed again from the same config
+// and state (a fresh deployment), and `npm run restore` brings it back from S3: the same messages
+// with the same flags in the same folders, the same database rows and Bayes counts, the changed
+// password accepted by IMAP and the webmail, the setting shown again, and the Sieve script filing
+// new mail. The file puts the usual e2e stack back when it ends.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { after, before, describe, it } from "node:test";
 import { resolvePlatform } from "../../config/platform";
 import { readStackFile } from "../../config/stack-file";
 import { validateStack } from "../../config/validate";
 import { docker, dockerExec } from "../support/docker";
+import { buildInternetImage, ensureTestHost, TestHostSpec, waitUntilReady } from "./internet/internet";
 import { imap, normalHeaders, sendInbound, waitForMessage } from "./support/mail";
-import { logs, password, platform, unique } from "./support/platform";
+import { INTERNET, logs, password, platform, unique } from "./support/platform";
 import { changePassword, imapAccepts, login, saveTimezone, shownTimezone } from "./support/roundcube";
-import { deploy } from "./support/stack-variants";
+import { deploy, e2eWith } from "./support/stack-variants";
 import { DEFAULT_STACK } from "./up";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -27,6 +32,36 @@ const ERIN = "erin@example.test";
 const TIMEZONE = "Europe/Berlin";
 const MARIADB = "mp-e2e-mariadb";
 const DOVECOT = "mp-e2e-dovecot";
+const S3: TestHostSpec = {
+  name: "mp-e2e-internet-s3-test-double",
+  image: "",
+  network: INTERNET.network,
+  ip: "172.31.1.45",
+  hostname: "s3.test",
+  ready: ["/usr/local/bin/healthcheck"],
+};
+/** The off-site repository the stack is restored from. */
+const OFFSITE = "offsite";
+
+/** The e2e stack backing up to the local repository and to a bucket on the S3 test double. */
+function stackWithOffsite(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-restore-s3-"));
+  const keyFile = (name: string, value: string) => {
+    fs.writeFileSync(path.join(dir, name), `${value}\n`, { mode: 0o600 });
+    return path.join(dir, name);
+  };
+  // moto checks no signature; the keys still travel as the stack's secrets to restic.
+  const accessKeyIdFile = keyFile("s3-access-key-id", `AKIA${crypto.randomBytes(8).toString("hex").toUpperCase()}`);
+  const secretAccessKeyFile = keyFile("s3-secret-access-key", crypto.randomBytes(20).toString("hex"));
+  return e2eWith((c) => {
+    c["mail-platform:backup"] = {
+      repositories: [
+        { name: "local" },
+        { name: OFFSITE, url: `s3:http://${S3.ip}:5000/mp-e2e-backup`, accessKeyIdFile, secretAccessKeyFile },
+      ],
+    };
+  });
+}
 
 function volumePaths(): Record<string, string> {
   const stack = readStackFile(DEFAULT_STACK);
@@ -82,10 +117,15 @@ function databaseState(): string {
 
 describe("a whole stack restored onto a fresh deployment", () => {
   let erinPassword = "";
+  let stackFile = "";
 
   before(() => {
     platform();
     erinPassword = password(ERIN);
+    ensureTestHost({ ...S3, image: buildInternetImage("s3") }, true);
+    waitUntilReady([S3]);
+    stackFile = stackWithOffsite();
+    deploy(stackFile);
   });
 
   after(async () => {
@@ -94,6 +134,8 @@ describe("a whole stack restored onto a fresh deployment", () => {
       const message = await changePassword(await login(ERIN, erinPassword), erinPassword, password(ERIN));
       assert.match(message, /Successfully saved/, `putting ${ERIN}'s password back: ${message}`);
     }
+    deploy();
+    docker(["rm", "-f", "-v", S3.name]);
   });
 
   it("brings back the messages with their folders and flags, the databases, a changed password, a Roundcube setting and a Sieve script", async () => {
@@ -144,18 +186,20 @@ describe("a whole stack restored onto a fresh deployment", () => {
     const databasesBefore = databaseState();
     const backup = dockerExec("mp-e2e-backup", ["run-job", "backup", "backup-run"]);
     assert.equal(backup.code, 0, `the backup job: ${backup.stdout}${backup.stderr}`);
+    for (const name of ["local", OFFSITE])
+      assert.match(backup.stdout, new RegExp(`event=backup repository=${name} result=ok`), `the backup to ${name}:\n${backup.stdout}`);
 
-    // The host is lost: every container of the stack and the data the backup covers.
+    // The host is lost: every container of the stack, the data the backup covers and the local repository.
     const containers = docker(["ps", "-aq", "--filter", "name=^mp-e2e-", "--filter", "label=mail-platform.service"])
       .stdout.split("\n")
       .filter(Boolean);
     assert.equal(docker(["rm", "-f", ...containers]).code, 0, "removing the stack's containers");
     const volumes = volumePaths();
-    for (const v of ["mailboxes", "database", "quarantine", "acme"])
+    for (const v of ["mailboxes", "database", "quarantine", "acme", "backups"])
       for (const entry of fs.existsSync(volumes[v]) ? fs.readdirSync(volumes[v]) : [])
         fs.rmSync(path.join(volumes[v], entry), { recursive: true, force: true });
     const started = Date.now();
-    deploy();
+    deploy(stackFile);
     const deployed = Date.now();
     const fresh = await mailboxState(USERS[0], password(USERS[0]));
     assert.ok(
@@ -164,16 +208,21 @@ describe("a whole stack restored onto a fresh deployment", () => {
     );
     assert.equal(await imapAccepts(ERIN, erinPassword), false, "the fresh deployment has Erin's first password");
 
-    const restore = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "restore.ts"), DEFAULT_STACK, "--yes"], {
-      cwd: ROOT,
-      encoding: "utf8",
-      timeout: 900_000,
-    });
+    const restore = spawnSync(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "tools", "restore.ts"), stackFile, "--yes", "--repository", OFFSITE],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 900_000,
+      },
+    );
     assert.equal(
       restore.status,
       0,
       `npm run restore: exit ${restore.status}\n${restore.stdout}${restore.stderr}\n${logs("backup", "dovecot")}`,
     );
+    assert.match(restore.stdout, new RegExp(`in repository ${OFFSITE}, `), `restored from S3:\n${restore.stdout}`);
     console.log(
       `# fresh deploy ${((deployed - started) / 1000).toFixed(1)} s, restore ${((Date.now() - deployed) / 1000).toFixed(1)} s\n` +
         restore.stdout.replace(/^/gm, "#   "),

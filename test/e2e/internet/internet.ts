@@ -134,7 +134,7 @@ const builtIds = new Map<string, string>();
  * Builds test/e2e/internet/<dir> with the classic builder (layer cache reused) and returns its tag.
  * Once per process: a second call returns the tag of the first build.
  */
-export function buildInternetImage(dir: "dns" | "remote-mx" | "pebble"): string {
+export function buildInternetImage(dir: "dns" | "remote-mx" | "pebble" | "s3"): string {
   const tag = `mail-platform-test/internet-${dir}:latest`;
   if (builtIds.has(tag)) return tag;
   dockerOk(
