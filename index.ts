@@ -10,6 +10,7 @@ import { ContentFilter } from "./components/contentfilter/content-filter";
 import { Database } from "./components/database/database";
 import { DovecotStore } from "./components/dovecot/dovecot-store";
 import { Backup } from "./components/backup/backup";
+import { Bans } from "./components/bans/bans";
 import { DockerHost } from "./components/host/docker-host";
 import { Certificates } from "./components/pki/certificates";
 import { DkimKeys } from "./components/pki/dkim";
@@ -231,6 +232,13 @@ const backup = platform.features.backup
       onHost,
     )
   : undefined;
+
+// Off unless features.bans: fail2ban reads the login failures in the log files of the components
+// above and bans a client from every published port of the host.
+if (platform.features.bans) {
+  const loginServices = [gateway, mailStore, webmail, adminUi].filter((c): c is NonNullable<typeof c> => c !== undefined);
+  new Bans(`${name}-bans`, { platform, image: host.image("bans"), networks, startAfter: loginServices }, onHost);
+}
 
 // Off unless features.monitoring: every port above probed, the exporters read, alerts sent
 // through the company's relay or webhook, the dashboard on the front behind a password.

@@ -277,6 +277,7 @@ export const STORAGE_VOLUMES = {
   index: "ssd",
   quarantine: "ssd",
   virusdb: "ssd",
+  bans: "ssd",
   archive: "bulk",
   backups: "bulk",
   logs: "bulk",
@@ -301,6 +302,7 @@ const storage = z
         index: absolutePath.describe("The built-in archive's Manticore search index."),
         quarantine: absolutePath.describe("Amavis's quarantine: viruses, banned attachments and killed spam."),
         virusdb: absolutePath.describe("ClamAV's signature databases, so a new container does not download them again."),
+        bans: absolutePath.describe("fail2ban's database: the bans in force, which a new bans container puts back."),
         archive: absolutePath.describe("The built-in archive's message store (Piler)."),
         backups: absolutePath.describe("The backup's local repositories and the mailboxes it restores (`restore-mailbox`)."),
         logs: absolutePath.describe("One directory per component with its rotated log file (`postfix/postfix.log`, ...)."),
@@ -538,6 +540,12 @@ const features = z
       .boolean()
       .default(false)
       .describe("Scheduled, encrypted backups (restic) of the databases, mailboxes, archive and TLS state to `backup.repositories`."),
+    bans: z
+      .boolean()
+      .default(false)
+      .describe(
+        "fail2ban bans clients that fail too many logins (SMTP AUTH, IMAP, POP3, ManageSieve, webmail, PostfixAdmin) from every published port, in the Docker host's DOCKER-USER chain.",
+      ),
   })
   .strict();
 
@@ -688,6 +696,36 @@ const backup = z
   })
   .strict();
 
+/** A time as fail2ban reads it: a number and one unit. */
+const banDuration = z.string().regex(/^[1-9]\d{0,5}[smhdw]$/, { message: "a number and a unit, s, m, h, d or w, e.g. `10m`, `1h`, `1w`" });
+
+const bans = z
+  .object({
+    banTime: banDuration.default("1h").describe("How long a client stays banned."),
+    findTime: banDuration.default("10m").describe("The window in which `maxRetry` failed logins ban a client."),
+    maxRetry: z.number().int().min(1).max(100).default(5).describe("Failed logins within `findTime` that ban a client, per jail."),
+    recidive: z
+      .object({
+        banTime: banDuration.default("1w").describe("How long a client banned again and again stays banned."),
+        findTime: banDuration.default("1d").describe("The window in which `maxRetry` bans make a client a recidivist."),
+        maxRetry: z.number().int().min(1).max(100).default(3).describe("Bans within `findTime` that make a client a recidivist."),
+      })
+      .strict()
+      .default({ banTime: "1w", findTime: "1d", maxRetry: 3 })
+      .describe("Clients banned by the other jails again and again, banned for longer."),
+    ignore: z
+      .array(
+        z.string().refine((s) => isCanonicalCidr(s.includes("/") ? s : `${s}/32`), {
+          message: "an IPv4 address or a network with zero host bits, e.g. `198.51.100.7` or `198.51.100.0/24`",
+        }),
+      )
+      .default([])
+      .describe(
+        "Addresses or networks never banned (the office's, an external monitor's). Loopback, the platform's networks with their gateways and `trustedNetworks` are never banned anyway.",
+      ),
+  })
+  .strict();
+
 const logs = z
   .object({
     maxFileMb: z.number().int().min(1).max(1024).default(20).describe("Size at which a component's log file is rotated."),
@@ -778,6 +816,7 @@ const stackObject = z
     features: features.default(features.parse({})).describe("Optional components, off until enabled."),
     monitoring: monitoring.default(monitoring.parse({})).describe("Monitoring and alerts, when features.monitoring is on."),
     backup: backup.default(backup.parse({})).describe("Backups, when features.backup is on."),
+    bans: bans.default(bans.parse({})).describe("Brute-force bans, when features.bans is on."),
     logs: logs
       .default(logs.parse({}))
       .describe("Each component's log file under the bulk root (`storage.volumes.logs`), beside its container's output."),

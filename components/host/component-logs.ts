@@ -17,7 +17,7 @@ export const LOG_TO_FILE = "/usr/local/bin/log-to-file";
 type LogPlatform = Pick<PlatformConfig, "volumePaths" | "logs">;
 
 /** The service's log file, as every container sees it. */
-function componentLogFile(service: string): string {
+export function componentLogFile(service: string): string {
   return path.posix.join(LOG_ROOT, service, `${service}.log`);
 }
 

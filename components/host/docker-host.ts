@@ -17,6 +17,7 @@ export const PROJECT_IMAGES = [
   "acme",
   "amavis",
   "backup",
+  "bans",
   "clamav",
   "dovecot",
   "mariadb",

@@ -50,6 +50,14 @@ export interface ServiceContainerArgs {
    * platform's own names on either network.
    */
   edge?: boolean;
+  /**
+   * Runs in the Docker host's network namespace instead of the platform's networks (`networks`,
+   * `alias` and `edge` then do nothing, and Docker allows no hostname or DNS servers of its own):
+   * only for what acts on the host's own packet filter, the bans.
+   */
+  hostNetwork?: boolean;
+  /** Linux capabilities added to Docker's default set, e.g. NET_ADMIN for the host's packet filter. */
+  capabilities?: string[];
   /** Config files uploaded before the container starts: container path -> content. */
   files: pulumi.Input<RenderedFiles>;
   /** Octal modes of uploaded files (container path -> "0755"); others get "0644". Keys go in "0600". */
@@ -148,19 +156,22 @@ export function serviceContainer(name: string, args: ServiceContainerArgs, opts:
     { name: args.networks.internal.name, aliases: [args.alias] },
     ...(args.edge ? [{ name: args.networks.edge.name, aliases: [] }] : []),
   ];
+  const network = args.hostNetwork
+    ? { networkMode: "host" }
+    : { hostname: containerName, networksAdvanced: networks, dns: args.edge && p.dnsResolvers.length ? p.dnsResolvers : undefined };
   return new docker.Container(
     name,
     {
       name: containerName,
       image: args.image,
-      hostname: containerName,
+      ...network,
+      ...(args.capabilities?.length ? { capabilities: { adds: args.capabilities } } : {}),
       restart: "unless-stopped",
       mustRun: true,
       wait: true,
       waitTimeout: (args.startPeriodSeconds ?? 60) + 120,
       stopTimeout: args.stopTimeoutSeconds ?? 30,
       destroyGraceSeconds: args.stopTimeoutSeconds ?? 30,
-      networksAdvanced: networks,
       ports: (args.ports ?? []).map((port) => ({ internal: port.internal, external: port.external, ip: p.bindAddress, protocol: "tcp" })),
       volumes: [...(args.mounts ?? []), ...logging.mounts].map((m) => ({
         hostPath: m.hostPath,
@@ -169,7 +180,6 @@ export function serviceContainer(name: string, args: ServiceContainerArgs, opts:
       })),
       tmpfs: args.tmpfs,
       envs: args.envs || logging.envs.length ? [...(args.envs ?? []), ...logging.envs] : undefined,
-      dns: args.edge && p.dnsResolvers.length ? p.dnsResolvers : undefined,
       command: logFile === "command" && args.command ? [LOG_TO_FILE, ...args.command] : args.command,
       entrypoints: args.entrypoint && logFile === "image" ? [LOG_TO_FILE, ...args.entrypoint] : args.entrypoint,
       uploads: files.apply((f) =>

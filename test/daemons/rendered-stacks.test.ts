@@ -84,6 +84,17 @@ const CHECKS: Record<string, Check> = {
     mustSay: /SUCCESS[\s\S]*monitoring-config-ok/,
     mustNotSay: /FAILED|level=error|checker\.go/,
   },
+  // The bans (prod): fail2ban reads every jail with its filter and actions; the log files exist
+  // once their components have run, here they are made empty.
+  bans: {
+    command: [
+      "-c",
+      "for s in postfix dovecot webmail postfixadmin bans; do mkdir -p /var/log/mail-platform/$s && : >/var/log/mail-platform/$s/$s.log; done; fail2ban-client -t 2>&1 && fail2ban-client -d 2>&1 | grep -c \"'start'\"",
+    ],
+    entrypoint: "/bin/sh",
+    mustSay: /configuration test is successful\n5\n/,
+    mustNotSay: /ERROR|WARNING/,
+  },
   // PostfixAdmin's UI: the same image as the provisioning run, served by Apache.
   postfixadmin: {
     command: ["-c", ". /etc/apache2/envvars && apache2 -t 2>&1 && php -l /etc/postfixadmin/config.local.php"],

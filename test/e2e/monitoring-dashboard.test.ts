@@ -5,8 +5,7 @@ import { strict as assert } from "assert";
 import { after, before, describe, it } from "node:test";
 import { WebBrowser } from "./support/browser";
 import { ca, logs, platform } from "./support/platform";
-
-const MONITOR_HOST = "monitor.example.test";
+import { MONITOR_HOST } from "./support/prometheus";
 
 describe("monitoring dashboard in a browser", () => {
   let web: WebBrowser;

@@ -9,9 +9,9 @@ import { docker, dockerExec, waitHealthy } from "../support/docker";
 import { acceptMail, refuseMail } from "./internet/internet";
 import { HOSTNAME, normalHeaders, submit, waitForMessage } from "./support/mail";
 import { ca, execIn, internet, logs, platform, postfixEdgeIp, unique } from "./support/platform";
+import { MONITOR_HOST, prometheus, query, Sample } from "./support/prometheus";
 import { WebSession } from "./support/web-session";
 
-const MONITOR_HOST = "monitor.example.test";
 const MONITORING = "mp-e2e-monitoring";
 /** The operator's address in Pulumi.e2e.yaml's monitoring.alerts.email. */
 const OPERATOR = "ops@remote.test";
@@ -40,23 +40,6 @@ const EXPECTED_PROBES = [
   "postfixadmin-app",
 ];
 const EXPECTED_JOBS = ["prometheus", "alertmanager", "blackbox", "node", "postfix", "mysqld", "mtail", "dovecot"];
-
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-function prometheus(): WebSession {
-  const login = platform().monitoring;
-  assert.ok(login, "the e2e stack has features.monitoring on, and its endpoints have no monitoring login");
-  return new WebSession(MONITOR_HOST, login);
-}
-
-async function query(expr: string): Promise<Sample[]> {
-  const r = await prometheus().get(`/api/v1/query?query=${encodeURIComponent(expr)}`);
-  assert.equal(r.status, 200, `query ${expr}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
-  return (JSON.parse(r.body) as { data: { result: Sample[] } }).data.result;
-}
 
 const total = (samples: Sample[]) => samples.reduce((sum, s) => sum + Number(s.value[1]), 0);
 

@@ -14,16 +14,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { after, before, describe, it } from "node:test";
-import { resolvePlatform } from "../../config/platform";
-import { readStackFile } from "../../config/stack-file";
-import { validateStack } from "../../config/validate";
 import { docker, dockerExec } from "../support/docker";
 import { buildInternetImage, ensureTestHost, TestHostSpec, waitUntilReady } from "./internet/internet";
 import { imap, normalHeaders, sendInbound, waitForMessage } from "./support/mail";
-import { INTERNET, logs, password, platform, unique } from "./support/platform";
+import { INTERNET, logs, password, platform, unique, e2eStack } from "./support/platform";
 import { changePassword, imapAccepts, login, saveTimezone, shownTimezone } from "./support/roundcube";
 import { deploy, e2eWith } from "./support/stack-variants";
-import { DEFAULT_STACK } from "./up";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const USERS = ["bob@example.test", "carol@corp.test", "erin@example.test"];
@@ -61,13 +57,6 @@ function stackWithOffsite(): string {
       ],
     };
   });
-}
-
-function volumePaths(): Record<string, string> {
-  const stack = readStackFile(DEFAULT_STACK);
-  const parsed = validateStack(stack.values, { checkFiles: false });
-  assert.ok(parsed.ok, "the e2e stack file is valid");
-  return resolvePlatform(parsed.value, stack.stack).volumePaths;
 }
 
 /** Every folder of the mailbox -> its messages' Message-IDs with their flags, sorted. */
@@ -194,8 +183,8 @@ describe("a whole stack restored onto a fresh deployment", () => {
       .stdout.split("\n")
       .filter(Boolean);
     assert.equal(docker(["rm", "-f", ...containers]).code, 0, "removing the stack's containers");
-    const volumes = volumePaths();
-    for (const v of ["mailboxes", "database", "quarantine", "acme", "backups"])
+    const volumes = e2eStack().volumePaths;
+    for (const v of ["mailboxes", "database", "quarantine", "acme", "backups"] as const)
       for (const entry of fs.existsSync(volumes[v]) ? fs.readdirSync(volumes[v]) : [])
         fs.rmSync(path.join(volumes[v], entry), { recursive: true, force: true });
     const started = Date.now();

@@ -386,6 +386,7 @@ describe("resolvePlatform", () => {
     assert.deepEqual(p.volumePaths, {
       queue: "/ssd/queue",
       acme: "/ssd/acme",
+      bans: "/ssd/bans",
       metrics: "/ssd/metrics",
       monitoring: "/ssd/monitoring",
       sarules: "/ssd/sarules",
@@ -410,5 +411,19 @@ describe("configWarnings", () => {
     };
     assert.match(parse({}).join("\n"), /mail-platform:monitoring.alerts: neither email nor webhookUrl/);
     assert.deepEqual(parse({ alerts: { webhookUrl: "https://chat.example.com/hook" } }), []);
+  });
+
+  it("warns when bans are on but every client comes through Docker's userland proxy (a loopback bindAddress)", () => {
+    const warnings = (bindAddress: string) => {
+      const r = validateStack({ ...base(), bindAddress, features: { bans: true } });
+      assert.ok(r.ok, r.ok ? "" : formatProblems(r.problems));
+      return configWarnings(r.value);
+    };
+    assert.match(
+      warnings("127.0.0.1").join("\n"),
+      /mail-platform:bindAddress: 127\.0\.0\.1 is reached only through Docker's userland proxy/,
+    );
+    assert.deepEqual(warnings("0.0.0.0"), []);
+    assert.deepEqual(warnings("198.51.100.25"), []);
   });
 });

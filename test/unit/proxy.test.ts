@@ -14,6 +14,7 @@ import { mailClientHostnames } from "../../components/pki/hostnames";
 import { mtaStsDnsRecords, mtaStsPolicies, mtaStsPolicy, mtaStsPolicyId, tlsRptDnsRecords } from "../../components/proxy/mta-sts";
 import { appCsp, proxyFileModes, ProxyRenderInput, renderProxyFiles } from "../../components/proxy/render";
 import { ReverseProxy } from "../../components/proxy/reverse-proxy";
+import { literal } from "../support/regex";
 
 const CRLF = "\r\n";
 
@@ -67,8 +68,6 @@ function serverBlocks(text: string): string[] {
   }
   return blocks;
 }
-
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe("mtaStsPolicy (RFC 8461 §3.2)", () => {
   const cases: [string, string[], "enforce" | "testing", number, string][] = [
@@ -283,7 +282,7 @@ describe("renderProxyFiles", () => {
       assert.ok(block, `${file}: no server block #${index}`);
       assert.match(block, /^ {4}listen 443 ssl;$/m, `${file}#${index}`);
       assert.match(block, /^ {4}include \/etc\/nginx\/snippets\/security-headers\.conf;$/m, `${file}#${index}: headers snippet`);
-      assert.match(block, new RegExp(`^    add_header Content-Security-Policy "${esc(csp)}" always;$`, "m"), `${file}#${index}: CSP`);
+      assert.match(block, new RegExp(`^    add_header Content-Security-Policy "${literal(csp)}" always;$`, "m"), `${file}#${index}: CSP`);
       assert.match(block, new RegExp(`^    add_header X-Frame-Options "${xfo}" always;$`, "m"), `${file}#${index}: X-Frame-Options`);
     }
   });
@@ -302,7 +301,7 @@ describe("renderProxyFiles", () => {
     it(`port 80 redirects the served names to the public HTTPS port: ${what}`, () => {
       const blocks = serverBlocks(text());
       assert.match(blocks[0], /^ {4}listen 80;$/m);
-      assert.match(blocks[0], new RegExp(`^ {4}location / \\{\n {8}${esc(line)}$`, "m"));
+      assert.match(blocks[0], new RegExp(`^ {4}location / \\{\n {8}${literal(line)}$`, "m"));
       // Nothing but the ACME challenge path, which prod's acme-labs.io needs and dev has no use for.
       assert.doesNotMatch(
         text().replaceAll("include /etc/nginx/snippets/acme-challenge.conf;", ""),
@@ -337,15 +336,15 @@ describe("renderProxyFiles", () => {
     ];
     for (const [file, index, names, domain] of cases) {
       const block = serverBlocks(prod[file])[index];
-      assert.match(block, new RegExp(`^    server_name ${esc(names)};$`, "m"), `${file}#${index}`);
+      assert.match(block, new RegExp(`^    server_name ${literal(names)};$`, "m"), `${file}#${index}`);
       assert.match(
         block,
-        new RegExp(`^    ssl_certificate /etc/nginx/tls/${esc(domain)}\\.crt;$`, "m"),
+        new RegExp(`^    ssl_certificate /etc/nginx/tls/${literal(domain)}\\.crt;$`, "m"),
         `${names}: certificate of ${domain}`,
       );
       assert.match(
         block,
-        new RegExp(`^    ssl_certificate_key /etc/nginx/private/${esc(domain)}\\.key;$`, "m"),
+        new RegExp(`^    ssl_certificate_key /etc/nginx/private/${literal(domain)}\\.key;$`, "m"),
         `${names}: key of ${domain}`,
       );
     }
@@ -360,7 +359,7 @@ describe("renderProxyFiles", () => {
       assert.match(
         prod[`/etc/nginx/sites/mail-domain.${d}.conf`],
         new RegExp(
-          `location = /\\.well-known/mta-sts\\.txt \\{\\n\\s+alias /var/www/mail-platform/${esc(d)}/mta-sts\\.txt;\\n[^}]*types \\{ \\}\\n\\s+default_type text/plain;`,
+          `location = /\\.well-known/mta-sts\\.txt \\{\\n\\s+alias /var/www/mail-platform/${literal(d)}/mta-sts\\.txt;\\n[^}]*types \\{ \\}\\n\\s+default_type text/plain;`,
         ),
       );
     }

@@ -8,6 +8,7 @@ import * as path from "path";
 import * as zlib from "zlib";
 import { Engine } from "./engine";
 import { tarArchive, tarEntry } from "./tar";
+import { literal } from "../../support/regex";
 
 // ---------------------------------------------------------------------------------------------
 // The build context: docker's archive.TarWithOptions with ChownOpts 0:0, after .dockerignore.
@@ -20,7 +21,6 @@ function cleanPath(p: string): string {
 
 /** moby/patternmatcher's translation of a pattern into a regexp (`*`, `?`, `**`, classes, `\` escapes). */
 function patternRegex(pattern: string): RegExp {
-  const literal = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   let re = "^";
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i];

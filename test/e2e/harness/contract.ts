@@ -169,6 +169,15 @@ export const CONTRACT: Record<string, ResourceContract> = {
       ),
       stopTimeout: replace("Config.StopTimeout; ForceNew; read back.", CONTAINER_SCHEMA),
       destroyGraceSeconds: recorded("Seconds Delete lets the container stop before removing it.", CONTAINER_FUNCS),
+      networkMode: replace(
+        "HostConfig.NetworkMode; ForceNew; schema default bridge, always sent; read back. `host`: no networks_advanced to connect, and Docker refuses a hostname or DNS servers with it.",
+        CONTAINER_SCHEMA,
+      ),
+      capabilities: replace(
+        "One block of two sets, add and drop, sent as HostConfig.CapAdd/CapDrop; ForceNew; Read sets it from them when either is not empty.",
+        CONTAINER_SCHEMA,
+        { fields: forceNewFields(["adds", "drops"], "capabilities") },
+      ),
       networksAdvanced: replace("Connected after create (bridge disconnected first); ForceNew.", CONTAINER_SCHEMA, {
         fields: forceNewFields(["name", "aliases"], "networks_advanced"),
       }),

@@ -27,7 +27,18 @@ export interface Step {
 
 /** Inputs that are sets in the provider's schema: their order is no change. */
 const SETS: Record<string, string[]> = {
-  "docker:index/container:Container": ["envs", "dns", "uploads", "volumes", "labels", "networksAdvanced", "networksAdvanced.aliases"],
+  "docker:index/container:Container": [
+    "envs",
+    "dns",
+    "uploads",
+    "volumes",
+    "labels",
+    "networksAdvanced",
+    "networksAdvanced.aliases",
+    "capabilities",
+    "capabilities.adds",
+    "capabilities.drops",
+  ],
   "docker:index/network:Network": ["ipamConfigs"],
 };
 

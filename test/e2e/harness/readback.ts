@@ -89,8 +89,12 @@ export function createBody(i: Inputs): PropertyMap {
       MemorySwap: i.memorySwap ? (i.memorySwap > 0 ? i.memorySwap * 1024 * 1024 : i.memorySwap) : 0,
       LogConfig: { Type: i.logDriver ?? "", Config: i.logOpts ?? {} },
       Dns: i.dns?.length ? i.dns : undefined,
-      // The provider always sends these two: the daemon's defaults never apply.
-      NetworkMode: "bridge",
+      // capabilities' one block: its add and drop sets, as given.
+      CapAdd: i.capabilities?.adds?.length ? i.capabilities.adds : undefined,
+      CapDrop: i.capabilities?.drops?.length ? i.capabilities.drops : undefined,
+      // The provider always sends these two (network_mode's schema default is bridge): the
+      // daemon's defaults never apply.
+      NetworkMode: i.networkMode ?? "bridge",
       Init: false,
     },
   };
@@ -155,6 +159,8 @@ export function providerRead(inspect: PropertyMap, inputs: Inputs): PropertyMap 
     // Read keeps the daemon's view of log options only when the program sets some.
     logOpts: inputs.logOpts ? (h.LogConfig?.Config ?? {}) : undefined,
     networkMode: h.NetworkMode,
+    // Read sets the block only when Docker has capabilities added or dropped.
+    capabilities: h.CapAdd?.length || h.CapDrop?.length ? { adds: h.CapAdd ?? [], drops: h.CapDrop ?? [] } : undefined,
     stopTimeout: c.StopTimeout,
     // Set by Read from Docker although the program never sets them: a daemon default that differs
     // from the schema's (userns-remap, say) would show as a change.
@@ -236,7 +242,7 @@ export function readBackDiff(inputs: Inputs, state: PropertyMap): string[] {
   const report = (p: string, seen: unknown, wanted: unknown) =>
     problems.push(`${p}: Docker reads back ${JSON.stringify(seen)}, the program says ${JSON.stringify(wanted)}`);
   for (const [k, seen] of Object.entries(state)) {
-    if (k === "mustRun" || k === "name" || k === "ports" || k === "healthcheck" || k === "dns" || seen === undefined) continue;
+    if (["mustRun", "name", "ports", "healthcheck", "dns", "capabilities"].includes(k) || seen === undefined) continue;
     const wanted = inputs[k];
     if (wanted === undefined) {
       if (COMPUTED.has(k)) continue;
@@ -247,6 +253,10 @@ export function readBackDiff(inputs: Inputs, state: PropertyMap): string[] {
     if (!same(seen, wanted)) report(k, seen, wanted);
   }
   if (setOf(state.dns) !== setOf(inputs.dns)) report("dns", state.dns, inputs.dns ?? []);
+  // capabilities: two sets, whatever order Docker keeps them in; set when either has entries.
+  const caps = (c: { adds?: string[]; drops?: string[] } | undefined) =>
+    c && (c.adds?.length || c.drops?.length) ? `${setOf(c.adds)} ${setOf(c.drops)}` : "";
+  if (caps(state.capabilities) !== caps(inputs.capabilities)) report("capabilities", state.capabilities, inputs.capabilities ?? null);
   if (inputs.healthcheck && state.healthcheck) {
     for (const [f, seen] of Object.entries(state.healthcheck)) {
       const wanted = inputs.healthcheck[f] ?? HEALTHCHECK_DEFAULTS[f];

@@ -24,7 +24,10 @@ import {
   waitUntilReady,
   zoneFiles,
 } from "../internet/internet";
-import type { Endpoints } from "../up";
+import { DEFAULT_STACK, type Endpoints } from "../up";
+import { PlatformConfig, resolvePlatform } from "../../../config/platform";
+import { readStackFile } from "../../../config/stack-file";
+import { validateStack } from "../../../config/validate";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const ENDPOINTS = path.join(ROOT, ".e2e", "endpoints.json");
@@ -246,7 +249,20 @@ export function internet(): Internet {
   return internetCache;
 }
 
-/** Postfix's address on the edge network, where Internet hosts reach it directly (no docker-proxy). */
+/** A stack container's address on the edge network, where Internet hosts reach it directly (no docker-proxy). */
+export function edgeIpOf(container: string): string {
+  return hostStates([container], INTERNET.network).get(container)?.ip ?? "";
+}
+
+/** Postfix's address on the edge network. */
 export function postfixEdgeIp(): string {
-  return hostStates([POSTFIX], INTERNET.network).get(POSTFIX)?.ip ?? "";
+  return edgeIpOf(POSTFIX);
+}
+
+/** The e2e stack's config as the program resolves it (host paths of the volumes, bans, subnets). */
+export function e2eStack(): PlatformConfig {
+  const stack = readStackFile(DEFAULT_STACK);
+  const parsed = validateStack(stack.values, { checkFiles: false });
+  if (!parsed.ok) throw new Error(`${DEFAULT_STACK} does not validate`);
+  return resolvePlatform(parsed.value, stack.stack);
 }
