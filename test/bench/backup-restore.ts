@@ -41,7 +41,6 @@ import {
 } from "../../components/backup/constants";
 import {
   buildImage,
-  copyInto,
   createInternalNetwork,
   docker,
   dockerExec,
@@ -50,7 +49,7 @@ import {
   mustDocker,
   removeTestContainers,
   RunResult,
-  waitHealthy,
+  startTestContainer,
 } from "../support/docker";
 
 const PREFIX = `mp-bench-backup-${process.pid}`;
@@ -360,11 +359,13 @@ async function startBackup(image: string, name: string, mail: string, runDir: st
     `${path.join(runDir, "repository")}:${REPOSITORY}`,
     `${path.join(runDir, "restore")}:${RESTORE_DIR}`,
   ];
-  const health = ["--health-cmd", "/usr/local/bin/healthcheck", "--health-interval", "1s", "--health-retries", "60"];
-  mustDocker(["create", "--name", name, "--network", NETWORK, ...health, ...mounts.flatMap((m) => ["-v", m]), image]);
-  copyInto(name, { [BACKUP_CONF_FILE]: backupConf(), [BACKUP_PASSWORD_FILE]: `${crypto.randomBytes(16).toString("hex")}\n` }, 0o600);
-  mustDocker(["start", name]);
-  await waitHealthy(name, 60_000);
+  await startTestContainer({
+    name,
+    image,
+    network: NETWORK,
+    mounts,
+    files: { [BACKUP_CONF_FILE]: backupConf(), [BACKUP_PASSWORD_FILE]: `${crypto.randomBytes(16).toString("hex")}\n` },
+  });
 }
 
 /**

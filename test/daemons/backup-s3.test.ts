@@ -18,7 +18,6 @@ import { MARIADB_ALIAS, MARIADB_PORTS } from "../../components/database/constant
 import {
   BASE_IMAGE,
   buildImage,
-  copyInto,
   createInternalNetwork,
   docker,
   dockerExec,
@@ -28,6 +27,7 @@ import {
   mustDocker,
   removeTestContainers,
   RunResult,
+  startTestContainer,
   waitHealthy,
 } from "../support/docker";
 import { createMariadb, rootQuery, startMariadb } from "../support/mariadb";
@@ -166,39 +166,19 @@ describe("backups to an S3 repository (moto_server, the test double) in images/b
     assert.match(s3Ip, /^\d+\.\d+\.\d+\.\d+$/, "the test double's address");
     repository = `s3:http://${s3Ip}:${S3_PORT}/${BUCKET}`;
 
-    mustDocker([
-      "create",
-      "--name",
-      BACKUP,
-      "--network",
-      NETWORK,
-      "--health-cmd",
-      "/usr/local/bin/healthcheck",
-      "--health-interval",
-      "1s",
-      "--health-retries",
-      "60",
-      "-v",
-      `${dir("mailboxes")}:${PATHS.mailboxes}:ro`,
-      "-v",
-      `${dir("restore")}:${PATHS.restore}`,
-      "-v",
-      `${dir("metrics")}:${PATHS.metrics}`,
-      backupImage,
-    ]);
-    mustDocker(["network", "connect", S3_NETWORK, BACKUP]);
-    copyInto(
-      BACKUP,
-      {
+    await startTestContainer({
+      name: BACKUP,
+      image: backupImage,
+      network: NETWORK,
+      moreNetworks: [S3_NETWORK],
+      mounts: [`${dir("mailboxes")}:${PATHS.mailboxes}:ro`, `${dir("restore")}:${PATHS.restore}`, `${dir("metrics")}:${PATHS.metrics}`],
+      files: {
         [PATHS.conf]: backupConf(repository),
         [PATHS.password]: `${REPOSITORY_PASSWORD}\n`,
         [PATHS.s3Env]: `# moto accepts any key pair\nAWS_ACCESS_KEY_ID=${ACCESS_KEY}\nAWS_SECRET_ACCESS_KEY=${SECRET_KEY}\n`,
         [PATHS.myCnf]: `[client]\nhost=${MARIADB_ALIAS}\nport=${MARIADB_PORTS.sql}\nuser=${DATABASE_USERS.backup}\npassword=${PASSWORDS.backup}\n`,
       },
-      0o600,
-    );
-    mustDocker(["start", BACKUP]);
-    await waitHealthy(BACKUP, 60_000);
+    });
     const version = dockerExec(BACKUP, ["restic", "version"]).stdout.trim();
     console.log(`# ${version}; repository ${repository}`);
   });

@@ -26,10 +26,9 @@ import {
   docker,
   dockerExec,
   explain,
-  mustDocker,
   removeTestContainers,
   RunResult,
-  waitHealthy,
+  startTestContainer,
 } from "../support/docker";
 import { createMariadb, rootQuery, startMariadb } from "../support/mariadb";
 import { stackPlatform } from "../support/platforms";
@@ -158,41 +157,23 @@ describe("backups in images/backup, proved by a restore", () => {
     rootQuery(MARIADB, DATABASE_NAMES.postfixadmin, "CREATE TABLE probe (id INT PRIMARY KEY, note VARCHAR(40)) CHARACTER SET utf8mb4");
     rootQuery(MARIADB, DATABASE_NAMES.postfixadmin, "SET NAMES utf8mb4; INSERT INTO probe VALUES (1, 'first row, één')");
 
-    mustDocker([
-      "create",
-      "--name",
-      BACKUP,
-      "--network",
-      NETWORK,
-      "--health-cmd",
-      "/usr/local/bin/healthcheck",
-      "--health-interval",
-      "1s",
-      "--health-retries",
-      "60",
-      "-v",
-      `${dir("mailboxes")}:${PATHS.mailboxes}:ro`,
-      "-v",
-      `${dir("acme")}:${PATHS.acme}:ro`,
-      "-v",
-      `${dir("repository")}:${PATHS.repository}`,
-      "-v",
-      `${dir("restore")}:${PATHS.restore}`,
-      "-v",
-      `${dir("metrics")}:${PATHS.metrics}`,
-      backupImage,
-    ]);
-    copyInto(
-      BACKUP,
-      {
+    await startTestContainer({
+      name: BACKUP,
+      image: backupImage,
+      network: NETWORK,
+      mounts: [
+        `${dir("mailboxes")}:${PATHS.mailboxes}:ro`,
+        `${dir("acme")}:${PATHS.acme}:ro`,
+        `${dir("repository")}:${PATHS.repository}`,
+        `${dir("restore")}:${PATHS.restore}`,
+        `${dir("metrics")}:${PATHS.metrics}`,
+      ],
+      files: {
         [PATHS.conf]: backupConf(),
         [PATHS.password]: `${REPOSITORY_PASSWORD}\n`,
         [PATHS.myCnf]: `[client]\nhost=${MARIADB_ALIAS}\nport=${MARIADB_PORTS.sql}\nuser=${DUMP_USER}\npassword=${DUMP_PASSWORD}\n`,
       },
-      0o600,
-    );
-    mustDocker(["start", BACKUP]);
-    await waitHealthy(BACKUP, 60_000);
+    });
   });
 
   after(() => {

@@ -15,14 +15,13 @@ import { BAN_CHAIN_ID_ENV } from "../../components/bans/constants";
 import { banChainId, renderBansFiles } from "../../components/bans/render";
 import {
   buildImage,
-  copyInto,
   createInternalNetwork,
   docker,
   dockerExec,
   explain,
   mustDocker,
   removeTestContainers,
-  waitHealthy,
+  startTestContainer,
 } from "../support/docker";
 import { stackPlatform } from "../support/platforms";
 import { literal } from "../support/regex";
@@ -89,37 +88,20 @@ describe("fail2ban in images/bans, banning in DOCKER-USER", () => {
       .filter((l) => l.includes(`-${CHAIN_ID}`));
   const metrics = () => fs.readFileSync(path.join(root, "metrics", "bans.prom"), "utf8");
 
-  function startBans(): void {
-    mustDocker([
-      "create",
-      "--name",
-      BANS,
-      "--network",
-      "host",
-      "--cap-add",
-      "NET_ADMIN",
-      "--health-cmd",
-      "/usr/local/bin/healthcheck",
-      "--health-interval",
-      "1s",
-      "--health-retries",
-      "60",
-      "-e",
-      `${BAN_CHAIN_ID_ENV}=${CHAIN_ID}`,
-      "-e",
-      `MAIL_PLATFORM_LOG_FILE=${LOG_ROOT}/bans/bans.log`,
-      "-v",
-      `${path.join(root, "db")}:/var/lib/fail2ban`,
-      "-v",
-      `${path.join(root, "metrics")}:/var/lib/mail-platform/metrics`,
-      "-v",
-      `${path.join(root, "logs", "bans")}:${LOG_ROOT}/bans`,
-      ...SERVICES.flatMap((s) => ["-v", `${path.join(root, "logs", s)}:${LOG_ROOT}/${s}:ro`]),
+  const startBans = () =>
+    startTestContainer({
+      name: BANS,
       image,
-    ]);
-    copyInto(BANS, renderBansFiles(platform));
-    mustDocker(["start", BANS]);
-  }
+      network: "host",
+      flags: ["--cap-add", "NET_ADMIN", "-e", `${BAN_CHAIN_ID_ENV}=${CHAIN_ID}`, "-e", `MAIL_PLATFORM_LOG_FILE=${LOG_ROOT}/bans/bans.log`],
+      mounts: [
+        `${path.join(root, "db")}:/var/lib/fail2ban`,
+        `${path.join(root, "metrics")}:/var/lib/mail-platform/metrics`,
+        `${path.join(root, "logs", "bans")}:${LOG_ROOT}/bans`,
+        ...SERVICES.map((s) => `${path.join(root, "logs", s)}:${LOG_ROOT}/${s}:ro`),
+      ],
+      files: renderBansFiles(platform),
+    });
 
   before(async () => {
     image = await buildImage("bans");
@@ -146,8 +128,7 @@ describe("fail2ban in images/bans, banning in DOCKER-USER", () => {
       clients[c] = `${PREFIX}-client-${c}`;
       mustDocker(["run", "-d", "--name", clients[c], "--network", NETWORK, "--entrypoint", "sleep", image, "infinity"]);
     }
-    startBans();
-    await waitHealthy(BANS, 60_000);
+    await startBans();
     await waitFor("client a reaches the server before any ban", () => reaches(clients.a));
   });
 
@@ -264,8 +245,7 @@ describe("fail2ban in images/bans, banning in DOCKER-USER", () => {
     const recidiveRules = () => chainRules().filter((r) => r.startsWith(`-A f2b-recidive-${CHAIN_ID} -s ${a}/32 `));
     assert.equal(recidiveRules().length, 1, chainRules().join("\n"));
     docker(["rm", "-f", BANS]);
-    startBans();
-    await waitHealthy(BANS, 60_000);
+    await startBans();
     await waitFor(`${a} banned again by the recidive jail`, () => banned("recidive").includes(a));
     assert.equal(recidiveRules().length, 1, `the restored ban once, not twice:\n${chainRules().join("\n")}`);
     assert.equal(reaches(clients.a), false);

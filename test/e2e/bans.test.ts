@@ -11,16 +11,14 @@ import * as path from "path";
 import { after, before, describe, it } from "node:test";
 import { banSeconds } from "../../components/bans/render";
 import { gatewayOf } from "../../config/network";
-import { copyInto, docker, dockerExec, mustDocker } from "../support/docker";
+import { docker } from "../support/docker";
 import { literal } from "../support/regex";
-import { CONTAINER_PREFIX } from "./internet/internet";
 import { normalHeaders, sendInbound } from "./support/mail";
-import { e2eStack, edgeIpOf, INTERNET, internet, password, platform, unique } from "./support/platform";
+import { banned, LoginClient, runLoginClient, startLoginClient, unbanEverywhere, waitFor } from "./support/login-clients";
+import { e2eStack, edgeIpOf, INTERNET, password, platform, unique } from "./support/platform";
 import { query } from "./support/prometheus";
 import { tryLogin } from "./support/roundcube";
 
-const BANS = "mp-e2e-bans";
-const CLIENT_SCRIPT = "/usr/local/bin/login-client";
 /** The stack's containers a client reaches, with their ports inside the containers. */
 const TARGETS = {
   postfix: { container: "mp-e2e-postfix", ports: [25, 465, 587] },
@@ -30,15 +28,12 @@ const TARGETS = {
 const ALICE = "alice@example.test";
 const BOB = "bob@example.test";
 
-interface Client {
-  name: string;
-  ip: string;
-}
-const CLIENTS: Record<"smtp" | "imap" | "webmail" | "good", Client> = {
-  smtp: { name: `${CONTAINER_PREFIX}bans-smtp-guesser`, ip: "172.31.1.81" },
-  imap: { name: `${CONTAINER_PREFIX}bans-imap-guesser`, ip: "172.31.1.82" },
-  webmail: { name: `${CONTAINER_PREFIX}bans-webmail-guesser`, ip: "172.31.1.83" },
-  good: { name: `${CONTAINER_PREFIX}bans-good-client`, ip: "172.31.1.84" },
+const webmailHost = () => new URL(platform().webUrls.webmail).hostname;
+const CLIENTS: Record<"smtp" | "imap" | "webmail" | "good", LoginClient> = {
+  smtp: { name: "bans-smtp-guesser", ip: "172.31.1.81" },
+  imap: { name: "bans-imap-guesser", ip: "172.31.1.82" },
+  webmail: { name: "bans-webmail-guesser", ip: "172.31.1.83" },
+  good: { name: "bans-good-client", ip: "172.31.1.84" },
 };
 
 const edge = (target: keyof typeof TARGETS) => {
@@ -46,37 +41,16 @@ const edge = (target: keyof typeof TARGETS) => {
   assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/, `${TARGETS[target].container}'s address on ${INTERNET.network}`);
   return ip;
 };
-const webmailHost = () => new URL(platform().webUrls.webmail).hostname;
-
-function run(client: Client, args: string[]): string {
-  const r = dockerExec(client.name, ["python3", CLIENT_SCRIPT, ...args]);
-  assert.equal(r.code, 0, `login-client ${args[0]} from ${client.ip}: exit ${r.code}\n${r.stdout}${r.stderr}`);
-  return r.stdout.trim();
-}
+const run = runLoginClient;
 
 /** Every port of the platform as `client` sees it: `<container>:<port> open|refused|timeout`. */
-function portsSeenBy(client: Client): string[] {
+function portsSeenBy(client: LoginClient): string[] {
   return Object.keys(TARGETS).flatMap((t) => {
     const target = t as keyof typeof TARGETS;
     return TARGETS[target].ports.map(
       (port) => `${TARGETS[target].container}:${port} ${run(client, ["reach", edge(target), String(port)])}`,
     );
   });
-}
-
-function banned(jail: string): string[] {
-  const r = dockerExec(BANS, ["fail2ban-client", "status", jail]);
-  assert.equal(r.code, 0, `fail2ban-client status ${jail}: ${r.stdout}${r.stderr}`);
-  return (/Banned IP list:\s*(.*)$/m.exec(r.stdout)?.[1] ?? "").split(/\s+/).filter(Boolean);
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline)
-      throw new Error(`not within ${timeoutMs / 1000} s: ${what}\n${docker(["logs", "--tail", "40", BANS]).stdout}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 const stack = e2eStack();
@@ -88,21 +62,8 @@ describe("brute-force bans on the clients' own addresses", () => {
   let smtpBannedAt = 0;
   before(() => {
     platform();
-    const net = internet();
-    for (const c of Object.values(CLIENTS)) {
-      docker(["rm", "-f", c.name]);
-      mustDocker(
-        ["run", "-d", "--name", c.name, "--network", INTERNET.network, "--ip", c.ip, "--dns", INTERNET.dnsIp].concat([
-          "--add-host",
-          `${webmailHost()}:${edge("proxy")}`,
-          "--entrypoint",
-          "sleep",
-          net.images.mx,
-          "infinity",
-        ]),
-      );
-      copyInto(c.name, { [CLIENT_SCRIPT]: fs.readFileSync(path.join(__dirname, "support", "login-client.py"), "utf8") }, 0o755);
-    }
+    for (const [key, c] of Object.entries(CLIENTS) as [keyof typeof CLIENTS, LoginClient][])
+      CLIENTS[key] = startLoginClient(c.name, INTERNET.network, c.ip, { [webmailHost()]: edge("proxy") });
     for (const c of Object.values(CLIENTS))
       assert.deepEqual(
         portsSeenBy(c).filter((p) => !p.endsWith(" open")),
@@ -113,7 +74,7 @@ describe("brute-force bans on the clients' own addresses", () => {
 
   after(() => {
     for (const c of Object.values(CLIENTS)) {
-      for (const jail of ["smtp", "imap", "webmail", "recidive"]) dockerExec(BANS, ["fail2ban-client", "set", jail, "unbanip", c.ip]);
+      unbanEverywhere(c.ip);
       docker(["rm", "-f", c.name]);
     }
   });

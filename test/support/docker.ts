@@ -61,6 +61,14 @@ export function containerLog(container: string, flags: string[] = []): string {
   return `${r.stdout}${r.stderr}`;
 }
 
+/**
+ * `docker create` flags that run the image's health check every second (its own interval is
+ * meant for production), so `waitHealthy` sees a test's container ready as soon as it is.
+ */
+export function quickHealthcheck(retries = 60): string[] {
+  return ["--health-cmd", "/usr/local/bin/healthcheck", "--health-interval", "1s", "--health-retries", String(retries)];
+}
+
 /** Waits until Docker reports the container running and healthy; fails with the end of its log otherwise. */
 export async function waitHealthy(container: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -92,6 +100,37 @@ export function copyInto(container: string, files: Record<string, string>, mode 
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface TestContainer {
+  name: string;
+  image: string;
+  /** The network it is created on (`host` for the host's namespace). */
+  network: string;
+  /** More networks, connected before it starts. */
+  moreNetworks?: string[];
+  /** Bind mounts, `host:container[:ro]`. */
+  mounts?: string[];
+  /** Files handed in before it starts (container path -> content), root only as the deployment's secrets. */
+  files?: Record<string, string>;
+  /** Further `docker create` flags (capabilities, environment). */
+  flags?: string[];
+}
+
+/**
+ * A container of the image as the deployment runs it, its health check run every second: created,
+ * connected, handed its files, started, and returned once healthy.
+ */
+export async function startTestContainer(c: TestContainer): Promise<void> {
+  mustDocker(
+    ["create", "--name", c.name, "--network", c.network, ...quickHealthcheck(), ...(c.flags ?? [])]
+      .concat((c.mounts ?? []).flatMap((m) => ["-v", m]))
+      .concat([c.image]),
+  );
+  for (const n of c.moreNetworks ?? []) mustDocker(["network", "connect", n, c.name]);
+  copyInto(c.name, c.files ?? {}, 0o600);
+  mustDocker(["start", c.name]);
+  await waitHealthy(c.name, 60_000);
 }
 
 let builderChecked: Promise<void> | undefined;

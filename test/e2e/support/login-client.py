@@ -4,7 +4,8 @@
 # SMTP, IMAP and HTTPS clients, one attempt per call, and prints what the server said.
 #
 #   login-client reach IP PORT                  -> open | refused | timeout
-#   login-client smtp IP USER PASSWORD          -> the reply code to one AUTH PLAIN (port 465)
+#   login-client smtp IP USER PASSWORD [PORT]   -> the reply code to one AUTH PLAIN (port 465)
+#   login-client banner IP PORT                 -> the SMTP greeting's reply code (220, or 421 over a limit)
 #   login-client imap IP USER PASSWORD          -> OK | NO (IMAPS, port 993)
 #   login-client webmail HOST USER PASSWORD     -> the HTTP status of Roundcube's login POST
 #   login-client subject IP USER PASSWORD TEXT  -> found | missing (INBOX, by subject)
@@ -21,6 +22,8 @@ import urllib.parse
 import urllib.request
 
 TLS = ssl._create_unverified_context()  # the stack's own CA; what is tested is the login
+# Named, so smtplib does not look its own name up (a client in a namespace of its own has no DNS).
+HELO = "client.remote.test"
 # Dovecot holds a failing client up to 15 s (its auth penalty), and Roundcube waits for Dovecot.
 TIMEOUT = 30
 
@@ -30,10 +33,10 @@ def reach(ip, port):
     return "open"
 
 
-def smtp(ip, user, password):
-    s = smtplib.SMTP_SSL(ip, 465, context=TLS, timeout=TIMEOUT)
+def smtp(ip, user, password, port="465"):
+    s = smtplib.SMTP_SSL(ip, int(port), local_hostname=HELO, context=TLS, timeout=TIMEOUT)
     try:
-        s.ehlo("client.remote.test")
+        s.ehlo()
         s.user, s.password = user, password
         # One mechanism: smtplib's login() would try the next on a failure, two failures a call.
         try:
@@ -43,6 +46,17 @@ def smtp(ip, user, password):
         return str(code)
     finally:
         s.close()
+
+
+def banner(ip, port):
+    s = smtplib.SMTP(local_hostname=HELO, timeout=TIMEOUT)
+    try:
+        code, _ = s.connect(ip, int(port))
+    except smtplib.SMTPConnectError as e:
+        code = e.smtp_code
+    finally:
+        s.close()
+    return str(code)
 
 
 def imap(ip, user, password):
@@ -84,7 +98,7 @@ def webmail(host, user, password):
         return str(e.code)
 
 
-COMMANDS = {"reach": reach, "smtp": smtp, "imap": imap, "webmail": webmail, "subject": subject}
+COMMANDS = {"reach": reach, "banner": banner, "smtp": smtp, "imap": imap, "webmail": webmail, "subject": subject}
 
 if __name__ == "__main__":
     try:
